@@ -1,0 +1,190 @@
+import { StarlingError } from '../errors.js';
+import type { DB } from './db.js';
+import type { ImageRecord, ImageStatus, Split } from './types.js';
+
+interface Row {
+  id: number;
+  path: string;
+  hash: string;
+  width: number;
+  height: number;
+  split: Split;
+  status: ImageStatus;
+  added_at: number;
+}
+const toRecord = (r: Row): ImageRecord => ({
+  id: r.id,
+  path: r.path,
+  hash: r.hash,
+  width: r.width,
+  height: r.height,
+  split: r.split,
+  status: r.status,
+  addedAt: r.added_at,
+});
+
+export interface NewImage {
+  path: string;
+  hash: string;
+  width: number;
+  height: number;
+  split?: Split;
+  status?: ImageStatus;
+}
+
+/** Gallery filters. `status: 'pending'` means "has pseudo-labels waiting for review". */
+export interface ImageFilter {
+  split?: Split;
+  status?: ImageStatus | 'pending';
+  classId?: number;
+  source?: string;
+  minScore?: number;
+  maxScore?: number;
+  pathContains?: string;
+}
+
+function whereClause(f: ImageFilter): { sql: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (f.split) {
+    parts.push('i.split = ?');
+    params.push(f.split);
+  }
+  if (f.status === 'pending') {
+    parts.push("EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = i.id AND a.review = 'pending')");
+  } else if (f.status) {
+    parts.push('i.status = ?');
+    params.push(f.status);
+  }
+  // Class, source and score filters all talk about the same (non-rejected) box.
+  const boxParts: string[] = [];
+  if (f.classId !== undefined) {
+    boxParts.push('a.class_id = ?');
+    params.push(f.classId);
+  }
+  if (f.source) {
+    if (f.source === 'teacher' || f.source === 'model') {
+      boxParts.push('a.source LIKE ?');
+      params.push(`${f.source}:%`);
+    } else {
+      boxParts.push('a.source = ?');
+      params.push(f.source);
+    }
+  }
+  if (f.minScore !== undefined) {
+    boxParts.push('a.score >= ?');
+    params.push(f.minScore);
+  }
+  if (f.maxScore !== undefined) {
+    boxParts.push('a.score <= ?');
+    params.push(f.maxScore);
+  }
+  if (boxParts.length) {
+    parts.push(
+      `EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = i.id AND a.review != 'rejected' AND ${boxParts.join(' AND ')})`,
+    );
+  }
+  if (f.pathContains) {
+    parts.push("i.path LIKE ? ESCAPE '\\'");
+    params.push(`%${f.pathContains.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
+  }
+  return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
+}
+
+export class ImageRepo {
+  constructor(private readonly db: DB) {}
+
+  /** Inserts many images in one transaction; returns their ids in input order. Duplicate paths are refused. */
+  addMany(images: readonly NewImage[]): number[] {
+    const insert = this.db.prepare(
+      'INSERT INTO images (path, hash, width, height, split, status, added_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const now = Date.now();
+    return this.db.transaction(() =>
+      images.map((im) => {
+        try {
+          return Number(
+            insert.run(im.path, im.hash, im.width, im.height, im.split ?? 'train', im.status ?? 'unlabeled', now)
+              .lastInsertRowid,
+          );
+        } catch (e) {
+          if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+            throw new StarlingError('CONFLICT', `${im.path}: this image is already in the project`);
+          }
+          throw e;
+        }
+      }),
+    )();
+  }
+
+  get(id: number): ImageRecord {
+    const row = this.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as Row | undefined;
+    if (!row) throw new StarlingError('NOT_FOUND', `image ${id} does not exist`);
+    return toRecord(row);
+  }
+
+  byPath(path: string): ImageRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM images WHERE path = ?').get(path) as Row | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** Every stored path, for duplicate checks during import. */
+  allPaths(): Set<string> {
+    return new Set(this.db.prepare('SELECT path FROM images').pluck().all() as string[]);
+  }
+
+  count(filter: ImageFilter = {}): number {
+    const w = whereClause(filter);
+    return (
+      (this.db
+        .prepare(`SELECT COUNT(*) FROM images i ${w.sql}`)
+        .pluck()
+        .get(...w.params) as number) ?? 0
+    );
+  }
+
+  list(filter: ImageFilter = {}, offset = 0, limit = 100): ImageRecord[] {
+    const w = whereClause(filter);
+    const rows = this.db
+      .prepare(`SELECT i.* FROM images i ${w.sql} ORDER BY i.id LIMIT ? OFFSET ?`)
+      .all(...w.params, limit, offset) as Row[];
+    return rows.map(toRecord);
+  }
+
+  /** Ids only, in gallery order: for navigation (A/D) and bulk actions. */
+  ids(filter: ImageFilter = {}): number[] {
+    const w = whereClause(filter);
+    return this.db
+      .prepare(`SELECT i.id FROM images i ${w.sql} ORDER BY i.id`)
+      .pluck()
+      .all(...w.params) as number[];
+  }
+
+  /** Position of an image within a filtered list (to scroll the gallery to it), or -1. */
+  indexOf(id: number, filter: ImageFilter = {}): number {
+    const w = whereClause(filter);
+    const inList = this.db
+      .prepare(`SELECT 1 FROM images i ${w.sql ? w.sql + ' AND' : 'WHERE'} i.id = ?`)
+      .get(...w.params, id);
+    if (!inList) return -1;
+    return this.db
+      .prepare(`SELECT COUNT(*) FROM images i ${w.sql ? w.sql + ' AND' : 'WHERE'} i.id < ?`)
+      .pluck()
+      .get(...w.params, id) as number;
+  }
+
+  setSplit(ids: readonly number[], split: Split): void {
+    const st = this.db.prepare('UPDATE images SET split = ? WHERE id = ?');
+    this.db.transaction(() => ids.forEach((id) => st.run(split, id)))();
+  }
+
+  setStatus(ids: readonly number[], status: ImageStatus): void {
+    const st = this.db.prepare('UPDATE images SET status = ? WHERE id = ?');
+    this.db.transaction(() => ids.forEach((id) => st.run(status, id)))();
+  }
+
+  remove(ids: readonly number[]): void {
+    const st = this.db.prepare('DELETE FROM images WHERE id = ?');
+    this.db.transaction(() => ids.forEach((id) => st.run(id)))();
+  }
+}

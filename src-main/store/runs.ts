@@ -1,0 +1,172 @@
+import { StarlingError } from '../errors.js';
+import type { DB } from './db.js';
+import type { EpochMetrics, PredictionRecord, RunRecord, RunStatus, TeacherRecord } from './types.js';
+
+interface RunRow {
+  id: number;
+  name: string;
+  status: RunStatus;
+  config: string;
+  artifacts: string;
+  summary: string | null;
+  created_at: number;
+  updated_at: number;
+}
+const toRun = (r: RunRow): RunRecord => ({
+  id: r.id,
+  name: r.name,
+  status: r.status,
+  config: JSON.parse(r.config) as Record<string, unknown>,
+  artifacts: JSON.parse(r.artifacts) as Record<string, string>,
+  summary: r.summary ? (JSON.parse(r.summary) as Record<string, unknown>) : null,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+/** Training runs, their per-epoch metrics and their stored predictions. */
+export class RunRepo {
+  constructor(private readonly db: DB) {}
+
+  create(name: string, config: Record<string, unknown>): RunRecord {
+    const now = Date.now();
+    const id = Number(
+      this.db
+        .prepare("INSERT INTO runs (name, status, config, created_at, updated_at) VALUES (?, 'queued', ?, ?, ?)")
+        .run(name, JSON.stringify(config), now, now).lastInsertRowid,
+    );
+    return this.get(id);
+  }
+
+  get(id: number): RunRecord {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    if (!row) throw new StarlingError('NOT_FOUND', `run ${id} does not exist`);
+    return toRun(row);
+  }
+
+  list(): RunRecord[] {
+    return (this.db.prepare('SELECT * FROM runs ORDER BY id').all() as RunRow[]).map(toRun);
+  }
+
+  update(
+    id: number,
+    patch: { status?: RunStatus; artifacts?: Record<string, string>; summary?: Record<string, unknown> },
+  ): RunRecord {
+    const cur = this.get(id);
+    this.db
+      .prepare('UPDATE runs SET status = ?, artifacts = ?, summary = ?, updated_at = ? WHERE id = ?')
+      .run(
+        patch.status ?? cur.status,
+        JSON.stringify(patch.artifacts ?? cur.artifacts),
+        patch.summary !== undefined ? JSON.stringify(patch.summary) : cur.summary ? JSON.stringify(cur.summary) : null,
+        Date.now(),
+        id,
+      );
+    return this.get(id);
+  }
+
+  /** Records (or overwrites, on resume) one epoch's metrics. */
+  putEpoch(runId: number, epoch: number, metrics: Record<string, number>): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO run_epochs (run_id, epoch, metrics) VALUES (?, ?, ?)')
+      .run(runId, epoch, JSON.stringify(metrics));
+  }
+
+  epochs(runId: number): EpochMetrics[] {
+    return (
+      this.db.prepare('SELECT epoch, metrics FROM run_epochs WHERE run_id = ? ORDER BY epoch').all(runId) as {
+        epoch: number;
+        metrics: string;
+      }[]
+    ).map((r) => ({ epoch: r.epoch, metrics: JSON.parse(r.metrics) as Record<string, number> }));
+  }
+
+  /** Replaces a run's predictions for the given images in one transaction. */
+  putPredictions(
+    runId: number,
+    imageIds: readonly number[],
+    preds: readonly Omit<PredictionRecord, 'id' | 'runId'>[],
+  ): void {
+    const del = this.db.prepare('DELETE FROM predictions WHERE run_id = ? AND image_id = ?');
+    const ins = this.db.prepare(
+      'INSERT INTO predictions (run_id, image_id, class_id, x, y, w, h, score) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      for (const id of imageIds) del.run(runId, id);
+      for (const p of preds) ins.run(runId, p.imageId, p.classId, p.x, p.y, p.w, p.h, p.score);
+    })();
+  }
+
+  predictions(runId: number, imageId?: number): PredictionRecord[] {
+    const rows = (
+      imageId === undefined
+        ? this.db.prepare('SELECT * FROM predictions WHERE run_id = ? ORDER BY image_id, id').all(runId)
+        : this.db.prepare('SELECT * FROM predictions WHERE run_id = ? AND image_id = ? ORDER BY id').all(runId, imageId)
+    ) as {
+      id: number;
+      run_id: number;
+      image_id: number;
+      class_id: number;
+      x: number;
+      y: number;
+      w: number;
+      h: number;
+      score: number;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      runId: r.run_id,
+      imageId: r.image_id,
+      classId: r.class_id,
+      x: r.x,
+      y: r.y,
+      w: r.w,
+      h: r.h,
+      score: r.score,
+    }));
+  }
+}
+
+interface TeacherRow {
+  id: number;
+  name: string;
+  path: string;
+  family: string | null;
+  config: string;
+  created_at: number;
+}
+const toTeacher = (r: TeacherRow): TeacherRecord => ({
+  id: r.id,
+  name: r.name,
+  path: r.path,
+  family: r.family,
+  config: JSON.parse(r.config) as Record<string, unknown>,
+  createdAt: r.created_at,
+});
+
+/** Registered teacher models (ONNX files the user brings). */
+export class TeacherRepo {
+  constructor(private readonly db: DB) {}
+
+  add(name: string, path: string, family: string | null, config: Record<string, unknown> = {}): TeacherRecord {
+    const id = Number(
+      this.db
+        .prepare('INSERT INTO teachers (name, path, family, config, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(name, path, family, JSON.stringify(config), Date.now()).lastInsertRowid,
+    );
+    return this.get(id);
+  }
+
+  get(id: number): TeacherRecord {
+    const row = this.db.prepare('SELECT * FROM teachers WHERE id = ?').get(id) as TeacherRow | undefined;
+    if (!row) throw new StarlingError('NOT_FOUND', `teacher ${id} does not exist`);
+    return toTeacher(row);
+  }
+
+  list(): TeacherRecord[] {
+    return (this.db.prepare('SELECT * FROM teachers ORDER BY id').all() as TeacherRow[]).map(toTeacher);
+  }
+
+  remove(id: number): void {
+    this.db.prepare('DELETE FROM teachers WHERE id = ?').run(id);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Versioned schema migrations. Migration N brings `PRAGMA user_version` from N-1 to N.
+ * Never edit a released migration: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the initial schema
+  `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+
+  CREATE TABLE classes (
+    id    INTEGER PRIMARY KEY,
+    name  TEXT NOT NULL UNIQUE,
+    color TEXT NOT NULL,
+    ord   INTEGER NOT NULL
+  );
+
+  CREATE TABLE images (
+    id       INTEGER PRIMARY KEY,
+    path     TEXT NOT NULL UNIQUE,
+    hash     TEXT NOT NULL,
+    width    INTEGER NOT NULL CHECK (width > 0),
+    height   INTEGER NOT NULL CHECK (height > 0),
+    split    TEXT NOT NULL DEFAULT 'train' CHECK (split IN ('train', 'val', 'test')),
+    status   TEXT NOT NULL DEFAULT 'unlabeled' CHECK (status IN ('unlabeled', 'labeled', 'reviewed')),
+    added_at INTEGER NOT NULL
+  );
+  CREATE INDEX images_split_status ON images (split, status);
+  CREATE INDEX images_status ON images (status);
+  CREATE INDEX images_hash ON images (hash);
+
+  -- AUTOINCREMENT: ids are never reused, so undo/redo history can always name a box by id.
+  CREATE TABLE annotations (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    image_id   INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    class_id   INTEGER NOT NULL REFERENCES classes (id) ON DELETE RESTRICT,
+    x          REAL NOT NULL,
+    y          REAL NOT NULL,
+    w          REAL NOT NULL CHECK (w >= 0),
+    h          REAL NOT NULL CHECK (h >= 0),
+    source     TEXT NOT NULL DEFAULT 'manual'
+               CHECK (source = 'manual' OR source LIKE 'teacher:%' OR source LIKE 'model:%'),
+    score      REAL,
+    review     TEXT NOT NULL DEFAULT 'accepted' CHECK (review IN ('pending', 'accepted', 'rejected')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX annotations_image ON annotations (image_id);
+  CREATE INDEX annotations_review_class ON annotations (review, class_id);
+  CREATE INDEX annotations_class ON annotations (class_id);
+  CREATE INDEX annotations_source ON annotations (source);
+
+  -- Undo/redo history: one group per user edit (several ops), per image, persisted across restarts.
+  CREATE TABLE edit_groups (
+    id         INTEGER PRIMARY KEY,
+    image_id   INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    label      TEXT NOT NULL,
+    undone     INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX edit_groups_image ON edit_groups (image_id, undone, id);
+  CREATE TABLE edit_ops (
+    id            INTEGER PRIMARY KEY,
+    group_id      INTEGER NOT NULL REFERENCES edit_groups (id) ON DELETE CASCADE,
+    annotation_id INTEGER NOT NULL,
+    before        TEXT,
+    after         TEXT
+  );
+  CREATE INDEX edit_ops_group ON edit_ops (group_id);
+
+  CREATE TABLE teachers (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    path       TEXT NOT NULL,
+    family     TEXT,
+    config     TEXT NOT NULL DEFAULT '{}',
+    created_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE runs (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    status     TEXT NOT NULL CHECK (status IN ('queued', 'running', 'paused', 'done', 'failed', 'cancelled')),
+    config     TEXT NOT NULL,
+    artifacts  TEXT NOT NULL DEFAULT '{}',
+    summary    TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE run_epochs (
+    run_id  INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    epoch   INTEGER NOT NULL,
+    metrics TEXT NOT NULL,
+    PRIMARY KEY (run_id, epoch)
+  );
+
+  CREATE TABLE predictions (
+    id       INTEGER PRIMARY KEY,
+    run_id   INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    class_id INTEGER NOT NULL REFERENCES classes (id) ON DELETE CASCADE,
+    x        REAL NOT NULL,
+    y        REAL NOT NULL,
+    w        REAL NOT NULL,
+    h        REAL NOT NULL,
+    score    REAL NOT NULL
+  );
+  CREATE INDEX predictions_run_image ON predictions (run_id, image_id);
+
+  -- Long jobs record their parameters and progress so an interrupted job can resume.
+  CREATE TABLE jobs (
+    id         TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    params     TEXT NOT NULL,
+    progress   TEXT NOT NULL DEFAULT '{}',
+    error      TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,103 @@
+/** Domain records as the store returns them. Shared by the API, the CLI and the renderer (type-only). */
+
+export const SPLITS = ['train', 'val', 'test'] as const;
+export type Split = (typeof SPLITS)[number];
+
+export const IMAGE_STATUSES = ['unlabeled', 'labeled', 'reviewed'] as const;
+export type ImageStatus = (typeof IMAGE_STATUSES)[number];
+
+export const REVIEW_STATES = ['pending', 'accepted', 'rejected'] as const;
+export type ReviewState = (typeof REVIEW_STATES)[number];
+
+/** `manual`, `teacher:<id>` or `model:<run>`. */
+export type AnnotationSource = string;
+
+export interface ClassRecord {
+  id: number;
+  name: string;
+  color: string;
+  order: number;
+}
+
+export interface ImageRecord {
+  id: number;
+  /** Relative to the project root (forward slashes) when inside it, else absolute. */
+  path: string;
+  hash: string;
+  width: number;
+  height: number;
+  split: Split;
+  status: ImageStatus;
+  addedAt: number;
+}
+
+/** A box in image pixels: top-left corner and size. */
+export interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface AnnotationRecord extends Box {
+  id: number;
+  imageId: number;
+  classId: number;
+  source: AnnotationSource;
+  score: number | null;
+  review: ReviewState;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TeacherRecord {
+  id: number;
+  name: string;
+  path: string;
+  family: string | null;
+  config: Record<string, unknown>;
+  createdAt: number;
+}
+
+export const RUN_STATUSES = ['queued', 'running', 'paused', 'done', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export interface RunRecord {
+  id: number;
+  name: string;
+  status: RunStatus;
+  config: Record<string, unknown>;
+  artifacts: Record<string, string>;
+  summary: Record<string, unknown> | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  metrics: Record<string, number>;
+}
+
+export interface PredictionRecord extends Box {
+  id: number;
+  runId: number;
+  imageId: number;
+  classId: number;
+  score: number;
+}
+
+export interface ProjectSettings {
+  name: string;
+  createdAt: number;
+  /** Free-form settings owned by later features (sample metadata, defaults of the train form...). */
+  [key: string]: unknown;
+}
+
+export interface ProjectCounts {
+  images: number;
+  bySplit: Record<Split, number>;
+  byStatus: Record<ImageStatus, number>;
+  annotations: { pending: number; accepted: number; rejected: number };
+  perClass: { classId: number; name: string; accepted: number; pending: number; rejected: number; images: number }[];
+  perSplitClass: { split: Split; classId: number; boxes: number }[];
+}

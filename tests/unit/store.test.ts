@@ -1,0 +1,162 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ProjectStore } from '../../src-main/store/project.js';
+import { tempDir } from '../helpers.js';
+
+let tmp: ReturnType<typeof tempDir>;
+beforeEach(() => (tmp = tempDir()));
+afterEach(() => tmp.cleanup());
+
+function seeded(): ProjectStore {
+  const s = ProjectStore.create(tmp.dir, 'demo');
+  s.classes.create('cat');
+  s.classes.create('dog');
+  s.images.addMany([
+    { path: 'a.jpg', hash: 'h1', width: 100, height: 80 },
+    { path: 'b.jpg', hash: 'h2', width: 100, height: 80, split: 'val' },
+  ]);
+  return s;
+}
+
+describe('project store', () => {
+  it('creates a WAL SQLite file with foreign keys and reopens it', () => {
+    const s = seeded();
+    expect(s.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(s.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    s.close();
+    const again = ProjectStore.open(tmp.dir);
+    expect(again.settings().name).toBe('demo');
+    expect(again.classes.list().map((c) => c.name)).toEqual(['cat', 'dog']);
+    expect(again.counts().bySplit).toEqual({ train: 1, val: 1, test: 0 });
+    again.close();
+  });
+
+  it('refuses files that are not Starling projects, with the file named', () => {
+    const junk = path.join(tmp.dir, 'junk.starling');
+    fs.writeFileSync(junk, 'this is not sqlite at all, just text '.repeat(100));
+    expect(() => ProjectStore.open(junk)).toThrow(/junk\.starling: not a Starling project/);
+    expect(() => ProjectStore.open(path.join(tmp.dir, 'missing.starling'))).toThrow(/no such project file/);
+  });
+
+  it('refuses a project written by a newer schema', () => {
+    const s = seeded();
+    s.db.pragma('user_version = 999');
+    s.close();
+    expect(() => ProjectStore.open(tmp.dir)).toThrow(/newer than this Starling/);
+  });
+
+  it('stores paths relative to the root when inside it', () => {
+    const s = seeded();
+    expect(s.storedPath(path.join(tmp.dir, 'sub', 'x.jpg'))).toBe('sub/x.jpg');
+    expect(s.storedPath('/elsewhere/x.jpg')).toBe('/elsewhere/x.jpg');
+    expect(s.absolutePath('sub/x.jpg')).toBe(path.join(tmp.dir, 'sub', 'x.jpg'));
+    s.close();
+  });
+
+  it('rolls back a multi-row insert that fails part way', () => {
+    const s = seeded();
+    expect(() =>
+      s.images.addMany([
+        { path: 'c.jpg', hash: 'h3', width: 10, height: 10 },
+        { path: 'a.jpg', hash: 'dup', width: 10, height: 10 },
+      ]),
+    ).toThrow(/a\.jpg: this image is already in the project/);
+    expect(s.images.byPath('c.jpg')).toBeUndefined();
+    s.close();
+  });
+
+  it('refuses to delete a class that still has boxes unless they are reassigned', () => {
+    const s = seeded();
+    const [cat, dog] = s.classes.list();
+    const img = s.images.byPath('a.jpg')!;
+    s.annotations.addMany([{ imageId: img.id, classId: cat!.id, x: 1, y: 1, w: 5, h: 5 }]);
+    expect(() => s.classes.delete(cat!.id)).toThrow(/still has 1 annotations/);
+    s.classes.delete(cat!.id, dog!.id);
+    expect(s.annotations.forImage(img.id)[0]!.classId).toBe(dog!.id);
+    s.close();
+  });
+
+  it('filters images by status, class, source and score', () => {
+    const s = seeded();
+    const [cat, dog] = s.classes.list();
+    const a = s.images.byPath('a.jpg')!;
+    const b = s.images.byPath('b.jpg')!;
+    s.annotations.addMany([
+      { imageId: a.id, classId: cat!.id, x: 0, y: 0, w: 5, h: 5 },
+      { imageId: b.id, classId: dog!.id, x: 0, y: 0, w: 5, h: 5, source: 'teacher:1', score: 0.4, review: 'pending' },
+    ]);
+    expect(s.images.list({ status: 'pending' }).map((i) => i.path)).toEqual(['b.jpg']);
+    expect(s.images.list({ classId: cat!.id }).map((i) => i.path)).toEqual(['a.jpg']);
+    expect(s.images.list({ source: 'teacher' }).map((i) => i.path)).toEqual(['b.jpg']);
+    expect(s.images.count({ minScore: 0.5 })).toBe(0);
+    expect(s.images.count({ minScore: 0.3, maxScore: 0.5 })).toBe(1);
+    expect(s.images.indexOf(b.id)).toBe(1);
+    expect(s.images.indexOf(b.id, { split: 'train' })).toBe(-1);
+    s.close();
+  });
+});
+
+describe('annotation history', () => {
+  it('undoes and redoes edits per image, across a reopen', () => {
+    const s = seeded();
+    const [cat, dog] = s.classes.list();
+    const img = s.images.byPath('a.jpg')!;
+    const r1 = s.annotations.edit(img.id, [{ op: 'create', classId: cat!.id, x: 10, y: 10, w: 20, h: 20 }], 'draw');
+    const id = r1.created[0]!;
+    expect(s.images.get(img.id).status).toBe('labeled');
+    s.annotations.edit(img.id, [{ op: 'update', id, x: 30, classId: dog!.id }], 'move');
+    s.annotations.edit(img.id, [{ op: 'delete', id }], 'delete');
+    expect(s.annotations.forImage(img.id)).toHaveLength(0);
+    s.close();
+
+    const t = ProjectStore.open(tmp.dir);
+    let st = t.annotations.undo(img.id); // undo delete
+    expect(st.annotations).toMatchObject([{ id, x: 30, classId: dog!.id }]);
+    st = t.annotations.undo(img.id); // undo move
+    expect(st.annotations).toMatchObject([{ id, x: 10, classId: cat!.id }]);
+    st = t.annotations.undo(img.id); // undo create
+    expect(st.annotations).toHaveLength(0);
+    expect(st.canUndo).toBe(false);
+    expect(t.annotations.undo(img.id).changed).toBe(false);
+    st = t.annotations.redo(img.id);
+    expect(st.annotations).toMatchObject([{ id, x: 10 }]);
+    st = t.annotations.redo(img.id);
+    expect(st.annotations).toMatchObject([{ id, x: 30 }]);
+    expect(st.canRedo).toBe(true);
+    // A new edit drops the redo branch.
+    t.annotations.edit(img.id, [{ op: 'update', id, w: 5 }]);
+    expect(t.annotations.historyState(img.id)).toEqual({ canUndo: true, canRedo: false });
+    t.close();
+  });
+
+  it('never reuses an annotation id, so redo cannot clobber another image', () => {
+    const s = seeded();
+    const [cat] = s.classes.list();
+    const a = s.images.byPath('a.jpg')!;
+    const b = s.images.byPath('b.jpg')!;
+    const { created } = s.annotations.edit(a.id, [{ op: 'create', classId: cat!.id, x: 1, y: 1, w: 2, h: 2 }]);
+    s.annotations.undo(a.id);
+    const other = s.annotations.edit(b.id, [{ op: 'create', classId: cat!.id, x: 5, y: 5, w: 2, h: 2 }]);
+    expect(other.created[0]).not.toBe(created[0]);
+    s.annotations.redo(a.id);
+    expect(s.annotations.forImage(b.id)).toHaveLength(1);
+    expect(s.annotations.forImage(a.id)).toHaveLength(1);
+    s.close();
+  });
+
+  it('rejects an edit with a non-finite box and leaves the image untouched', () => {
+    const s = seeded();
+    const [cat] = s.classes.list();
+    const a = s.images.byPath('a.jpg')!;
+    expect(() =>
+      s.annotations.edit(a.id, [
+        { op: 'create', classId: cat!.id, x: 1, y: 1, w: 2, h: 2 },
+        { op: 'create', classId: cat!.id, x: NaN, y: 1, w: 2, h: 2 },
+      ]),
+    ).toThrow(/not a finite number/);
+    expect(s.annotations.forImage(a.id)).toHaveLength(0);
+    expect(s.annotations.historyState(a.id).canUndo).toBe(false);
+    s.close();
+  });
+});
