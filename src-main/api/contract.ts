@@ -1,0 +1,273 @@
+/**
+ * The one API contract. Every request the renderer, Electron IPC, the browser-mode server and the CLI
+ * can make is declared here once: its input schema (validated at the boundary) and its output type.
+ * Events pushed from the backend are declared in `ApiEvents`.
+ */
+import { z } from 'zod';
+import type { ItemError } from '../formats/dataset.js';
+import type { EditResult } from '../store/annotations.js';
+import type {
+  AnnotationRecord,
+  ClassRecord,
+  ImageRecord,
+  ProjectCounts,
+  ProjectSettings,
+  RunRecord,
+  TeacherRecord,
+} from '../store/types.js';
+import { IMAGE_STATUSES, REVIEW_STATES, SPLITS } from '../store/types.js';
+
+// ---- shared schemas ------------------------------------------------------------------------------
+
+const id = z.number().int().nonnegative();
+const split = z.enum(SPLITS);
+const finite = z.number().finite();
+const none = z.object({}).strict().default({});
+
+export const imageFilterSchema = z
+  .object({
+    split: split.optional(),
+    status: z.enum([...IMAGE_STATUSES, 'pending']).optional(),
+    classId: id.optional(),
+    source: z.string().max(200).optional(),
+    minScore: z.number().min(0).max(1).optional(),
+    maxScore: z.number().min(0).max(1).optional(),
+    pathContains: z.string().max(500).optional(),
+  })
+  .strict();
+
+export const editOpSchema = z.discriminatedUnion('op', [
+  z
+    .object({
+      op: z.literal('create'),
+      classId: id,
+      x: finite,
+      y: finite,
+      w: finite.nonnegative(),
+      h: finite.nonnegative(),
+    })
+    .strict(),
+  z
+    .object({
+      op: z.literal('update'),
+      id,
+      classId: id.optional(),
+      x: finite.optional(),
+      y: finite.optional(),
+      w: finite.nonnegative().optional(),
+      h: finite.nonnegative().optional(),
+      review: z.enum(REVIEW_STATES).optional(),
+    })
+    .strict(),
+  z.object({ op: z.literal('delete'), id }).strict(),
+]);
+
+export const datasetFormat = z.enum(['coco', 'yolo', 'voc']);
+
+// ---- outputs -------------------------------------------------------------------------------------
+
+export interface ProjectSummary {
+  file: string;
+  root: string;
+  name: string;
+  classes: ClassRecord[];
+  counts: ProjectCounts;
+  settings: ProjectSettings;
+}
+
+export interface AppInfo {
+  name: 'Starling';
+  version: string;
+  node: string;
+  platform: string;
+  /** What each later capability can do today; the UI says plainly what is not implemented. */
+  features: Record<'training' | 'teachers' | 'export' | 'review', boolean>;
+}
+
+export interface ImageDetail {
+  image: ImageRecord;
+  annotations: AnnotationRecord[];
+  canUndo: boolean;
+  canRedo: boolean;
+}
+
+export interface JobInfo {
+  id: string;
+  kind: string;
+  label: string;
+  status: 'running' | 'done' | 'failed' | 'cancelled';
+  done: number;
+  total: number;
+  message?: string;
+  /** Items per second over the recent window. */
+  rate?: number;
+  /** Seconds left at the current rate. */
+  eta?: number;
+  startedAt: number;
+  finishedAt?: number;
+  error?: { code: string; message: string; details?: unknown };
+  result?: unknown;
+}
+
+export interface ImportResult {
+  images: number;
+  boxes: number;
+  classesCreated: string[];
+  skipped: ItemError[];
+}
+
+export interface ExportResult {
+  files: number;
+  outDir: string;
+  images: number;
+  boxes: number;
+}
+
+// ---- the contract --------------------------------------------------------------------------------
+
+/** Declares a method: its input schema now, its output type as a type argument. */
+const method =
+  <O>() =>
+  <I extends z.ZodType>(input: I) => ({ input, output: undefined as unknown as O });
+
+export const contract = {
+  'app.info': method<AppInfo>()(none),
+
+  'project.create': method<ProjectSummary>()(
+    z.object({ path: z.string().min(1), name: z.string().optional() }).strict(),
+  ),
+  'project.open': method<ProjectSummary>()(z.object({ path: z.string().min(1) }).strict()),
+  'project.close': method<{ closed: boolean }>()(none),
+  'project.current': method<ProjectSummary | null>()(none),
+  'project.recent': method<string[]>()(none),
+  'project.setSetting': method<ProjectSettings>()(z.object({ key: z.string().min(1), value: z.unknown() }).strict()),
+
+  'classes.list': method<ClassRecord[]>()(none),
+  'classes.create': method<ClassRecord>()(
+    z
+      .object({
+        name: z.string().min(1).max(200),
+        color: z
+          .string()
+          .regex(/^#[0-9a-fA-F]{6}$/)
+          .optional(),
+      })
+      .strict(),
+  ),
+  'classes.update': method<ClassRecord>()(
+    z
+      .object({
+        id,
+        name: z.string().min(1).max(200).optional(),
+        color: z
+          .string()
+          .regex(/^#[0-9a-fA-F]{6}$/)
+          .optional(),
+      })
+      .strict(),
+  ),
+  'classes.reorder': method<ClassRecord[]>()(z.object({ ids: z.array(id) }).strict()),
+  'classes.delete': method<{ deleted: number }>()(z.object({ id, reassignTo: id.optional() }).strict()),
+
+  'images.list': method<{ total: number; items: ImageRecord[] }>()(
+    z
+      .object({
+        filter: imageFilterSchema.default({}),
+        offset: z.number().int().nonnegative().default(0),
+        limit: z.number().int().positive().max(1000).default(200),
+      })
+      .strict(),
+  ),
+  'images.count': method<{ total: number }>()(z.object({ filter: imageFilterSchema.default({}) }).strict()),
+  'images.get': method<ImageDetail>()(z.object({ id }).strict()),
+  'images.neighbors': method<{ index: number; total: number; prev: number | null; next: number | null }>()(
+    z.object({ id, filter: imageFilterSchema.default({}) }).strict(),
+  ),
+  'images.add': method<{ jobId: string }>()(
+    z.object({ paths: z.array(z.string().min(1)).min(1), split: split.default('train') }).strict(),
+  ),
+  'images.setSplit': method<{ updated: number }>()(z.object({ ids: z.array(id).min(1), split }).strict()),
+  'images.setStatus': method<{ updated: number }>()(
+    z.object({ ids: z.array(id).min(1), status: z.enum(IMAGE_STATUSES) }).strict(),
+  ),
+
+  'annotations.edit': method<EditResult>()(
+    z.object({ imageId: id, ops: z.array(editOpSchema).min(1), label: z.string().max(100).optional() }).strict(),
+  ),
+  'annotations.undo': method<EditResult & { changed: boolean }>()(z.object({ imageId: id }).strict()),
+  'annotations.redo': method<EditResult & { changed: boolean }>()(z.object({ imageId: id }).strict()),
+
+  'dataset.import': method<{ jobId: string }>()(
+    z
+      .object({
+        format: datasetFormat,
+        input: z.string().min(1),
+        imagesRoot: z.string().optional(),
+        split: split.optional(),
+        skipBad: z.boolean().default(false),
+        existing: z.enum(['error', 'skip']).default('error'),
+      })
+      .strict(),
+  ),
+  'dataset.export': method<{ jobId: string }>()(
+    z
+      .object({
+        format: datasetFormat,
+        outDir: z.string().min(1),
+        images: z.enum(['link', 'copy', 'none']).default('link'),
+      })
+      .strict(),
+  ),
+
+  'sample.create': method<{ jobId: string }>()(
+    z
+      .object({
+        dir: z.string().min(1),
+        seed: z.number().int().default(0),
+        counts: z.object({ train: id, pool: id, val: id, test: id }).strict().optional(),
+        open: z.boolean().default(true),
+      })
+      .strict(),
+  ),
+
+  'teachers.list': method<TeacherRecord[]>()(none),
+  'runs.list': method<RunRecord[]>()(none),
+
+  'jobs.list': method<JobInfo[]>()(none),
+  'jobs.get': method<JobInfo>()(z.object({ id: z.string() }).strict()),
+  'jobs.cancel': method<JobInfo>()(z.object({ id: z.string() }).strict()),
+} as const;
+
+export type Contract = typeof contract;
+export type ApiMethod = keyof Contract;
+/** What a caller passes (defaults optional). */
+export type ApiInput<M extends ApiMethod> = z.input<Contract[M]['input']>;
+/** What a handler receives (defaults filled in). */
+export type ApiParsedInput<M extends ApiMethod> = z.output<Contract[M]['input']>;
+export type ApiOutput<M extends ApiMethod> = Contract[M]['output'];
+
+/** Events the backend pushes to every connected client. */
+export interface ApiEvents {
+  'job.progress': JobInfo;
+  'job.finished': JobInfo;
+  'project.changed': {
+    what: 'opened' | 'closed' | 'images' | 'annotations' | 'classes' | 'settings';
+    imageIds?: number[];
+  };
+}
+export type ApiEventName = keyof ApiEvents;
+export interface ApiEvent<E extends ApiEventName = ApiEventName> {
+  event: E;
+  data: ApiEvents[E];
+}
+
+/** The error shape every transport returns. */
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export function isApiMethod(name: string): name is ApiMethod {
+  return Object.prototype.hasOwnProperty.call(contract, name);
+}

@@ -1,0 +1,219 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { StarlingError } from '../errors.js';
+import { datasetFromProject } from '../formats/from-project.js';
+import type { DatasetImage } from '../formats/dataset.js';
+import { parseDataset, writeDataset } from '../formats/index.js';
+import { ingestDataset } from '../formats/ingest.js';
+import type { ProjectStore } from '../store/project.js';
+import { isImageFile } from '../vision/probe.js';
+import { createSampleProject } from '../vision/sample/project.js';
+import { STARLING_VERSION } from '../version.js';
+import type { ExportResult, ImportResult, ProjectSummary } from './contract.js';
+import type { Handlers } from './dispatch.js';
+import type { Session } from './session.js';
+
+export function summarize(store: ProjectStore): ProjectSummary {
+  const settings = store.settings();
+  return {
+    file: store.file,
+    root: store.root,
+    name: settings.name,
+    classes: store.classes.list(),
+    counts: store.counts(),
+    settings,
+  };
+}
+
+/** Every image file under the given files/folders, sorted, skipping hidden folders and caches. */
+function collectImageFiles(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  const walk = (p: string): void => {
+    const st = fs.statSync(p, { throwIfNoEntry: false });
+    if (!st) throw new StarlingError('NOT_FOUND', `${p}: no such file or folder`);
+    if (st.isDirectory()) {
+      for (const name of fs.readdirSync(p).sort()) {
+        if (name.startsWith('.')) continue;
+        walk(path.join(p, name));
+      }
+    } else if (isImageFile(p)) {
+      out.push(path.resolve(p));
+    }
+  };
+  paths.forEach(walk);
+  return out;
+}
+
+const changed = (s: Session, what: 'images' | 'annotations' | 'classes', imageIds?: number[]): void =>
+  s.emit('project.changed', imageIds ? { what, imageIds } : { what });
+
+export const handlers: Handlers = {
+  'app.info': () => ({
+    name: 'Starling',
+    version: STARLING_VERSION,
+    node: process.versions.node,
+    platform: `${process.platform}-${process.arch}`,
+    features: { training: false, teachers: false, export: false, review: false },
+  }),
+
+  // ---- projects ---------------------------------------------------------------------------------
+  'project.create': (s, { path: p, name }) => summarize(s.create(p, name)),
+  'project.open': (s, { path: p }) => summarize(s.open(p)),
+  'project.close': (s) => ({ closed: s.close() }),
+  'project.current': (s) => (s.current ? summarize(s.current) : null),
+  'project.recent': (s) => s.recent(),
+  'project.setSetting': (s, { key, value }) => {
+    const store = s.requireProject();
+    store.setSetting(key, value);
+    s.emit('project.changed', { what: 'settings' });
+    return store.settings();
+  },
+
+  // ---- classes ----------------------------------------------------------------------------------
+  'classes.list': (s) => s.requireProject().classes.list(),
+  'classes.create': (s, { name, color }) => {
+    const c = s.requireProject().classes.create(name, color);
+    changed(s, 'classes');
+    return c;
+  },
+  'classes.update': (s, { id, ...patch }) => {
+    const c = s.requireProject().classes.update(id, patch);
+    changed(s, 'classes');
+    return c;
+  },
+  'classes.reorder': (s, { ids }) => {
+    const list = s.requireProject().classes.reorder(ids);
+    changed(s, 'classes');
+    return list;
+  },
+  'classes.delete': (s, { id, reassignTo }) => {
+    s.requireProject().classes.delete(id, reassignTo);
+    changed(s, 'classes');
+    return { deleted: id };
+  },
+
+  // ---- images -----------------------------------------------------------------------------------
+  'images.list': (s, { filter, offset, limit }) => {
+    const store = s.requireProject();
+    return { total: store.images.count(filter), items: store.images.list(filter, offset, limit) };
+  },
+  'images.count': (s, { filter }) => ({ total: s.requireProject().images.count(filter) }),
+  'images.get': (s, { id }) => {
+    const store = s.requireProject();
+    return {
+      image: store.images.get(id),
+      annotations: store.annotations.forImage(id),
+      ...store.annotations.historyState(id),
+    };
+  },
+  'images.neighbors': (s, { id, filter }) => {
+    const store = s.requireProject();
+    const index = store.images.indexOf(id, filter);
+    const total = store.images.count(filter);
+    if (index < 0) return { index, total, prev: null, next: null };
+    const around = store.images.list(filter, Math.max(0, index - 1), index === 0 ? 2 : 3);
+    const at = around.findIndex((im) => im.id === id);
+    return { index, total, prev: around[at - 1]?.id ?? null, next: around[at + 1]?.id ?? null };
+  },
+  'images.add': (s, { paths, split }) => {
+    const store = s.requireProject();
+    const files = collectImageFiles(paths);
+    if (!files.length) throw new StarlingError('NOT_FOUND', `no image files under ${paths.join(', ')}`);
+    const job = s.jobs.start('images.add', `Add ${files.length} images`, async (ctx): Promise<ImportResult> => {
+      const images: DatasetImage[] = files.map((file) => ({ file, split, labeled: false, boxes: [] }));
+      // Adding a folder keeps the good images and reports unreadable ones: nothing is half-written.
+      const r = await ingestDataset(store, { classes: [], images }, [], { skipBad: true, existing: 'skip' }, ctx);
+      changed(s, 'images');
+      return { images: r.images, boxes: 0, classesCreated: [], skipped: r.skipped };
+    });
+    return { jobId: job.id };
+  },
+  'images.setSplit': (s, { ids, split }) => {
+    s.requireProject().images.setSplit(ids, split);
+    changed(s, 'images', ids);
+    return { updated: ids.length };
+  },
+  'images.setStatus': (s, { ids, status }) => {
+    s.requireProject().images.setStatus(ids, status);
+    changed(s, 'images', ids);
+    return { updated: ids.length };
+  },
+
+  // ---- annotations ------------------------------------------------------------------------------
+  'annotations.edit': (s, { imageId, ops, label }) => {
+    const r = s.requireProject().annotations.edit(imageId, ops, label);
+    changed(s, 'annotations', [imageId]);
+    return r;
+  },
+  'annotations.undo': (s, { imageId }) => {
+    const r = s.requireProject().annotations.undo(imageId);
+    if (r.changed) changed(s, 'annotations', [imageId]);
+    return r;
+  },
+  'annotations.redo': (s, { imageId }) => {
+    const r = s.requireProject().annotations.redo(imageId);
+    if (r.changed) changed(s, 'annotations', [imageId]);
+    return r;
+  },
+
+  // ---- datasets ---------------------------------------------------------------------------------
+  'dataset.import': (s, { format, input, imagesRoot, split, skipBad, existing }) => {
+    const store = s.requireProject();
+    const source = path.resolve(input);
+    if (!fs.existsSync(source)) throw new StarlingError('NOT_FOUND', `${source}: no such file or folder`);
+    const job = s.jobs.start(
+      'dataset.import',
+      `Import ${format.toUpperCase()} from ${source}`,
+      async (ctx): Promise<ImportResult> => {
+        const parsed = await parseDataset(format, source, {
+          ...(imagesRoot ? { imagesRoot: path.resolve(imagesRoot) } : {}),
+          ...(split ? { split } : {}),
+        });
+        const r = await ingestDataset(store, parsed.dataset, parsed.errors, { skipBad, existing }, ctx);
+        changed(s, 'images');
+        return { images: r.images, boxes: r.boxes, classesCreated: r.classesCreated, skipped: r.skipped };
+      },
+    );
+    return { jobId: job.id };
+  },
+  'dataset.export': (s, { format, outDir, images }) => {
+    const store = s.requireProject();
+    const out = path.resolve(outDir);
+    const job = s.jobs.start(
+      'dataset.export',
+      `Export ${format.toUpperCase()} to ${out}`,
+      async (ctx): Promise<ExportResult> => {
+        ctx.progress(0, 1, 'collecting labels');
+        const ds = datasetFromProject(store);
+        const files = await writeDataset(format, ds, out, { images, imagesRoot: store.root });
+        ctx.progress(1, 1);
+        return {
+          files: files.length,
+          outDir: out,
+          images: ds.images.length,
+          boxes: ds.images.reduce((n, im) => n + im.boxes.length, 0),
+        };
+      },
+    );
+    return { jobId: job.id };
+  },
+
+  'sample.create': (s, { dir, seed, counts, open }) => {
+    const job = s.jobs.start('sample.create', `Generate the sample project in ${path.resolve(dir)}`, async (ctx) => {
+      const store = await createSampleProject(dir, { seed, ...(counts ? { counts } : {}) }, ctx);
+      if (open) s.adopt(store);
+      else store.close();
+      return { file: store.file };
+    });
+    return { jobId: job.id };
+  },
+
+  // ---- later capabilities (read-only until their issues land) -----------------------------------
+  'teachers.list': (s) => s.requireProject().teachers.list(),
+  'runs.list': (s) => s.requireProject().runs.list(),
+
+  // ---- jobs -------------------------------------------------------------------------------------
+  'jobs.list': (s) => s.jobs.list(),
+  'jobs.get': (s, { id }) => s.jobs.get(id),
+  'jobs.cancel': (s, { id }) => s.jobs.cancel(id),
+};

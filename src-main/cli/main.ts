@@ -1,0 +1,245 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ExportResult, ImportResult, JobInfo } from '../api/contract.js';
+import { call } from '../api/dispatch.js';
+import { Session } from '../api/session.js';
+import { StarlingError, errorMessage, type ErrorCode } from '../errors.js';
+import { formatItemError, type ItemError } from '../formats/dataset.js';
+import { DEFAULT_RENDERER_DIR, startServer } from '../server.js';
+import { PROJECT_FILE } from '../store/project.js';
+import { STARLING_VERSION } from '../version.js';
+import { printInfo } from './info.js';
+import { ProgressBar } from './progress.js';
+
+type Format = 'coco' | 'yolo' | 'voc';
+type SplitName = 'train' | 'val' | 'test';
+
+/** Waits for a job, drawing its progress; throws its error so the CLI exits non-zero. */
+async function follow(session: Session, jobId: string): Promise<JobInfo> {
+  const bar = new ProgressBar();
+  const off = session.onEvent((e) => {
+    if (e.event === 'job.progress' && (e.data as JobInfo).id === jobId) bar.update(e.data as JobInfo);
+  });
+  const job = await session.jobs.wait(jobId);
+  off();
+  bar.update(job);
+  bar.done();
+  if (job.status !== 'done') {
+    const err = job.error ?? { code: 'CANCELLED', message: `${job.label}: cancelled` };
+    throw new StarlingError(err.code as ErrorCode, err.message, err.details);
+  }
+  return job;
+}
+
+function int(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return n;
+  };
+}
+
+function reportSkipped(skipped: ItemError[]): void {
+  if (!skipped.length) return;
+  process.stderr.write(`skipped ${skipped.length} bad item(s):\n`);
+  for (const e of skipped) process.stderr.write(`  ${formatItemError(e)}\n`);
+}
+
+/** Runs `fn` with a fresh session, disposing it (jobs, database) afterwards. */
+async function withSession<T>(fn: (s: Session) => Promise<T>): Promise<T> {
+  const session = new Session();
+  try {
+    return await fn(session);
+  } finally {
+    await session.dispose();
+  }
+}
+
+const withProject = <T>(project: string, fn: (s: Session) => Promise<T>): Promise<T> =>
+  withSession(async (s) => {
+    await call(s, 'project.open', { path: project });
+    return fn(s);
+  });
+
+async function serve(session: Session, port: number): Promise<void> {
+  const server = await startServer({ session, port });
+  if (!fs.existsSync(path.join(DEFAULT_RENDERER_DIR, 'index.html'))) {
+    process.stderr.write('warning: the renderer is not built; run `npm run build` for the UI (the API works)\n');
+  }
+  process.stdout.write(`Starling is serving on ${server.url} (loopback only)\nOpen: ${server.openUrl}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+}
+
+export function buildProgram(): Command {
+  const program = new Command('starling')
+    .description('Starling: label, pseudo-label, train and export light object detectors')
+    .version(STARLING_VERSION)
+    .showHelpAfterError('(run with --help for usage)');
+  const formatOption = () =>
+    new Option('--format <format>', 'dataset format').choices(['coco', 'yolo', 'voc']).makeOptionMandatory();
+
+  program
+    .command('init')
+    .description('create a new project (a project.starling file) in a folder')
+    .argument('<dir>', 'project folder (created if missing)')
+    .option('--name <name>', 'project name (default: the folder name)')
+    .option('--classes <names>', 'comma-separated class names to create')
+    .action((dir: string, o: { name?: string; classes?: string }) =>
+      withSession(async (s) => {
+        const p = await call(s, 'project.create', { path: dir, ...(o.name ? { name: o.name } : {}) });
+        const names = (o.classes ?? '')
+          .split(',')
+          .map((c) => c.trim())
+          .filter(Boolean);
+        for (const name of names) await call(s, 'classes.create', { name });
+        process.stdout.write(`created ${p.file}\n`);
+      }),
+    );
+
+  program
+    .command('import')
+    .description('import a labeled dataset (COCO JSON, YOLO txt + data.yaml, Pascal VOC XML) into a project')
+    .argument('<project>', 'project folder or .starling file')
+    .argument('<input>', 'COCO json file or folder, YOLO folder or data.yaml, VOC folder')
+    .addOption(formatOption())
+    .option('--images <dir>', 'COCO: the folder file_name paths are relative to (default: the json folder)')
+    .addOption(new Option('--split <split>', 'split for inputs that do not name one').choices(['train', 'val', 'test']))
+    .option('--skip-bad', 'import what is valid and report the rest (default: nothing is imported if anything is bad)')
+    .option('--skip-existing', 'skip images already in the project instead of failing')
+    .action(
+      (
+        project: string,
+        input: string,
+        o: { format: Format; images?: string; split?: SplitName; skipBad?: boolean; skipExisting?: boolean },
+      ) =>
+        withProject(project, async (s) => {
+          const { jobId } = await call(s, 'dataset.import', {
+            format: o.format,
+            input,
+            ...(o.images ? { imagesRoot: o.images } : {}),
+            ...(o.split ? { split: o.split } : {}),
+            skipBad: !!o.skipBad,
+            existing: o.skipExisting ? 'skip' : 'error',
+          });
+          const r = (await follow(s, jobId)).result as ImportResult;
+          const created = r.classesCreated.length ? `; new classes: ${r.classesCreated.join(', ')}` : '';
+          process.stdout.write(`imported ${r.images} images, ${r.boxes} boxes${created}\n`);
+          reportSkipped(r.skipped);
+        }),
+    );
+
+  program
+    .command('export-labels')
+    .description("export the project's accepted labels as COCO, YOLO or VOC")
+    .argument('<project>', 'project folder or .starling file')
+    .addOption(formatOption())
+    .requiredOption('--out <dir>', 'output folder')
+    .addOption(
+      new Option('--images <mode>', 'YOLO/VOC: place the images beside the labels by hard link, copy, or not at all')
+        .choices(['link', 'copy', 'none'])
+        .default('link'),
+    )
+    .action((project: string, o: { format: Format; out: string; images: 'link' | 'copy' | 'none' }) =>
+      withProject(project, async (s) => {
+        const { jobId } = await call(s, 'dataset.export', { format: o.format, outDir: o.out, images: o.images });
+        const r = (await follow(s, jobId)).result as ExportResult;
+        process.stdout.write(`exported ${r.images} images, ${r.boxes} boxes (${r.files} files) to ${r.outDir}\n`);
+      }),
+    );
+
+  program
+    .command('info')
+    .description('counts per class, split and review status')
+    .argument('<project>', 'project folder or .starling file')
+    .option('--json', 'print JSON')
+    .action((project: string, o: { json?: boolean }) =>
+      withProject(project, async (s) => {
+        const summary = (await call(s, 'project.current', {}))!;
+        if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+        else printInfo(summary);
+      }),
+    );
+
+  program
+    .command('sample')
+    .description('generate the synthetic sample project (deterministic for a seed)')
+    .argument('<dir>', 'folder to create it in')
+    .option('--seed <n>', 'random seed', int('--seed'), 0)
+    .option('--train <n>', 'labeled train images', int('--train'))
+    .option('--pool <n>', 'unlabeled pool images', int('--pool'))
+    .option('--val <n>', 'val images', int('--val'))
+    .option('--test <n>', 'test images', int('--test'))
+    .action((dir: string, o: { seed: number; train?: number; pool?: number; val?: number; test?: number }) =>
+      withSession(async (s) => {
+        const custom = [o.train, o.pool, o.val, o.test].some((v) => v !== undefined);
+        const counts = { train: o.train ?? 240, pool: o.pool ?? 160, val: o.val ?? 80, test: o.test ?? 80 };
+        const { jobId } = await call(s, 'sample.create', {
+          dir,
+          seed: o.seed,
+          open: false,
+          ...(custom ? { counts } : {}),
+        });
+        const r = (await follow(s, jobId)).result as { file: string };
+        process.stdout.write(`created the sample project ${r.file}\n`);
+      }),
+    );
+
+  program
+    .command('serve')
+    .description('browser mode: serve the UI and the API on 127.0.0.1 with a per-start token')
+    .argument('[project]', 'project to open')
+    .option('--port <n>', 'port (default: a free one)', int('--port'), 0)
+    .action((project: string | undefined, o: { port: number }) =>
+      withSession(async (s) => {
+        if (project) await call(s, 'project.open', { path: project });
+        await serve(s, o.port);
+      }),
+    );
+
+  program
+    .command('demo')
+    .description('the pipeline on the sample project (today: generate it if missing, then serve it)')
+    .option('--dir <dir>', 'where the sample project lives', 'sample')
+    .option('--port <n>', 'port (default: a free one)', int('--port'), 0)
+    .option('--no-serve', 'stop after preparing the project')
+    .action((o: { dir: string; port: number; serve: boolean }) =>
+      withSession(async (s) => {
+        const file = path.join(path.resolve(o.dir), PROJECT_FILE);
+        if (!fs.existsSync(file)) {
+          process.stdout.write(`generating the sample project in ${path.resolve(o.dir)} ...\n`);
+          const { jobId } = await call(s, 'sample.create', { dir: o.dir, seed: 0, open: false });
+          await follow(s, jobId);
+        }
+        printInfo(await call(s, 'project.open', { path: file }));
+        process.stdout.write(
+          '\nNot implemented yet: training, pseudo-labeling and export. The demo runs them here as they land.\n',
+        );
+        if (o.serve) await serve(s, o.port);
+      }),
+    );
+
+  return program;
+}
+
+/** Runs the CLI; any error becomes one line on stderr (plus a per-item report if any) and exit code 1. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
+    if (code?.startsWith('commander.')) return 2; // commander has printed the reason
+    const [first, ...rest] = errorMessage(e).split('\n');
+    process.stderr.write(`starling: error: ${first}\n`);
+    if (rest.length) process.stderr.write(rest.map((l) => `  ${l}`).join('\n') + '\n');
+    return 1;
+  }
+}

@@ -1,0 +1,157 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProjectStore } from '../../src-main/store/project.js';
+import { tempDir } from '../helpers.js';
+
+const run = promisify(execFile);
+const BIN = path.resolve('bin/starling.js');
+
+let tmp: ReturnType<typeof tempDir>;
+
+/** Runs the real CLI in a child process; never throws, returns exit code and output. */
+async function starling(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [BIN, ...args], {
+      env: { ...process.env, STARLING_HOME: `${tmp.dir}/home` },
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** Every accepted box of a project keyed by image path, in a comparable form. */
+function snapshot(project: string) {
+  const s = ProjectStore.open(project);
+  try {
+    const classes = s.classes.list();
+    const name = new Map(classes.map((c) => [c.id, c.name]));
+    const images = s.images.list({}, 0, 100000).map((im) => ({
+      path: path.basename(im.path),
+      split: im.split,
+      status: im.status === 'unlabeled' ? 'unlabeled' : 'labeled',
+      boxes: s.annotations
+        .forImage(im.id)
+        .filter((a) => a.review === 'accepted')
+        .map((a) => ({ cls: name.get(a.classId), x: a.x, y: a.y, w: a.w, h: a.h }))
+        .sort((a, b) => a.x - b.x || a.y - b.y),
+    }));
+    images.sort((a, b) => a.path.localeCompare(b.path));
+    return { classes: classes.map((c) => c.name), images };
+  } finally {
+    s.close();
+  }
+}
+
+beforeAll(async () => {
+  tmp = tempDir();
+  const r = await starling(
+    'sample',
+    `${tmp.dir}/src`,
+    '--seed',
+    '3',
+    '--train',
+    '8',
+    '--pool',
+    '3',
+    '--val',
+    '3',
+    '--test',
+    '2',
+  );
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+}, 120_000);
+
+afterAll(() => tmp.cleanup());
+
+describe('starling CLI', () => {
+  it('reports counts as JSON', async () => {
+    const r = await starling('info', `${tmp.dir}/src`, '--json');
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info.counts.bySplit).toEqual({ train: 11, val: 3, test: 2 });
+    expect(info.counts.byStatus.unlabeled).toBe(3);
+    expect(info.classes.length).toBeGreaterThanOrEqual(5);
+    expect(info.settings.sample.hiddenGroundTruth).toBe('hidden/instances_train.json');
+  });
+
+  it('round-trips COCO losslessly: boxes, classes and splits', async () => {
+    const out = `${tmp.dir}/coco`;
+    expect((await starling('export-labels', `${tmp.dir}/src`, '--format', 'coco', '--out', out)).code).toBe(0);
+    expect((await starling('init', `${tmp.dir}/coco-proj`)).code).toBe(0);
+    const r = await starling('import', `${tmp.dir}/coco-proj`, out, '--format', 'coco', '--images', `${tmp.dir}/src`);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const a = snapshot(`${tmp.dir}/src`);
+    const b = snapshot(`${tmp.dir}/coco-proj`);
+    // COCO has no unlabeled images: compare the labeled ones, bit for bit.
+    expect(b.classes).toEqual(a.classes);
+    expect(b.images).toEqual(a.images.filter((im) => im.status === 'labeled'));
+  });
+
+  it('round-trips YOLO: boxes to float precision, classes and splits, unlabeled images kept', async () => {
+    const out = `${tmp.dir}/yolo`;
+    expect(
+      (await starling('export-labels', `${tmp.dir}/src`, '--format', 'yolo', '--out', out, '--images', 'copy')).code,
+    ).toBe(0);
+    expect(fs.existsSync(`${out}/data.yaml`)).toBe(true);
+    expect((await starling('init', `${tmp.dir}/yolo-proj`)).code).toBe(0);
+    const r = await starling('import', `${tmp.dir}/yolo-proj`, out, '--format', 'yolo');
+    expect(r.code).toBe(0);
+    const a = snapshot(`${tmp.dir}/src`);
+    const b = snapshot(`${tmp.dir}/yolo-proj`);
+    expect(b.classes).toEqual(a.classes);
+    expect(b.images.map(({ path: p, split, status }) => ({ p, split, status }))).toEqual(
+      a.images.map(({ path: p, split, status }) => ({ p, split, status })),
+    );
+    b.images.forEach((im, i) => {
+      const ref = a.images[i]!;
+      expect(im.boxes.length).toBe(ref.boxes.length);
+      im.boxes.forEach((box, j) => {
+        const r0 = ref.boxes[j]!;
+        expect(box.cls).toBe(r0.cls);
+        for (const k of ['x', 'y', 'w', 'h'] as const) expect(Math.abs(box[k] - r0[k])).toBeLessThan(1e-6);
+      });
+    });
+  });
+
+  it('fails with a one-line reason and a per-file report, importing nothing', async () => {
+    const bad = `${tmp.dir}/bad-coco`;
+    fs.mkdirSync(bad, { recursive: true });
+    fs.writeFileSync(
+      `${bad}/instances_train.json`,
+      JSON.stringify({
+        images: [{ id: 1, file_name: 'missing.jpg', width: 10, height: 10 }],
+        annotations: [],
+        categories: [{ id: 1, name: 'x' }],
+      }),
+    );
+    expect((await starling('init', `${tmp.dir}/bad-proj`)).code).toBe(0);
+    const r = await starling('import', `${tmp.dir}/bad-proj`, bad, '--format', 'coco');
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(/^starling: error: the dataset has problems: 1 problem; nothing was imported/);
+    expect(r.stderr).toMatch(/missing\.jpg: image file not found/);
+    const info = JSON.parse((await starling('info', `${tmp.dir}/bad-proj`, '--json')).stdout);
+    expect(info.counts.images).toBe(0);
+    expect(info.classes).toEqual([]);
+  });
+
+  it('exits non-zero for a path that is not a project', async () => {
+    const r = await starling('info', `${tmp.dir}/nowhere`);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/no such project file/);
+  });
+
+  it('rejects bad arguments with usage help', async () => {
+    const r = await starling('import', `${tmp.dir}/src`, 'x', '--format', 'pascal');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Allowed choices are coco, yolo, voc/);
+  });
+});

@@ -1,0 +1,135 @@
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { call } from '../../src-main/api/dispatch.js';
+import { Session } from '../../src-main/api/session.js';
+import { startServer, type RunningServer } from '../../src-main/server.js';
+import { tempDir, writeJpegs } from '../helpers.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let session: Session;
+let server: RunningServer;
+
+/** A raw request, so tests control every header (fetch would add its own Host). */
+function request(
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port: server.port, path, method: opts.method ?? 'GET', headers: opts.headers },
+      (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+const api = (method: string, input: unknown, token = server.token) =>
+  request(`/api/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-starling-token': token },
+    body: JSON.stringify(input),
+  });
+
+beforeAll(async () => {
+  tmp = tempDir();
+  process.env.STARLING_HOME = `${tmp.dir}/home`;
+  session = new Session();
+  await call(session, 'project.create', { path: `${tmp.dir}/proj` });
+  await writeJpegs(`${tmp.dir}/proj/images`, 3);
+  const { jobId } = await call(session, 'images.add', { paths: [`${tmp.dir}/proj/images`] });
+  expect((await session.jobs.wait(jobId)).status).toBe('done');
+  server = await startServer({ session, rendererDir: `${tmp.dir}/no-renderer` });
+});
+
+afterAll(async () => {
+  await server.close();
+  await session.dispose();
+  tmp.cleanup();
+});
+
+describe('browser-mode server', () => {
+  it('listens on loopback only', () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('answers API calls that carry the token', async () => {
+    const r = await api('images.list', { limit: 10 });
+    expect(r.status).toBe(200);
+    const body = JSON.parse(r.body);
+    expect(body.ok).toBe(true);
+    expect(body.result.total).toBe(3);
+  });
+
+  it('refuses API calls without the token or with a wrong one', async () => {
+    expect((await api('images.list', {}, '')).status).toBe(401);
+    expect((await api('images.list', {}, 'x'.repeat(server.token.length))).status).toBe(401);
+    const viaCookieOnly = await request('/api/images.list', {
+      method: 'POST',
+      headers: { cookie: `starling_token=${server.token}` },
+      body: '{}',
+    });
+    expect(viaCookieOnly.status).toBe(401); // cookies alone cannot call the API (no cross-site forgery)
+  });
+
+  it('refuses requests addressed to another host name (DNS rebinding)', async () => {
+    const r = await request('/api/images.list', {
+      method: 'POST',
+      headers: { host: `evil.example:${server.port}`, 'x-starling-token': server.token },
+      body: '{}',
+    });
+    expect(r.status).toBe(403);
+  });
+
+  it('validates input at the boundary with a one-line reason', async () => {
+    const r = await api('images.list', { limit: -5 });
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body).error.message).toMatch(/images\.list: .*limit/);
+    const unknown = await api('no.such.method', {});
+    expect(unknown.status).toBe(404);
+    const badJson = await request('/api/images.list', {
+      method: 'POST',
+      headers: { 'x-starling-token': server.token },
+      body: '{nope',
+    });
+    expect(JSON.parse(badJson.body).error.message).toMatch(/not valid JSON/);
+  });
+
+  it('sets a cookie from the tokened URL and then serves media only for registered images', async () => {
+    const first = await request(`/?token=${server.token}`);
+    expect(first.status).toBe(302);
+    const cookie = first.headers['set-cookie']![0]!.split(';')[0]!;
+    expect(first.headers['set-cookie']![0]).toMatch(/HttpOnly; SameSite=Strict/);
+    expect((await request('/?token=wrong')).status).toBe(401);
+
+    const list = JSON.parse((await api('images.list', {})).body).result.items as { id: number }[];
+    const thumb = await request(`/media/thumb/${list[0]!.id}`, { headers: { cookie } });
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers['content-type']).toBe('image/webp');
+    expect((await request(`/media/image/${list[0]!.id}`)).status).toBe(401);
+    expect((await request('/media/image/99999', { headers: { cookie } })).status).toBe(404);
+    // Paths are never accepted, only ids.
+    expect((await request('/media/image/..%2F..%2Fetc%2Fpasswd', { headers: { cookie } })).status).toBe(404);
+  });
+
+  it('pushes job events over the WebSocket only with the token', async () => {
+    const refused = new WebSocket(`ws://127.0.0.1:${server.port}/events?token=bad`);
+    await new Promise<void>((resolve) => refused.on('error', () => resolve()));
+
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/events?token=${server.token}`);
+    await new Promise<void>((resolve) => ws.on('open', () => resolve()));
+    const events: { event: string; data: { status: string } }[] = [];
+    ws.on('message', (m) => events.push(JSON.parse(String(m))));
+    await writeJpegs(`${tmp.dir}/proj/more`, 2);
+    const r = JSON.parse((await api('images.add', { paths: [`${tmp.dir}/proj/more`] })).body);
+    await session.jobs.wait(r.result.jobId);
+    await new Promise((res) => setTimeout(res, 100));
+    ws.close();
+    expect(events.some((e) => e.event === 'job.finished' && e.data.status === 'done')).toBe(true);
+  });
+});
