@@ -1,0 +1,17 @@
+/**
+ * The preload exposes exactly one thing to the sandboxed renderer: a transport for the typed API
+ * (call + events) and the media URL scheme. No Node, no Electron objects leak through.
+ */
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+
+const bridge = {
+  call: (method: string, input: unknown): Promise<unknown> => ipcRenderer.invoke('starling:api', method, input),
+  onEvent: (listener: (e: unknown) => void): (() => void) => {
+    const wrapped = (_e: IpcRendererEvent, payload: unknown) => listener(payload);
+    ipcRenderer.on('starling:event', wrapped);
+    return () => ipcRenderer.removeListener('starling:event', wrapped);
+  },
+  mediaBase: 'starling-media://media',
+};
+
+contextBridge.exposeInMainWorld('starlingBridge', bridge);
