@@ -193,33 +193,32 @@ export class AnnotationRepo {
 
   /** Reverts the image's latest edit. Returns the new state; `changed` is false when there was nothing to undo. */
   undo(imageId: number): EditResult & { changed: boolean } {
-    const group = this.db
-      .prepare('SELECT id FROM edit_groups WHERE image_id = ? AND undone = 0 ORDER BY id DESC LIMIT 1')
-      .get(imageId) as { id: number } | undefined;
-    if (group) {
-      this.db.transaction(() => {
-        const ops = this.db
-          .prepare('SELECT * FROM edit_ops WHERE group_id = ? ORDER BY id DESC')
-          .all(group.id) as OpRow[];
-        for (const op of ops) this.restore(op.annotation_id, op.before);
-        this.db.prepare('UPDATE edit_groups SET undone = 1 WHERE id = ?').run(group.id);
-      })();
-    }
-    return { ...this.state(imageId), created: [], changed: !!group };
+    return this.travel(imageId, 'undo');
   }
 
   /** Re-applies the image's most recently undone edit. */
   redo(imageId: number): EditResult & { changed: boolean } {
+    return this.travel(imageId, 'redo');
+  }
+
+  /**
+   * One step through the history: undo restores the newest applied group's `before` states (last op first);
+   * redo restores the oldest undone group's `after` states (first op first).
+   */
+  private travel(imageId: number, way: 'undo' | 'redo'): EditResult & { changed: boolean } {
+    const undo = way === 'undo';
     const group = this.db
-      .prepare('SELECT id FROM edit_groups WHERE image_id = ? AND undone = 1 ORDER BY id ASC LIMIT 1')
-      .get(imageId) as { id: number } | undefined;
+      .prepare(
+        `SELECT id FROM edit_groups WHERE image_id = ? AND undone = ? ORDER BY id ${undo ? 'DESC' : 'ASC'} LIMIT 1`,
+      )
+      .get(imageId, undo ? 0 : 1) as { id: number } | undefined;
     if (group) {
       this.db.transaction(() => {
         const ops = this.db
-          .prepare('SELECT * FROM edit_ops WHERE group_id = ? ORDER BY id ASC')
+          .prepare(`SELECT * FROM edit_ops WHERE group_id = ? ORDER BY id ${undo ? 'DESC' : 'ASC'}`)
           .all(group.id) as OpRow[];
-        for (const op of ops) this.restore(op.annotation_id, op.after);
-        this.db.prepare('UPDATE edit_groups SET undone = 0 WHERE id = ?').run(group.id);
+        for (const op of ops) this.restore(op.annotation_id, undo ? op.before : op.after);
+        this.db.prepare('UPDATE edit_groups SET undone = ? WHERE id = ?').run(undo ? 1 : 0, group.id);
       })();
     }
     return { ...this.state(imageId), created: [], changed: !!group };
