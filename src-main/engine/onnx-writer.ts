@@ -163,6 +163,15 @@ export function buildModel(spec: OnnxGraphSpec): onnx.IModelProto {
   };
 }
 
+/** The serialized model and the names of the inputs it declares (only the leaves its outputs need). */
+export function encodeModel(spec: OnnxGraphSpec): { bytes: Uint8Array; inputs: string[] } {
+  const model = buildModel(spec);
+  return {
+    bytes: onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish(),
+    inputs: (model.graph?.input ?? []).map((i) => i.name!),
+  };
+}
+
 export function writeOnnx(spec: OnnxGraphSpec): Uint8Array {
-  return onnx.ModelProto.encode(onnx.ModelProto.create(buildModel(spec))).finish();
+  return encodeModel(spec).bytes;
 }

@@ -6,7 +6,7 @@ import * as F from '../../src-main/engine/functional.js';
 import { Graph, type Tensor } from '../../src-main/engine/ir.js';
 import { nd, type NdArray } from '../../src-main/engine/ndarray.js';
 import { writeOnnx } from '../../src-main/engine/onnx-writer.js';
-import { Rng } from '../../src-main/vision/sample/random.js';
+import { Rng } from '../../src-main/util/random.js';
 
 /**
  * Every op, three ways: (1) onnxruntime runs the emitted ONNX and matches the float64 reference evaluation;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateSample } from '../../src-main/vision/sample/generate.js';
-import { Rng } from '../../src-main/vision/sample/random.js';
+import { Rng } from '../../src-main/util/random.js';
 import { SHAPE_CLASSES, shapeExtent } from '../../src-main/vision/sample/shapes.js';
 import { tempDir } from '../helpers.js';
 

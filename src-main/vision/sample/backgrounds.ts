@@ -1,4 +1,4 @@
-import type { Rng } from './random.js';
+import type { Rng } from '../../util/random.js';
 
 /**
  * Procedural backgrounds and clutter for the sample dataset, as SVG. Each background reports its mean

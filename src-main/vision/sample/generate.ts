@@ -5,7 +5,7 @@ import type { Dataset, DatasetBox, DatasetImage } from '../../formats/dataset.js
 import { mapLimit } from '../../jobs/map-limit.js';
 import type { Split } from '../../store/types.js';
 import { background, clutter, hsl } from './backgrounds.js';
-import { Rng } from './random.js';
+import { Rng } from '../../util/random.js';
 import { SHAPE_CLASSES, shapeExtent, shapeSvg, type Extent, type ShapeSpec } from './shapes.js';
 
 export interface SampleCounts {
