@@ -217,6 +217,16 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'batchnorm eval (frozen statistics)',
+    inputs: [[2, 3, 2, 2], [3], [3]],
+    build: (x, g, b) => {
+      const gr = x.graph;
+      return F.batchNorm2d(x, g, b, gr.constant(nd([3], [0.1, -0.2, 0.3])), gr.constant(nd([3], [1.5, 0.7, 2])), {
+        training: false,
+      }).y;
+    },
+  },
+  {
     name: 'gatherElements',
     inputs: [
       [3, 4],

@@ -266,3 +266,34 @@ describe('optimizers and schedules', () => {
     expect(new Runner({ device: 'cpu' }).report).toMatchObject({ requested: 'cpu', used: 'cpu' });
   });
 });
+
+describe('inference export', () => {
+  it('folds BatchNorm into convs, bakes weights, and runs any batch size like the eval graph', async () => {
+    seedInit(4);
+    const model = new TinyNet();
+    const step = new TrainStep(newRunner(), model, crossEntropy);
+    const opt = new SGD(paramGroups(model, { lr: 0.05, weightDecay: 0, momentum: 0.9 }));
+    for (let i = 0; i < 5; i++) opt.update((await step.run(N, data(`e${i}`))).grads); // non-trivial BN statistics
+    const { inferenceModel } = await import('../../src-main/engine/export.js');
+    const { onnx } = await import('onnx-proto');
+    const folded = inferenceModel(model, { input: { name: 'images', shape: [N, 3, 8, 8] } });
+    const plain = inferenceModel(model, { input: { name: 'images', shape: [N, 3, 8, 8] }, fold: false });
+    expect(folded.folded).toBe(2);
+    const ops = (b: Uint8Array) => onnx.ModelProto.decode(b).graph!.node!.map((n) => n.opType);
+    expect(ops(folded.bytes)).not.toContain('BatchNormalization');
+    expect(ops(plain.bytes)).toContain('BatchNormalization');
+    expect(onnx.ModelProto.decode(folded.bytes).graph!.input!.map((i) => i.name)).toEqual(['images']);
+
+    const a = await ort.InferenceSession.create(folded.bytes);
+    const b = await ort.InferenceSession.create(plain.bytes);
+    for (const batch of [1, 3]) {
+      const x = new ort.Tensor('float32', data('x').images.data.subarray(0, batch * 192), [batch, 3, 8, 8]);
+      const ya = (await a.run({ images: x })).output!;
+      const yb = (await b.run({ images: x })).output!;
+      expect(ya.dims).toEqual([batch, CLASSES]);
+      const da = ya.data as Float32Array;
+      const db = yb.data as Float32Array;
+      for (let i = 0; i < da.length; i++) expect(Math.abs(da[i]! - db[i]!)).toBeLessThan(1e-4);
+    }
+  });
+});

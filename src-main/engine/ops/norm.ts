@@ -1,6 +1,7 @@
-import type { Tensor } from '../ir.js';
+import { apply1, type OpDef, type Tensor } from '../ir.js';
+import { nd } from '../ndarray.js';
 import { add, div, mul, sqrt, sub } from './elementwise.js';
-import { mean } from './reduce.js';
+import { mean, sum } from './reduce.js';
 import { reshape } from './shape.js';
 
 /**
@@ -26,9 +27,7 @@ export function batchNorm2d(
   const eps = o.eps ?? 1e-5;
   const perChannel = (t: Tensor) => reshape(t, [1, c, 1, 1]);
   const scaleShift = (normed: Tensor) => add(mul(normed, perChannel(weight)), perChannel(bias));
-  if (!o.training) {
-    return { y: scaleShift(div(sub(x, perChannel(runningMean)), sqrt(add(perChannel(runningVar), eps)))) };
-  }
+  if (!o.training) return { y: apply1(BatchNormEval, [x, weight, bias, runningMean, runningVar], { eps }) };
   const m = o.momentum ?? 0.1;
   const mu = mean(x, [0, 2, 3], true);
   const centered = sub(x, mu);
@@ -42,3 +41,35 @@ export function batchNorm2d(
     runningVar: add(mul(runningVar, 1 - m), mul(unbiased, m)),
   };
 }
+
+/**
+ * Inference BatchNorm as one ONNX BatchNormalization node: runtimes fuse it into the preceding conv, and the
+ * export pass (fold.ts) folds it into the conv's weights when both are known.
+ */
+export const BatchNormEval: OpDef<{ eps: number }> = {
+  type: 'batchNormEval',
+  infer: ([x]) => [{ ...x! }],
+  emit: (e, i, o, a) => e.node('BatchNormalization', i, o, { epsilon: { float: a.eps } }),
+  evaluate: ([x, w, b, m, v], a) => {
+    const c = x!.shape[1]!;
+    const inner = x!.shape.slice(2).reduce((p, q) => p * q, 1);
+    const out = nd(x!.shape);
+    for (let i = 0; i < out.data.length; i++) {
+      const ch = Math.floor(i / inner) % c;
+      out.data[i] = ((x!.data[i]! - m!.data[ch]!) / Math.sqrt(v!.data[ch]! + a.eps)) * w!.data[ch]! + b!.data[ch]!;
+    }
+    return [out];
+  },
+  vjp: (node, [g]) => {
+    // Frozen statistics: an affine map per channel (used when fine-tuning with frozen BatchNorm).
+    const [x, w, b, m, v] = node.inputs as [Tensor, Tensor, Tensor, Tensor, Tensor];
+    const c = x.shape[1]!;
+    const eps = (node.attrs as { eps: number }).eps;
+    const per = (t: Tensor) => reshape(t, [1, c, 1, 1]);
+    const inv = div(1, sqrt(add(v, eps)));
+    const xhat = mul(sub(x, per(m)), per(inv));
+    const gw = sum(mul(g!, xhat), [0, 2, 3]);
+    const gb = sum(g!, [0, 2, 3]);
+    return [mul(g!, per(mul(w, inv))), gw, gb, null, null];
+  },
+};

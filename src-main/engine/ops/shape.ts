@@ -21,7 +21,9 @@ const Reshape: OpDef<{ shape: number[] }> = {
       throw new Error(`cannot reshape ${numel(x!.shape)} values to [${a.shape.join(', ')}]`);
     return [{ shape: a.shape, dtype: x!.dtype }];
   },
-  emit: (e, [x], o, a) => e.node('Reshape', [x!, e.int64s(a.shape)], o),
+  // A leading dimension kept from the input is written as 0 ("copy"), so batch-dynamic exports stay valid.
+  emit: (e, [x], o, a, node) =>
+    e.node('Reshape', [x!, e.int64s(a.shape.map((d, i) => (i === 0 && d === node.inputs[0]!.shape[0] ? 0 : d)))], o),
   evaluate: ([x], a) => [{ shape: [...a.shape], data: x!.data }],
   vjp: (node, [g]) => [reshape(g!, node.inputs[0]!.shape)],
 };
@@ -266,7 +268,12 @@ export const pad = (x: Tensor, pads: number[], value = 0): Tensor =>
 const Expand: OpDef<{ shape: number[] }> = {
   type: 'expand',
   infer: ([x], a) => [{ shape: broadcastShapes(x!.shape, a.shape), dtype: x!.dtype }],
-  emit: (e, [x], o, a) => e.node('Expand', [x!, e.int64s(a.shape)], o),
+  // Dimensions the input already has are written as 1 (broadcast keeps them), so batch-dynamic exports stay valid.
+  emit: (e, [x], o, a, node) => {
+    const inShape = node.inputs[0]!.shape;
+    const off = a.shape.length - inShape.length;
+    e.node('Expand', [x!, e.int64s(a.shape.map((d, i) => (i >= off && inShape[i - off] === d ? 1 : d)))], o);
+  },
   evaluate: ([x], a) => {
     const shape = broadcastShapes(x!.shape, a.shape);
     const idx = broadcastIndex(x!.shape, shape);
