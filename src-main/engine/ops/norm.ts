@@ -62,7 +62,7 @@ export const BatchNormEval: OpDef<{ eps: number }> = {
   },
   vjp: (node, [g]) => {
     // Frozen statistics: an affine map per channel (used when fine-tuning with frozen BatchNorm).
-    const [x, w, b, m, v] = node.inputs as [Tensor, Tensor, Tensor, Tensor, Tensor];
+    const [x, w, , m, v] = node.inputs as [Tensor, Tensor, Tensor, Tensor, Tensor];
     const c = x.shape[1]!;
     const eps = (node.attrs as { eps: number }).eps;
     const per = (t: Tensor) => reshape(t, [1, c, 1, 1]);
