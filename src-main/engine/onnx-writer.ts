@@ -1,6 +1,8 @@
-import { onnx } from 'onnx-proto';
+import onnxProto, { type onnx as OnnxTypes } from 'onnx-proto';
 import type { DType, Emitter, Graph, Node, OnnxAttr, Tensor } from './ir.js';
 import type { NdArray } from './ndarray.js';
+
+const { onnx } = onnxProto;
 
 /**
  * Serializes IR to an ONNX ModelProto (opset 17, standard ops only). Only the nodes the outputs need are
@@ -29,7 +31,7 @@ function tensorProto(
   dtype: DType,
   shape: readonly number[],
   values: ArrayLike<number>,
-): onnx.ITensorProto {
+): OnnxTypes.ITensorProto {
   const base = { name, dims: [...shape], dataType: ELEM[dtype] };
   if (dtype === 'float32') {
     const f = values instanceof Float32Array ? values : Float32Array.from(values);
@@ -42,7 +44,12 @@ function tensorProto(
   return { ...base, int32Data: Array.from(values, (v) => (v ? 1 : 0)) };
 }
 
-function valueInfo(name: string, dtype: DType, shape: readonly number[], dynamicBatch: boolean): onnx.IValueInfoProto {
+function valueInfo(
+  name: string,
+  dtype: DType,
+  shape: readonly number[],
+  dynamicBatch: boolean,
+): OnnxTypes.IValueInfoProto {
   return {
     name,
     type: {
@@ -54,7 +61,7 @@ function valueInfo(name: string, dtype: DType, shape: readonly number[], dynamic
   };
 }
 
-function attribute(name: string, a: OnnxAttr): onnx.IAttributeProto {
+function attribute(name: string, a: OnnxAttr): OnnxTypes.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if ('int' in a) return { name, type: T.INT, i: a.int };
   if ('float' in a) return { name, type: T.FLOAT, f: a.float };
@@ -76,11 +83,11 @@ export function neededNodes(graph: Graph, outputs: readonly Tensor[]): Node[] {
   return graph.nodes.filter((n) => needed.has(n));
 }
 
-export function buildModel(spec: OnnxGraphSpec): onnx.IModelProto {
+export function buildModel(spec: OnnxGraphSpec): OnnxTypes.IModelProto {
   const { graph } = spec;
-  const nodes: onnx.INodeProto[] = [];
-  const initializers: onnx.ITensorProto[] = [];
-  const inputs: onnx.IValueInfoProto[] = [];
+  const nodes: OnnxTypes.INodeProto[] = [];
+  const initializers: OnnxTypes.ITensorProto[] = [];
+  const inputs: OnnxTypes.IValueInfoProto[] = [];
   const names = new Map<Tensor, string>();
   const constCache = new Map<string, string>();
   let counter = 0;
@@ -148,7 +155,7 @@ export function buildModel(spec: OnnxGraphSpec): onnx.IModelProto {
   inputs.sort((a, b) => (leafOrder.get(a.name!) ?? 0) - (leafOrder.get(b.name!) ?? 0));
 
   const dynOut = new Set(spec.dynamicBatch?.outputs ?? []);
-  const outputs: onnx.IValueInfoProto[] = [];
+  const outputs: OnnxTypes.IValueInfoProto[] = [];
   for (const [outName, t] of Object.entries(spec.outputs)) {
     emitter.node('Identity', [nameOf(t)], [outName]);
     outputs.push(valueInfo(outName, t.dtype, t.shape, dynOut.has(outName)));

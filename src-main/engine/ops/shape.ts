@@ -211,7 +211,11 @@ const Slice: OpDef<SliceAttrs> = {
 /** x[starts:ends:steps] along `axes` (ONNX Slice semantics: negative indices count from the end). */
 export function slice(x: Tensor, starts: number[], ends: number[], axes?: number[], steps?: number[]): Tensor {
   const ax = (axes ?? starts.map((_, i) => i)).map((a) => axisOf(a, x.rank));
-  return apply1(Slice, [x], { starts, ends, axes: ax, steps: steps ?? starts.map(() => 1) });
+  const st = steps ?? starts.map(() => 1);
+  // A slice that keeps everything (e.g. im2col of a 1x1, stride-1 conv) is no node at all.
+  const whole = ax.every((a, k) => st[k] === 1 && sliceRange(x.shape[a]!, starts[k]!, ends[k]!, 1).len === x.shape[a]);
+  if (whole) return x;
+  return apply1(Slice, [x], { starts, ends, axes: ax, steps: st });
 }
 /** Reverses `axes` (a full slice with step -1). */
 export const flip = (x: Tensor, axes: number[]): Tensor =>
