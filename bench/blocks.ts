@@ -39,11 +39,6 @@ export class StarBlock extends Module {
   }
 }
 
-export function channelShuffle(x: Tensor, groups: number): Tensor {
-  const [n, c, h, w] = x.shape as [number, number, number, number];
-  return F.reshape(F.transpose(F.reshape(x, [n, groups, c / groups, h, w]), [0, 2, 1, 3, 4]), [n, c, h, w]);
-}
-
 /** torchvision ShuffleNetV2 InvertedResidual. */
 export class ShuffleUnit extends Module {
   branch1: Sequential | null;
@@ -89,7 +84,7 @@ export class ShuffleUnit extends Module {
       const [x1, x2] = F.chunk(x, 2, 1);
       out = F.concat([x1!, this.branch2.forward(x2!)], 1);
     } else out = F.concat([this.branch1!.forward(x), this.branch2.forward(x)], 1);
-    return channelShuffle(out, 2);
+    return F.channelShuffle(out, 2);
   }
 }
 

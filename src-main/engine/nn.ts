@@ -191,8 +191,7 @@ export class Linear extends Module {
   }
   forward(x: Tensor): Tensor {
     const g = x.graph;
-    const y = F.matmul(x, F.transpose(this.weight.in(g), [1, 0]));
-    return this.bias ? F.add(y, this.bias.in(g)) : y;
+    return F.linear(x, this.weight.in(g), this.bias?.in(g) ?? null);
   }
 }
 

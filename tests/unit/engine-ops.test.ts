@@ -109,6 +109,8 @@ const cases: Case[] = [
     },
   },
   { name: 'chunk one used', inputs: [[4, 3]], build: (a) => F.chunk(a, 2, 0)[1]! },
+  { name: 'channelShuffle', inputs: [[1, 6, 2, 2]], build: (a) => F.channelShuffle(a, 3) },
+  { name: 'linear', inputs: [[3, 4], [5, 4], [5]], build: (x, w, b) => F.linear(x, w, b) },
   { name: 'slice', inputs: [[4, 5]], build: (a) => F.slice(a, [1, 1], [3, -1]) },
   { name: 'flip', inputs: [[3, 4]], build: (a) => F.flip(a, [1]) },
   { name: 'pad', inputs: [[2, 3]], build: (a) => F.pad(a, [1, 0, 0, 2]) },

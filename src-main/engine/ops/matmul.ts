@@ -1,6 +1,6 @@
 import { apply1, type OpDef, type Tensor } from '../ir.js';
 import { broadcastIndex, broadcastShapes, nd } from '../ndarray.js';
-import { sumTo } from './elementwise.js';
+import { add, sumTo } from './elementwise.js';
 import { transpose } from './shape.js';
 
 /** Batched matrix multiply (ONNX MatMul: batch dimensions broadcast; both operands rank >= 2). */
@@ -49,3 +49,9 @@ const MatMul: OpDef<Record<string, never>> = {
 };
 
 export const matmul = (a: Tensor, b: Tensor): Tensor => apply1(MatMul, [a, b], {});
+
+/** y = x W^T + b, PyTorch's Linear (W is [out, in]). */
+export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
+  const y = matmul(x, transpose(w, [1, 0]));
+  return b ? add(y, b) : y;
+}

@@ -296,3 +296,10 @@ export const unsqueeze = (x: Tensor, axis: number): Tensor => {
   return reshape(x, shape);
 };
 export const flatten = (x: Tensor, startAxis = 1): Tensor => reshape(x, [...x.shape.slice(0, startAxis), -1]);
+
+/** ShuffleNet's channel shuffle: [N, g, C/g, H, W] -> swap the group axes -> [N, C, H, W]. */
+export function channelShuffle(x: Tensor, groups: number): Tensor {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  if (c % groups) throw new Error(`channelShuffle: ${c} channels do not split into ${groups} groups`);
+  return reshape(transpose(reshape(x, [n, groups, c / groups, h, w]), [0, 2, 1, 3, 4]), [n, c, h, w]);
+}
