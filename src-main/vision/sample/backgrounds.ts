@@ -1,121 +1,212 @@
 import type { Rng } from '../../util/random.js';
+import { hslText } from './colors.js';
 
 /**
- * Procedural backgrounds and clutter for the sample dataset, as SVG. Each background reports its mean
- * lightness so objects can be given contrast most of the time (but not always).
+ * Procedural backgrounds and distractor clutter for the sample dataset, as SVG fragments. Nothing here may
+ * look like one of the shape classes: clutter is lines, arcs, squiggles, smooth blobs, many-sided irregular
+ * polygons and elongated ellipses or bars, so the detector has to tell shapes apart rather than find
+ * "anything with an edge".
  */
 
 export interface Background {
   defs: string;
   body: string;
-  /** Approximate mean lightness, 0..100. */
+  /** Rough mean HSL lightness, 0..100, for picking clutter colours that show. */
   lightness: number;
 }
 
-export const hsl = (h: number, s: number, l: number) => `hsl(${h.toFixed(0)},${s.toFixed(0)}%,${l.toFixed(0)}%)`;
+const n1 = (v: number) => v.toFixed(1);
+const BACKGROUND_KINDS = ['linear', 'radial', 'stripes', 'checker', 'noise', 'noise', 'blobs'] as const;
 
 export function background(rng: Rng, w: number, h: number): Background {
   const hue = rng.range(0, 360);
-  const sat = rng.range(5, 55);
-  const light = rng.range(15, 85);
-  const c1 = hsl(hue, sat, light);
-  const c2 = hsl((hue + rng.range(-60, 60) + 360) % 360, sat, Math.min(95, Math.max(5, light + rng.range(-20, 20))));
-  const kind = rng.pick(['linear', 'radial', 'stripes', 'checker', 'noise', 'noise', 'blobs'] as const);
+  const sat = rng.range(0, 55);
+  const light = rng.range(12, 88);
+  const c1 = hslText({ h: hue, s: sat, l: light });
+  const c2 = hslText({ h: hue + rng.range(-60, 60), s: sat, l: light + rng.range(-22, 22) });
+  const full = (fill: string) => `<rect width="${w}" height="${h}" fill="${fill}"/>`;
+  const kind = rng.pick(BACKGROUND_KINDS);
+  let bg: Background;
   switch (kind) {
     case 'linear': {
-      const a = rng.range(0, 1);
-      return {
-        defs: `<linearGradient id="bg" x1="0" y1="${a.toFixed(2)}" x2="1" y2="${(1 - a).toFixed(2)}"><stop offset="0" stop-color="${c1}"/><stop offset="1" stop-color="${c2}"/></linearGradient>`,
-        body: `<rect width="${w}" height="${h}" fill="url(#bg)"/>`,
+      const a = rng.range(0, 1).toFixed(2);
+      const b = rng.range(0, 1).toFixed(2);
+      bg = {
+        defs: `<linearGradient id="bg" x1="0" y1="${a}" x2="1" y2="${b}"><stop offset="0" stop-color="${c1}"/><stop offset="1" stop-color="${c2}"/></linearGradient>`,
+        body: full('url(#bg)'),
         lightness: light,
       };
+      break;
     }
-    case 'radial':
-      return {
-        defs: `<radialGradient id="bg" cx="${rng.range(0.2, 0.8).toFixed(2)}" cy="${rng.range(0.2, 0.8).toFixed(2)}" r="0.8"><stop offset="0" stop-color="${c2}"/><stop offset="1" stop-color="${c1}"/></radialGradient>`,
-        body: `<rect width="${w}" height="${h}" fill="url(#bg)"/>`,
+    case 'radial': {
+      const cx = rng.range(0.1, 0.9).toFixed(2);
+      const cy = rng.range(0.1, 0.9).toFixed(2);
+      bg = {
+        defs: `<radialGradient id="bg" cx="${cx}" cy="${cy}" r="${rng.range(0.4, 1).toFixed(2)}"><stop offset="0" stop-color="${c2}"/><stop offset="1" stop-color="${c1}"/></radialGradient>`,
+        body: full('url(#bg)'),
         lightness: light,
       };
+      break;
+    }
     case 'stripes': {
-      const size = rng.range(6, 40);
-      return {
-        defs: `<pattern id="bg" width="${size.toFixed(1)}" height="${size.toFixed(1)}" patternUnits="userSpaceOnUse" patternTransform="rotate(${rng.range(0, 180).toFixed(0)})"><rect width="${size.toFixed(1)}" height="${size.toFixed(1)}" fill="${c1}"/><rect width="${(size / 2).toFixed(1)}" height="${size.toFixed(1)}" fill="${c2}"/></pattern>`,
-        body: `<rect width="${w}" height="${h}" fill="url(#bg)"/>`,
+      const size = n1(rng.range(6, 48));
+      const band = n1(Number(size) * rng.range(0.2, 0.7));
+      bg = {
+        defs: `<pattern id="bg" width="${size}" height="${size}" patternUnits="userSpaceOnUse" patternTransform="rotate(${rng.int(0, 179)})"><rect width="${size}" height="${size}" fill="${c1}"/><rect width="${band}" height="${size}" fill="${c2}"/></pattern>`,
+        body: full('url(#bg)'),
         lightness: light,
       };
+      break;
     }
     case 'checker': {
       const s = rng.range(8, 48);
-      return {
-        defs: `<pattern id="bg" width="${(2 * s).toFixed(1)}" height="${(2 * s).toFixed(1)}" patternUnits="userSpaceOnUse"><rect width="${(2 * s).toFixed(1)}" height="${(2 * s).toFixed(1)}" fill="${c1}"/><rect width="${s.toFixed(1)}" height="${s.toFixed(1)}" fill="${c2}"/><rect x="${s.toFixed(1)}" y="${s.toFixed(1)}" width="${s.toFixed(1)}" height="${s.toFixed(1)}" fill="${c2}"/></pattern>`,
-        body: `<rect width="${w}" height="${h}" fill="url(#bg)"/>`,
+      const [a, b] = [n1(s), n1(2 * s)];
+      bg = {
+        defs: `<pattern id="bg" width="${b}" height="${b}" patternUnits="userSpaceOnUse" patternTransform="rotate(${rng.pick([0, 0, rng.int(0, 89)])})"><rect width="${b}" height="${b}" fill="${c1}"/><rect width="${a}" height="${a}" fill="${c2}"/><rect x="${a}" y="${a}" width="${a}" height="${a}" fill="${c2}"/></pattern>`,
+        body: full('url(#bg)'),
         lightness: light,
       };
+      break;
     }
     case 'noise': {
-      // Fractal noise tinted by the base colour: grass, sand, concrete, bark.
-      const freq = rng.range(0.005, 0.08);
-      const amount = rng.range(0.25, 0.6);
-      return {
-        defs: `<filter id="tex" x="0" y="0" width="100%" height="100%"><feTurbulence type="fractalNoise" baseFrequency="${freq.toFixed(4)}" numOctaves="${rng.int(2, 4)}" seed="${rng.int(0, 9999)}"/><feColorMatrix type="saturate" values="0"/><feComponentTransfer><feFuncA type="linear" slope="${amount.toFixed(2)}"/></feComponentTransfer></filter>`,
-        body: `<rect width="${w}" height="${h}" fill="${c1}"/><rect width="${w}" height="${h}" filter="url(#tex)"/>`,
-        lightness: light,
-      };
+      // Grey fractal noise over the base colour: grass, sand, concrete, bark.
+      bg = { defs: noiseFilter(rng, 'bg-noise', rng.range(0.25, 0.6)), body: full(c1) + filteredRect(w, h, 'bg-noise'), lightness: light };
+      break;
     }
     case 'blobs': {
       const blobs: string[] = [];
       for (let i = 0, n = rng.int(6, 20); i < n; i++) {
-        const l = Math.min(95, Math.max(5, light + rng.range(-25, 25)));
+        const fill = hslText({ h: hue + rng.range(-40, 40), s: sat, l: light + rng.range(-25, 25) });
         blobs.push(
-          `<ellipse cx="${rng.range(0, w).toFixed(1)}" cy="${rng.range(0, h).toFixed(1)}" rx="${rng.range(20, w / 2).toFixed(1)}" ry="${rng.range(20, h / 2).toFixed(1)}" fill="${hsl(hue + rng.range(-40, 40), sat, l)}" opacity="${rng.range(0.3, 0.8).toFixed(2)}"/>`,
+          `<ellipse cx="${n1(rng.range(0, w))}" cy="${n1(rng.range(0, h))}" rx="${n1(rng.range(20, w / 2))}" ry="${n1(rng.range(20, h / 2))}" fill="${fill}" opacity="${rng.range(0.3, 0.8).toFixed(2)}"/>`,
         );
       }
-      return {
-        defs: `<filter id="soft"><feGaussianBlur stdDeviation="${rng.range(4, 14).toFixed(1)}"/></filter>`,
-        body: `<rect width="${w}" height="${h}" fill="${c1}"/><g filter="url(#soft)">${blobs.join('')}</g>`,
+      bg = {
+        defs: `<filter id="soft"><feGaussianBlur stdDeviation="${n1(rng.range(4, 14))}"/></filter>`,
+        body: `${full(c1)}<g filter="url(#soft)">${blobs.join('')}</g>`,
         lightness: light,
       };
+      break;
     }
   }
+  // A faint texture over the smooth kinds too, so flat areas are rarely perfectly flat.
+  if (kind !== 'noise' && rng.bool(0.35)) {
+    bg.defs += noiseFilter(rng, 'grain', rng.range(0.08, 0.25));
+    bg.body += filteredRect(w, h, 'grain');
+  }
+  return bg;
 }
 
-/**
- * Clutter that is not one of the classes: lines, arcs, scribbles and irregular many-sided polygons, so the
- * detector has to tell shapes apart rather than find "anything with an edge".
- */
+/** Grey `feTurbulence` noise made translucent by `amount`, applied through a full-size rect. */
+function noiseFilter(rng: Rng, id: string, amount: number): string {
+  const freq = rng.range(0.005, 0.1).toFixed(4);
+  return (
+    `<filter id="${id}" x="0" y="0" width="100%" height="100%"><feTurbulence type="fractalNoise" baseFrequency="${freq}" numOctaves="${rng.int(2, 4)}" seed="${rng.int(0, 9999)}"/>` +
+    `<feColorMatrix type="saturate" values="0"/><feComponentTransfer><feFuncA type="linear" slope="${amount.toFixed(2)}"/></feComponentTransfer></filter>`
+  );
+}
+
+const filteredRect = (w: number, h: number, filterId: string) => `<rect width="${w}" height="${h}" filter="url(#${filterId})"/>`;
+
+const CLUTTER_KINDS = ['line', 'arc', 'squiggle', 'blob', 'polygon', 'ellipse', 'bar'] as const;
+
+/** Distractors drawn under the shapes. */
 export function clutter(rng: Rng, w: number, h: number, lightness: number): string {
   const parts: string[] = [];
-  const colour = () => hsl(rng.range(0, 360), rng.range(0, 70), Math.min(95, Math.max(5, lightness + rng.pick([-1, 1]) * rng.range(10, 40))));
-  for (let i = 0, n = rng.int(0, 7); i < n; i++) {
-    const kind = rng.pick(['line', 'arc', 'scribble', 'blob'] as const);
+  const colour = () =>
+    hslText({ h: rng.range(0, 360), s: rng.range(0, 70), l: lightness + rng.pick([-1, 1]) * rng.range(10, 45) });
+  for (let i = 0, n = rng.int(0, 8); i < n; i++) {
+    const kind = rng.pick(CLUTTER_KINDS);
     const x = rng.range(0, w);
     const y = rng.range(0, h);
-    const s = rng.logRange(8, Math.min(w, h) / 2);
-    const stroke = `stroke="${colour()}" stroke-width="${rng.range(1, 4).toFixed(1)}" fill="none" stroke-linecap="round"`;
-    if (kind === 'line') {
-      parts.push(`<line x1="${x.toFixed(1)}" y1="${y.toFixed(1)}" x2="${(x + rng.range(-2, 2) * s).toFixed(1)}" y2="${(y + rng.range(-2, 2) * s).toFixed(1)}" ${stroke}/>`);
-    } else if (kind === 'arc') {
-      const a0 = rng.range(0, 2 * Math.PI);
-      const a1 = a0 + rng.range(0.5, 2.5);
-      parts.push(
-        `<path d="M${(x + s * Math.cos(a0)).toFixed(1)},${(y + s * Math.sin(a0)).toFixed(1)} A${s.toFixed(1)},${s.toFixed(1)} 0 0 1 ${(x + s * Math.cos(a1)).toFixed(1)},${(y + s * Math.sin(a1)).toFixed(1)}" ${stroke}/>`,
-      );
-    } else if (kind === 'scribble') {
-      let d = `M${x.toFixed(1)},${y.toFixed(1)}`;
-      for (let k = 0; k < rng.int(3, 6); k++) {
-        d += ` Q${(x + rng.range(-s, s)).toFixed(1)},${(y + rng.range(-s, s)).toFixed(1)} ${(x + rng.range(-s, s)).toFixed(1)},${(y + rng.range(-s, s)).toFixed(1)}`;
+    const s = rng.logRange(6, Math.min(w, h) / 2);
+    const line = `stroke="${colour()}" stroke-width="${n1(rng.range(1, 4))}" fill="none" stroke-linecap="round"`;
+    const solid = `fill="${colour()}" opacity="${rng.range(0.5, 1).toFixed(2)}"`;
+    switch (kind) {
+      case 'line':
+        parts.push(straightLine(rng, x, y, s * 2, line));
+        break;
+      case 'arc':
+        parts.push(arc(rng, x, y, s, line));
+        break;
+      case 'squiggle': {
+        let d = `M${n1(x)},${n1(y)}`;
+        for (let k = 0, m = rng.int(3, 6); k < m; k++) {
+          d += ` Q${n1(x + rng.range(-s, s))},${n1(y + rng.range(-s, s))} ${n1(x + rng.range(-s, s))},${n1(y + rng.range(-s, s))}`;
+        }
+        parts.push(`<path d="${d}" ${line}/>`);
+        break;
       }
-      parts.push(`<path d="${d}" ${stroke}/>`);
-    } else {
-      // An irregular polygon with jittered radius: no clean corners, no symmetry.
-      const n = rng.int(9, 16);
-      const pts = Array.from({ length: n }, (_, k) => {
-        const a = (2 * Math.PI * k) / n;
-        const r = s * rng.range(0.45, 1);
-        return `${(x + r * Math.cos(a)).toFixed(1)},${(y + r * Math.sin(a)).toFixed(1)}`;
-      });
-      parts.push(`<polygon points="${pts.join(' ')}" fill="${colour()}" opacity="${rng.range(0.5, 1).toFixed(2)}"/>`);
+      case 'blob': {
+        // A smooth closed curve through jittered points: no corners at all.
+        const pts = jitteredRing(rng, x, y, s, rng.int(5, 9), 0.55);
+        const mid = (a: number[], b: number[]) => `${n1((a[0]! + b[0]!) / 2)},${n1((a[1]! + b[1]!) / 2)}`;
+        let d = `M${mid(pts.at(-1)!, pts[0]!)}`;
+        pts.forEach((p, k) => (d += ` Q${n1(p[0]!)},${n1(p[1]!)} ${mid(p, pts[(k + 1) % pts.length]!)}`));
+        parts.push(`<path d="${d}Z" ${solid}/>`);
+        break;
+      }
+      case 'polygon': {
+        // Small, with nine or more jagged sides: a pebble with no symmetry, so not a circle, hexagon or star.
+        const pts = jitteredRing(rng, x, y, Math.min(s, 24), rng.int(9, 16), 0.6);
+        parts.push(`<polygon points="${pts.map((p) => `${n1(p[0]!)},${n1(p[1]!)}`).join(' ')}" ${solid}/>`);
+        break;
+      }
+      case 'ellipse': {
+        // Clearly elongated, so never mistaken for a circle.
+        const rx = s;
+        const ry = s / rng.range(2.2, 4);
+        parts.push(
+          `<ellipse cx="${n1(x)}" cy="${n1(y)}" rx="${n1(rx)}" ry="${n1(ry)}" transform="rotate(${rng.int(0, 179)} ${n1(x)} ${n1(y)})" ${solid}/>`,
+        );
+        break;
+      }
+      case 'bar': {
+        // A long thin rectangle (aspect >= 3): square corners, but not a square.
+        const len = 2 * s;
+        const thick = len / rng.range(3, 8);
+        parts.push(
+          `<rect x="${n1(x - len / 2)}" y="${n1(y - thick / 2)}" width="${n1(len)}" height="${n1(thick)}" transform="rotate(${rng.int(0, 179)} ${n1(x)} ${n1(y)})" ${solid}/>`,
+        );
+        break;
+      }
     }
   }
   return parts.join('');
+}
+
+/** A few thin lines and arcs drawn over the shapes, like wires or twigs: partial occlusion that keeps labels valid. */
+export function overlayClutter(rng: Rng, w: number, h: number): string {
+  const parts: string[] = [];
+  for (let i = 0, n = rng.bool(0.3) ? rng.int(1, 3) : 0; i < n; i++) {
+    const stroke = `stroke="${hslText({ h: rng.range(0, 360), s: rng.range(0, 60), l: rng.range(5, 95) })}" stroke-width="${n1(rng.range(0.8, 1.8))}" fill="none" stroke-linecap="round"`;
+    const x = rng.range(0, w);
+    const y = rng.range(0, h);
+    const s = rng.range(20, Math.max(w, h) / 2);
+    parts.push(rng.bool() ? straightLine(rng, x, y, 2 * s, stroke) : arc(rng, x, y, s, stroke));
+  }
+  return parts.join('');
+}
+
+function straightLine(rng: Rng, x: number, y: number, length: number, attrs: string): string {
+  const a = rng.range(0, Math.PI);
+  const dx = (length / 2) * Math.cos(a);
+  const dy = (length / 2) * Math.sin(a);
+  return `<line x1="${n1(x - dx)}" y1="${n1(y - dy)}" x2="${n1(x + dx)}" y2="${n1(y + dy)}" ${attrs}/>`;
+}
+
+function arc(rng: Rng, x: number, y: number, r: number, attrs: string): string {
+  const a0 = rng.range(0, 2 * Math.PI);
+  const a1 = a0 + rng.range(0.5, 2.5);
+  return `<path d="M${n1(x + r * Math.cos(a0))},${n1(y + r * Math.sin(a0))} A${n1(r)},${n1(r)} 0 0 1 ${n1(x + r * Math.cos(a1))},${n1(y + r * Math.sin(a1))}" ${attrs}/>`;
+}
+
+/** `n` points around (x, y) at radius `r` scaled by a random factor in [minScale, 1], angles jittered too. */
+function jitteredRing(rng: Rng, x: number, y: number, r: number, n: number, minScale: number): number[][] {
+  const phase = rng.range(0, 2 * Math.PI);
+  return Array.from({ length: n }, (_, k) => {
+    const a = phase + ((k + rng.range(-0.3, 0.3)) * 2 * Math.PI) / n;
+    const rr = r * rng.range(minScale, 1);
+    return [x + rr * Math.cos(a), y + rr * Math.sin(a)];
+  });
 }
