@@ -148,7 +148,7 @@ export class Graph {
     }
     const node = new Node(this, op as OpDef<never>, inputs, attrs as Record<string, unknown>, metas);
     this.nodes.push(node);
-    return node.outputs;
+    return [...node.outputs]; // a copy: callers may push onto the list they get (C2f does)
   }
 }
 
