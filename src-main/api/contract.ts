@@ -16,6 +16,7 @@ import type {
   TeacherRecord,
 } from '../store/types.js';
 import { IMAGE_STATUSES, REVIEW_STATES, SPLITS } from '../store/types.js';
+import type { ModelCard } from '../models/card.js';
 
 // ---- shared schemas ------------------------------------------------------------------------------
 
@@ -226,6 +227,18 @@ export const contract = {
         seed: z.number().int().default(0),
         counts: z.object({ train: id, pool: id, val: id, test: id }).strict().optional(),
         open: z.boolean().default(true),
+      })
+      .strict(),
+  ),
+
+  'zoo.list': method<ModelCard[]>()(
+    z.object({ imgsz: z.number().int().positive().multipleOf(32).default(640) }).strict(),
+  ),
+  'zoo.describe': method<ModelCard>()(
+    z
+      .object({
+        config: z.record(z.string(), z.unknown()),
+        imgsz: z.number().int().positive().multipleOf(32).default(640),
       })
       .strict(),
   ),

@@ -9,6 +9,8 @@ import type { ProjectStore } from '../store/project.js';
 import { isImageFile } from '../vision/probe.js';
 import { createSampleProject } from '../vision/sample/project.js';
 import { STARLING_VERSION } from '../version.js';
+import { detectorCard, zooCards } from '../models/card.js';
+import type { DetectorConfig } from '../models/config.js';
 import type { ExportResult, ImportResult, ProjectSummary } from './contract.js';
 import type { Handlers } from './dispatch.js';
 import type { Session } from './session.js';
@@ -206,6 +208,16 @@ export const handlers: Handlers = {
       return { file: store.file };
     });
     return { jobId: job.id };
+  },
+
+  // ---- model zoo --------------------------------------------------------------------------------
+  'zoo.list': (_s, { imgsz }) => zooCards(imgsz),
+  'zoo.describe': (_s, { config, imgsz }) => {
+    try {
+      return detectorCard(config as Partial<DetectorConfig>, imgsz);
+    } catch (e) {
+      throw new StarlingError('INVALID_INPUT', (e as Error).message);
+    }
   },
 
   // ---- later capabilities (read-only until their issues land) -----------------------------------

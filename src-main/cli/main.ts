@@ -10,6 +10,8 @@ import { DEFAULT_RENDERER_DIR, startServer } from '../server.js';
 import { PROJECT_FILE } from '../store/project.js';
 import { STARLING_VERSION } from '../version.js';
 import { printInfo } from './info.js';
+import { formatCards } from './zoo.js';
+import { readConfigArg } from '../models/config.js';
 import { ProgressBar } from './progress.js';
 
 type Format = 'coco' | 'yolo' | 'voc';
@@ -186,6 +188,26 @@ export function buildProgram(): Command {
         });
         const r = (await follow(s, jobId)).result as { file: string };
         process.stdout.write(`created the sample project ${r.file}\n`);
+      }),
+    );
+
+  program
+    .command('zoo')
+    .description('model cards: parameters, GFLOPs (as Ultralytics counts them), output strides and channels')
+    .argument('[config]', 'one config: a YAML/JSON file or a name like yolo11n, yolo11s-starnet_s050')
+    .option('--imgsz <n>', 'input size for GFLOPs', int('--imgsz'), 640)
+    .option('--nc <n>', 'number of classes (with [config])', int('--nc'))
+    .option('--json', 'print JSON')
+    .action((config: string | undefined, o: { imgsz: number; nc?: number; json?: boolean }) =>
+      withSession(async (s) => {
+        if (config) {
+          const cfg = { ...(await readConfigArg(config)), ...(o.nc ? { nc: o.nc } : {}) };
+          const card = await call(s, 'zoo.describe', { config: cfg, imgsz: o.imgsz });
+          process.stdout.write(o.json ? JSON.stringify(card, null, 2) + '\n' : formatCards([card]));
+        } else {
+          const cards = await call(s, 'zoo.list', { imgsz: o.imgsz });
+          process.stdout.write(o.json ? JSON.stringify(cards, null, 2) + '\n' : formatCards(cards));
+        }
       }),
     );
 

@@ -1,0 +1,60 @@
+/**
+ * Model cards for the zoo listing and the backbone picker: parameters, trainable parameters, GFLOPs (counted
+ * as Ultralytics does) and output strides/channels, for every backbone and every detector config.
+ */
+import { nameModules } from '../engine/nn.js';
+import type { DetectorConfig } from './config.js';
+import { SCALES, type Scale } from './detector.js';
+import { modelFigures } from './flops.js';
+import { backboneEntry, backboneNames, buildDetector } from './zoo.js';
+
+export interface ModelCard {
+  name: string;
+  kind: 'backbone' | 'detector';
+  config?: DetectorConfig;
+  description: string;
+  parameters: number;
+  trainable: number;
+  gflops: number;
+  imgsz: number;
+  strides: number[];
+  channels: number[];
+}
+
+export function backboneCard(name: string, imgsz = 640, width = 1): ModelCard {
+  const e = backboneEntry(name);
+  const bb = nameModules(e.build({ width }));
+  const f = modelFigures(bb, imgsz, (g) => void bb.features(g.input('images', [1, 3, imgsz, imgsz])));
+  return {
+    name,
+    kind: 'backbone',
+    description: `${e.description} (width ${width})`,
+    ...f,
+    strides: bb.featureInfo.map((i) => i.stride),
+    channels: bb.featureInfo.map((i) => i.channels),
+  };
+}
+
+export function detectorCard(config: Partial<DetectorConfig>, imgsz = 640): ModelCard {
+  const d = buildDetector(config);
+  const f = modelFigures(d, imgsz, (g) => void d.forward(g.input('images', [1, 3, imgsz, imgsz])));
+  const c = d.config;
+  return {
+    name: `yolo11${c.scale}-${c.backbone}-${c.head}`,
+    kind: 'detector',
+    config: c,
+    description: `YOLO11 ${c.scale} neck, ${c.backbone === 'yolo11' ? 'CSP backbone' : c.backbone + ' backbone'}, ${c.head} head, ${c.nc} classes`,
+    ...f,
+    strides: d.outputStrides,
+    channels: d.outputChannels,
+  };
+}
+
+/** Every backbone (at width 1) and every detector (backbone x scale, yolo head, 80 classes). */
+export function zooCards(imgsz = 640): ModelCard[] {
+  const cards: ModelCard[] = backboneNames().map((n) => backboneCard(n, imgsz));
+  for (const backbone of ['yolo11', ...backboneNames()]) {
+    for (const scale of Object.keys(SCALES) as Scale[]) cards.push(detectorCard({ backbone, scale }, imgsz));
+  }
+  return cards;
+}

@@ -1,0 +1,123 @@
+import ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { evaluate } from '../../src-main/engine/evaluate.js';
+import { inferenceModel } from '../../src-main/engine/export.js';
+import { Graph } from '../../src-main/engine/ir.js';
+import { nd } from '../../src-main/engine/ndarray.js';
+import { countParameters, nameModules, seedInit } from '../../src-main/engine/nn.js';
+import { modelFigures } from '../../src-main/models/flops.js';
+import { backboneEntry, backboneNames, buildDetector } from '../../src-main/models/zoo.js';
+import { Rng } from '../../src-main/util/random.js';
+
+/** Ultralytics' own summaries (yolo11.yaml): parameters, gradients, GFLOPs at 640. */
+const ULTRALYTICS_YOLO11 = {
+  n: [2624080, 2624064, 6.6],
+  s: [9458752, 9458736, 21.7],
+  m: [20114688, 20114672, 68.5],
+  l: [25372160, 25372144, 87.6],
+  x: [56966176, 56966160, 196.0],
+} as const;
+
+describe('model zoo', () => {
+  for (const [scale, [params, grads, gflops]] of Object.entries(ULTRALYTICS_YOLO11)) {
+    it(`YOLO11${scale} matches Ultralytics: ${params} parameters, ${gflops} GFLOPs`, () => {
+      const d = buildDetector({ scale, backbone: 'yolo11', head: 'yolo', nc: 80 });
+      const f = modelFigures(d, 640, (g) => void d.forward(g.input('images', [1, 3, 640, 640])));
+      expect(f.parameters).toBe(params);
+      expect(f.trainable).toBe(grads);
+      expect(Number(f.gflops.toFixed(1))).toBe(gflops);
+      expect(d.layerCount).toBe(24); // model.0 ... model.23 (Detect)
+    });
+  }
+
+  it('names parameters as Ultralytics state dicts do', () => {
+    const names = [...buildDetector({ scale: 'n' }).namedTensors()].map(([n]) => n);
+    expect(names).toContain('model.0.conv.weight');
+    expect(names).toContain('model.2.m.0.cv1.conv.weight');
+    expect(names).toContain('model.10.m.0.attn.qkv.conv.weight');
+    expect(names).toContain('model.23.cv3.2.1.0.conv.weight');
+    expect(names).toContain('model.23.dfl.conv.weight');
+    expect(names).toContain('model.0.bn.running_mean');
+  });
+
+  it('plugs any registered backbone in as layer 0, the seeds way', () => {
+    for (const name of backboneNames()) {
+      const d = buildDetector({ scale: 'n', backbone: name, nc: 6 });
+      const names = [...d.namedTensors()].map(([n]) => n);
+      expect(names[0]).toMatch(/^model\.0\./);
+      expect(names).toContain('model.5.cv1.conv.weight'); // SPPF right after the backbone's five indices
+      expect(names).toContain('model.19.dfl.conv.weight'); // Detect at 19, as in the seed's yaml
+    }
+  });
+
+  it('every backbone gives stride 4/8/16/32 maps with the channels it reports, at several input sizes', () => {
+    for (const name of backboneNames()) {
+      const bb = nameModules(backboneEntry(name).build({ width: 0.25 }));
+      for (const size of [64, 96]) {
+        const g = new Graph();
+        const feats = bb.features(g.input('x', [1, 3, size, size]));
+        expect(feats.map((f) => f.shape)).toEqual(
+          bb.featureInfo.map((i) => [1, i.channels, size / i.stride, size / i.stride]),
+        );
+      }
+    }
+  });
+
+  it('StarNet follows the reference: width scales channels with make_divisible, depth is unused', () => {
+    const s1 = backboneEntry('starnet_s1').build({ width: 0.25 });
+    expect(s1.featureInfo.map((f) => f.channels)).toEqual([8, 16, 32, 64]);
+    const full = backboneEntry('starnet_s1').build({ width: 1 });
+    expect(full.featureInfo.map((f) => f.channels)).toEqual([24, 48, 96, 192]);
+    // The paper's StarNet-S1 is 2.9M parameters with its 1000-class head (BN 192 + Linear 192x1000).
+    expect(countParameters(full).total + 2 * 192 + 192 * 1000 + 1000).toBeGreaterThan(2.85e6);
+    expect(countParameters(full).total + 2 * 192 + 192 * 1000 + 1000).toBeLessThan(2.95e6);
+    expect(countParameters(backboneEntry('starnet_s1').build({ width: 1, depth: 0.33 })).total).toBe(
+      countParameters(full).total,
+    );
+  });
+
+  it('decodes to the Ultralytics layout [B, 4 + nc, N] and the export matches the reference evaluation', async () => {
+    seedInit(7);
+    const d = buildDetector({ scale: 'n', backbone: 'starnet_s050', nc: 3 });
+    const size = 64;
+    const g = new Graph();
+    const x = g.input('images', [1, 3, size, size]);
+    d.eval();
+    const y = d.forward(x);
+    const anchors = (size / 8) ** 2 + (size / 16) ** 2 + (size / 32) ** 2;
+    expect(y.shape).toEqual([1, 4 + 3, anchors]);
+
+    const rng = new Rng('zoo-input');
+    const input = nd(
+      [1, 3, size, size],
+      Array.from({ length: 3 * size * size }, () => rng.float()),
+    );
+    const feeds: Record<string, ReturnType<typeof nd>> = { images: input };
+    for (const [n, p] of d.namedTensors()) feeds[n] = nd(p.shape, p.data);
+    const [ref] = evaluate([y], feeds);
+
+    const { bytes, folded } = inferenceModel(d, { input: { name: 'images', shape: [1, 3, size, size] } });
+    expect(folded).toBeGreaterThan(20);
+    const session = await ort.InferenceSession.create(bytes);
+    const batch = new Float32Array(2 * 3 * size * size);
+    batch.set(Float32Array.from(input.data), 0);
+    batch.set(Float32Array.from(input.data), 3 * size * size);
+    const out = (await session.run({ images: new ort.Tensor('float32', batch, [2, 3, size, size]) })).output!;
+    expect(out.dims).toEqual([2, 7, anchors]);
+    const o = out.data as Float32Array;
+    let worst = 0;
+    for (let b = 0; b < 2; b++)
+      for (let i = 0; i < ref!.data.length; i++)
+        worst = Math.max(
+          worst,
+          Math.abs(o[b * ref!.data.length + i]! - ref!.data[i]!) / Math.max(1, Math.abs(ref!.data[i]!)),
+        );
+    expect(worst).toBeLessThan(1e-4);
+    // Boxes are in input pixels around their anchors; scores are probabilities.
+    for (let i = 0; i < anchors; i++) {
+      expect(o[2 * anchors + i]).toBeGreaterThan(0); // width
+      expect(o[4 * anchors + i]).toBeGreaterThanOrEqual(0);
+      expect(o[4 * anchors + i]).toBeLessThanOrEqual(1);
+    }
+  });
+});
