@@ -2,6 +2,9 @@
  * The model zoo: registers every backbone family (one import line per family) and builds detectors.
  */
 import './backbones/starnet.js';
+import './backbones/shufflenetv2.js';
+import './backbones/mobilenetv3.js';
+import './backbones/ghostnet.js';
 import { nameModules } from '../engine/nn.js';
 import { parseDetectorConfig } from './config.js';
 import { Detector } from './detector.js';

@@ -63,6 +63,24 @@ describe('model zoo', () => {
     }
   });
 
+  it('torchvision and official backbones match their reference parameter counts (classifier heads excluded)', () => {
+    // torchvision totals minus conv5/fc (ShuffleNetV2) or the classifier (MobileNetV3): the extractor is identical.
+    const expected: Record<string, number> = {
+      shufflenetv2_x0_5: 1366792 - (192 * 1024 + 2 * 1024) - (1024 * 1000 + 1000),
+      shufflenetv2_x1_0: 2278604 - (464 * 1024 + 2 * 1024) - (1024 * 1000 + 1000),
+      shufflenetv2_x1_5: 3503624 - (704 * 1024 + 2 * 1024) - (1024 * 1000 + 1000),
+      shufflenetv2_x2_0: 7393996 - (976 * 2048 + 2 * 2048) - (2048 * 1000 + 1000),
+      mobilenetv3_large: 5483032 - (960 * 1280 + 1280) - (1280 * 1000 + 1000),
+      mobilenetv3_small: 2542856 - (576 * 1024 + 1024) - (1024 * 1000 + 1000),
+    };
+    for (const [name, n] of Object.entries(expected))
+      expect(countParameters(backboneEntry(name).build({})).total, name).toBe(n);
+    // GhostNet 1.0x: 5.18M with conv_head (960 -> 1280) and the classifier.
+    const ghost =
+      countParameters(backboneEntry('ghostnet_1_0').build({})).total + (960 * 1280 + 1280) + (1280 * 1000 + 1000);
+    expect(Math.round(ghost / 1e4) / 100).toBe(5.18);
+  });
+
   it('StarNet follows the reference: width scales channels with make_divisible, depth is unused', () => {
     const s1 = backboneEntry('starnet_s1').build({ width: 0.25 });
     expect(s1.featureInfo.map((f) => f.channels)).toEqual([8, 16, 32, 64]);
