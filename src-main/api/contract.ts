@@ -117,6 +117,16 @@ export interface ImportResult {
   skipped: ItemError[];
 }
 
+export interface ExportModelResult {
+  out: string;
+  bytes: number;
+  folded: number;
+  outputs: string[];
+  /** What the export run on onnxruntime measured: output shapes and one inference's latency. */
+  verified: { shapes: Record<string, number[]>; latencyMs: number };
+  weights?: { matched: number; missing: number; unexpected: number; shapeMismatch: number; report: string };
+}
+
 export interface ExportResult {
   files: number;
   outDir: string;
@@ -239,6 +249,23 @@ export const contract = {
       .object({
         config: z.record(z.string(), z.unknown()),
         imgsz: z.number().int().positive().multipleOf(32).default(640),
+      })
+      .strict(),
+  ),
+
+  'models.export': method<ExportModelResult>()(
+    z
+      .object({
+        config: z.record(z.string(), z.unknown()).optional(),
+        run: id.optional(),
+        weights: z.string().optional(),
+        out: z.string().min(1),
+        style: z.enum(['raw', 'nms']).default('raw'),
+        imgsz: z.number().int().positive().multipleOf(32).default(640),
+        names: z.array(z.string()).optional(),
+        conf: z.number().min(0).max(1).default(0.25),
+        iou: z.number().min(0).max(1).default(0.7),
+        maxDet: z.number().int().positive().default(300),
       })
       .strict(),
   ),

@@ -10,6 +10,7 @@ import { isImageFile } from '../vision/probe.js';
 import { createSampleProject } from '../vision/sample/project.js';
 import { STARLING_VERSION } from '../version.js';
 import { detectorCard, zooCards } from '../models/card.js';
+import { exportModel } from '../export/export-model.js';
 import type { DetectorConfig } from '../models/config.js';
 import type { ExportResult, ImportResult, ProjectSummary } from './contract.js';
 import type { Handlers } from './dispatch.js';
@@ -218,6 +219,16 @@ export const handlers: Handlers = {
     } catch (e) {
       throw new StarlingError('INVALID_INPUT', (e as Error).message);
     }
+  },
+
+  'models.export': async (_s, i) => {
+    if (i.run !== undefined) {
+      throw new StarlingError(
+        'NOT_IMPLEMENTED',
+        'exporting a training run is not implemented yet (training runs arrive with the trainer); use --config',
+      );
+    }
+    return exportModel({ ...i, config: i.config ?? {} });
   },
 
   // ---- later capabilities (read-only until their issues land) -----------------------------------

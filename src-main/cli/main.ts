@@ -212,6 +212,82 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('export')
+    .description('export a detector to ONNX (BatchNorm folded, weights baked in, dynamic batch) and verify it')
+    .option('--config <config>', 'a YAML/JSON config file or a name like yolo11n-starnet_s050')
+    .option('--run <id>', 'a training run of a project (not implemented yet)', int('--run'))
+    .option('--model <model>', 'model family', 'yolo11')
+    .option('--scale <scale>', 'n, s, m, l or x')
+    .option('--backbone <name>', 'backbone (yolo11 = the CSP backbone; see starling zoo)')
+    .option('--head <head>', 'yolo or none (centernet: not implemented yet)')
+    .option('--nc <n>', 'number of classes', int('--nc'))
+    .option('--names <list>', 'comma-separated class names (default class0, class1, ...)')
+    .option('--weights <file>', 'weights to load: safetensors (a state dict or a Starling checkpoint)')
+    .addOption(
+      new Option('--style <style>', 'raw: Ultralytics [B, 4+nc, N]; nms: [B, max_det, 6] with NMS inside')
+        .choices(['raw', 'nms'])
+        .default('raw'),
+    )
+    .option('--imgsz <n>', 'input size (multiple of 32)', int('--imgsz'), 640)
+    .option('--conf <x>', 'nms style: score threshold', Number, 0.25)
+    .option('--iou <x>', 'nms style: IoU threshold', Number, 0.7)
+    .option('--max-det <n>', 'nms style: detections per image', int('--max-det'), 300)
+    .requiredOption('--out <file>', 'where to write the .onnx file')
+    .action(
+      (o: {
+        config?: string;
+        run?: number;
+        model: string;
+        scale?: string;
+        backbone?: string;
+        head?: string;
+        nc?: number;
+        names?: string;
+        weights?: string;
+        style: 'raw' | 'nms';
+        imgsz: number;
+        conf: number;
+        iou: number;
+        maxDet: number;
+        out: string;
+      }) =>
+        withSession(async (s) => {
+          const base = o.config ? await readConfigArg(o.config) : { model: o.model };
+          const flags = Object.fromEntries(
+            Object.entries({ scale: o.scale, backbone: o.backbone, head: o.head, nc: o.nc }).filter(
+              ([, v]) => v !== undefined,
+            ),
+          );
+          const names = o.names?.split(',').map((n) => n.trim());
+          const config = {
+            ...base,
+            ...flags,
+            ...(names && o.nc === undefined && !('nc' in base) ? { nc: names.length } : {}),
+          };
+          const r = await call(s, 'models.export', {
+            config,
+            ...(o.run !== undefined ? { run: o.run } : {}),
+            ...(o.weights ? { weights: o.weights } : {}),
+            ...(names ? { names } : {}),
+            out: o.out,
+            style: o.style,
+            imgsz: o.imgsz,
+            conf: o.conf,
+            iou: o.iou,
+            maxDet: o.maxDet,
+          });
+          if (r.weights) process.stdout.write(r.weights.report + '\n');
+          const shapes = Object.entries(r.verified.shapes)
+            .map(([k, v]) => `${k} [${v.join(', ')}]`)
+            .join(', ');
+          process.stdout.write(
+            `exported ${r.out} (${(r.bytes / 1e6).toFixed(2)} MB, ${r.folded} BatchNorms folded)\n` +
+              `verified with onnxruntime: ${shapes}; ${r.verified.latencyMs.toFixed(1)} ms per image at ${o.imgsz}\n`,
+          );
+        }),
+    );
+
+  program
     .command('serve')
     .description('browser mode: serve the UI and the API on 127.0.0.1 with a per-start token')
     .argument('[project]', 'project to open')

@@ -5,6 +5,7 @@
  */
 export * from './ops/activation.js';
 export * from './ops/conv.js';
+export * from './ops/detection.js';
 export * from './ops/elementwise.js';
 export * from './ops/index-ops.js';
 export * from './ops/matmul.js';

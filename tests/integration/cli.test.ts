@@ -149,6 +149,31 @@ describe('starling CLI', () => {
     expect(r.stderr).toMatch(/no such project file/);
   });
 
+  it('prints model cards and exports a verified ONNX model', async () => {
+    const card = JSON.parse((await starling('zoo', 'yolo11n', '--json')).stdout);
+    expect(card).toMatchObject({ parameters: 2624080, strides: [8, 16, 32], channels: [64, 128, 256] });
+    const out = `${tmp.dir}/model.onnx`;
+    const r = await starling(
+      'export',
+      '--config',
+      'yolo11n-shufflenetv2_x0_5',
+      '--names',
+      'a,b',
+      '--imgsz',
+      '128',
+      '--style',
+      'nms',
+      '--out',
+      out,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/verified with onnxruntime: output0 \[1, 300, 6\]/);
+    expect(fs.statSync(out).size).toBeGreaterThan(1e6);
+    const bad = await starling('export', '--config', 'yolo11q', '--out', out);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/neither a config file nor a name like yolo11n/);
+  });
+
   it('rejects bad arguments with usage help', async () => {
     const r = await starling('import', `${tmp.dir}/src`, 'x', '--format', 'pascal');
     expect(r.code).not.toBe(0);

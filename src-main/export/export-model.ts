@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import ort from 'onnxruntime-node';
+import type { ExportModelResult } from '../api/contract.js';
+import { StarlingError } from '../errors.js';
+import { buildDetector } from '../models/zoo.js';
+import { formatWeightReport, loadWeights } from '../models/weights.js';
+import { exportDetector, type OutputStyle } from './detector.js';
+
+export interface ExportModelOptions {
+  config: Record<string, unknown>;
+  weights?: string;
+  out: string;
+  style: OutputStyle;
+  imgsz: number;
+  names?: string[];
+  conf: number;
+  iou: number;
+  maxDet: number;
+}
+
+/**
+ * Builds the detector, loads weights, writes the ONNX atomically, then runs it once on onnxruntime to verify
+ * it loads and to report its output shapes and latency.
+ */
+export async function exportModel(o: ExportModelOptions): Promise<ExportModelResult> {
+  let d;
+  try {
+    d = buildDetector(o.config);
+  } catch (e) {
+    throw new StarlingError('INVALID_INPUT', (e as Error).message);
+  }
+  let weights: ExportModelResult['weights'];
+  if (o.weights) {
+    try {
+      const r = loadWeights(d, path.resolve(o.weights));
+      weights = {
+        matched: r.matched.length,
+        missing: r.missing.length,
+        unexpected: r.unexpected.length,
+        shapeMismatch: r.shapeMismatch.length,
+        report: formatWeightReport(r),
+      };
+    } catch (e) {
+      throw new StarlingError('FORMAT', (e as Error).message);
+    }
+  }
+  const { bytes, folded, outputs } = exportDetector(d, {
+    imgsz: o.imgsz,
+    style: o.style,
+    ...(o.names ? { names: o.names } : {}),
+    nms: { conf: o.conf, iou: o.iou, maxDet: o.maxDet },
+  });
+  const out = path.resolve(o.out);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(`${out}.tmp`, bytes);
+  fs.renameSync(`${out}.tmp`, out);
+
+  const session = await ort.InferenceSession.create(out);
+  const x = new ort.Tensor('float32', new Float32Array(3 * o.imgsz * o.imgsz).fill(0.5), [1, 3, o.imgsz, o.imgsz]);
+  await session.run({ images: x }); // warm-up
+  const t = performance.now();
+  const res = await session.run({ images: x });
+  const latencyMs = performance.now() - t;
+  await session.release();
+  return {
+    out,
+    bytes: bytes.length,
+    folded,
+    outputs,
+    verified: { shapes: Object.fromEntries(Object.entries(res).map(([k, v]) => [k, [...v.dims]])), latencyMs },
+    ...(weights ? { weights } : {}),
+  };
+}
