@@ -260,7 +260,7 @@ export const contract = {
         run: id.optional(),
         weights: z.string().optional(),
         out: z.string().min(1),
-        style: z.enum(['raw', 'nms']).default('raw'),
+        style: z.enum(['raw', 'nms', 'centernet']).default('raw'),
         imgsz: z.number().int().positive().multipleOf(32).default(640),
         names: z.array(z.string()).optional(),
         conf: z.number().min(0).max(1).default(0.25),

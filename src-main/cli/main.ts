@@ -219,13 +219,16 @@ export function buildProgram(): Command {
     .option('--model <model>', 'model family', 'yolo11')
     .option('--scale <scale>', 'n, s, m, l or x')
     .option('--backbone <name>', 'backbone (yolo11 = the CSP backbone; see starling zoo)')
-    .option('--head <head>', 'yolo or none (centernet: not implemented yet)')
+    .option('--head <head>', 'yolo, centernet or none')
     .option('--nc <n>', 'number of classes', int('--nc'))
     .option('--names <list>', 'comma-separated class names (default class0, class1, ...)')
     .option('--weights <file>', 'weights to load: safetensors (a state dict or a Starling checkpoint)')
     .addOption(
-      new Option('--style <style>', 'raw: Ultralytics [B, 4+nc, N]; nms: [B, max_det, 6] with NMS inside')
-        .choices(['raw', 'nms'])
+      new Option(
+        '--style <style>',
+        'raw: Ultralytics [B, 4+nc, N]; nms: [B, max_det, 6] with NMS inside; centernet: peak-folded cls/reg/wh',
+      )
+        .choices(['raw', 'nms', 'centernet'])
         .default('raw'),
     )
     .option('--imgsz <n>', 'input size (multiple of 32)', int('--imgsz'), 640)
@@ -244,7 +247,7 @@ export function buildProgram(): Command {
         nc?: number;
         names?: string;
         weights?: string;
-        style: 'raw' | 'nms';
+        style: 'raw' | 'nms' | 'centernet';
         imgsz: number;
         conf: number;
         iou: number;

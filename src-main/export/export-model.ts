@@ -46,12 +46,18 @@ export async function exportModel(o: ExportModelOptions): Promise<ExportModelRes
       throw new StarlingError('FORMAT', (e as Error).message);
     }
   }
-  const { bytes, folded, outputs } = exportDetector(d, {
-    imgsz: o.imgsz,
-    style: o.style,
-    ...(o.names ? { names: o.names } : {}),
-    nms: { conf: o.conf, iou: o.iou, maxDet: o.maxDet },
-  });
+  let exported;
+  try {
+    exported = exportDetector(d, {
+      imgsz: o.imgsz,
+      style: o.style,
+      ...(o.names ? { names: o.names } : {}),
+      nms: { conf: o.conf, iou: o.iou, maxDet: o.maxDet },
+    });
+  } catch (e) {
+    throw new StarlingError('INVALID_INPUT', (e as Error).message);
+  }
+  const { bytes, folded, outputs } = exported;
   const out = path.resolve(o.out);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(`${out}.tmp`, bytes);

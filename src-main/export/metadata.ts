@@ -11,7 +11,7 @@ export interface ExportMetadata {
   imgsz: number;
   stride: number;
   config: DetectorConfig;
-  style: 'raw' | 'nms' | 'features';
+  style: 'raw' | 'nms' | 'centernet' | 'features';
   batch?: number;
 }
 

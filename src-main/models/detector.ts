@@ -10,6 +10,7 @@ import { Module } from '../engine/nn.js';
 import { backboneEntry, type Backbone } from './backbone.js';
 import { C2PSA, C3k2, Conv, makeDivisible, SPPF } from './common.js';
 import type { DetectorConfig } from './config.js';
+import { CenterNetHead, CENTERNET_STRIDE } from './heads/centernet.js';
 import { Detect } from './heads/detect.js';
 
 /** [depth, width, max_channels] per scale, as in yolo11.yaml. */
@@ -37,6 +38,7 @@ export class Detector extends Module {
   private readonly layers: Layer[] = [];
   private readonly model: Module;
   readonly head: Detect | null = null;
+  readonly centernet: CenterNetHead | null = null;
   /** Number of layer indices (Ultralytics' layer count before the head is `layerCount - 1`). */
   readonly layerCount: number;
   /** Indices of the P3/P4/P5 outputs the head reads (or the backbone features for head 'none'). */
@@ -67,7 +69,7 @@ export class Detector extends Module {
     const inCh = (from: From) =>
       Array.isArray(from) ? from.reduce((s, f) => s + channels.at(f < 0 ? f : f)!, 0) : channels.at(from)!;
 
-    let P3: number, P4: number;
+    let P2: number, P3: number, P4: number;
     let strides4: number[];
     if (config.backbone === 'yolo11') {
       push(-1, mod(new Conv(3, ch(64), 3, 2)), ch(64));
@@ -79,7 +81,7 @@ export class Detector extends Module {
       push(-1, mod(new C3k2(ch(512), ch(512), n(2), true)), ch(512));
       push(-1, mod(new Conv(ch(512), ch(1024), 3, 2)), ch(1024));
       push(-1, mod(new C3k2(ch(1024), ch(1024), n(2), true)), ch(1024));
-      [P3, P4] = [4, 6];
+      [P2, P3, P4] = [2, 4, 6];
       strides4 = [4, 8, 16, 32];
     } else {
       const bb = backboneEntry(config.backbone).build({ width, depth }) as Backbone;
@@ -89,7 +91,7 @@ export class Detector extends Module {
       model.add(0, bb);
       this.layers.push({ from: -1, module: bb, run: ([x]) => bb.features(x!) });
       channels.push(0, ...info.map((f) => f.channels));
-      [P3, P4] = [2, 3];
+      [P2, P3, P4] = [1, 2, 3];
       strides4 = info.map((f) => f.stride);
     }
     push(-1, mod(new SPPF(channels.at(-1)!, ch(1024), 5)), ch(1024));
@@ -112,6 +114,20 @@ export class Detector extends Module {
     push([-1, P3], concat(), inCh([-1, P3]));
     push(-1, mod(new C3k2(channels.at(-1)!, ch(256), n(2), mlx)), ch(256));
     const O3 = last();
+    if (config.head === 'centernet') {
+      // centerX predicts at stride 4: upsample the P3 output and fuse it with the backbone's stride-4 map.
+      push(-1, upsample(), ch(256));
+      push([-1, P2], concat(), inCh([-1, P2]));
+      push(-1, mod(new C3k2(channels.at(-1)!, ch(128), n(2), mlx)), ch(128));
+      const O2 = last();
+      this.outputs = [O2];
+      this.outputStrides = [CENTERNET_STRIDE];
+      this.outputChannels = [ch(128)];
+      this.centernet = new CenterNetHead(config.nc, ch(128));
+      model.add(channels.length, this.centernet);
+      this.layerCount = channels.length + 1;
+      return;
+    }
     push(-1, mod(new Conv(ch(256), ch(256), 3, 2)), ch(256));
     push([-1, N4], concat(), inCh([-1, N4]));
     push(-1, mod(new C3k2(channels.at(-1)!, ch(512), n(2), mlx)), ch(512));
@@ -123,7 +139,6 @@ export class Detector extends Module {
     this.outputs = [O3, O4, O5];
     this.outputStrides = [8, 16, 32];
     this.outputChannels = this.outputs.map((i) => channels[i]!);
-    if (config.head !== 'yolo') throw new Error(`head "${config.head}" is not implemented yet (available: yolo, none)`);
     this.head = new Detect(config.nc, this.outputChannels, this.outputStrides);
     model.add(channels.length, this.head);
     this.layerCount = channels.length + 1;
@@ -154,7 +169,15 @@ export class Detector extends Module {
     return this.head.levels(this.features(x));
   }
 
+  /** CenterNet maps at stride 4: heatmap logits, wh, reg. */
+  centerMaps(x: Tensor): { cls: Tensor; wh: Tensor; reg: Tensor } {
+    if (!this.centernet) throw new Error('this detector has no centernet head');
+    return this.centernet.maps(this.features(x)[0]!);
+  }
+
+  /** yolo: decoded [B, 4 + nc, N]; centernet: the sigmoid heatmap; none: the last feature map. */
   forward(x: Tensor): Tensor {
+    if (this.centernet) return F.sigmoid(this.centerMaps(x).cls);
     if (!this.head) return this.features(x).at(-1)!;
     return this.head.decode(this.levels(x));
   }

@@ -167,3 +167,39 @@ describe('weights', () => {
     }
   });
 });
+
+describe('centernet export', () => {
+  it('folds centerX peak extraction into the graph: only 3x3 local maxima survive', async () => {
+    seedInit(31);
+    const d = buildDetector({ scale: 'n', backbone: 'starnet_s050', head: 'centernet', nc: 2 });
+    expect(d.outputStrides).toEqual([4]);
+    const folded = exportDetector(d, { imgsz: 64, style: 'centernet' });
+    const raw = exportDetector(d, { imgsz: 64, style: 'raw' });
+    expect(folded.outputs).toEqual(['cls', 'reg', 'wh']);
+    expect(() => exportDetector(d, { imgsz: 64, style: 'nms' })).toThrow(/exports as style centernet/);
+    const x = input(1);
+    const xs = new ort.Tensor('float32', (x.data as Float32Array).subarray(0, 3 * 64 * 64), [1, 3, 64, 64]);
+    const a = await (await ort.InferenceSession.create(folded.bytes)).run({ images: xs });
+    const b = await (await ort.InferenceSession.create(raw.bytes)).run({ images: xs });
+    expect(a.cls!.dims).toEqual([1, 2, 16, 16]);
+    const heat = b.cls!.data as Float32Array;
+    const peak = a.cls!.data as Float32Array;
+    let maxima = 0;
+    for (let c = 0; c < 2; c++)
+      for (let y = 0; y < 16; y++)
+        for (let xx = 0; xx < 16; xx++) {
+          const i = (c * 16 + y) * 16 + xx;
+          let isMax = true;
+          for (let dy = -1; dy <= 1; dy++)
+            for (let dx = -1; dx <= 1; dx++) {
+              const [yy, x2] = [y + dy, xx + dx];
+              if (yy >= 0 && yy < 16 && x2 >= 0 && x2 < 16 && heat[(c * 16 + yy) * 16 + x2]! > heat[i]!) isMax = false;
+            }
+          maxima += +isMax;
+          expect(peak[i]!).toBeCloseTo(isMax ? heat[i]! : 0, 5);
+        }
+    expect(maxima).toBeGreaterThan(0);
+    expect(maxima).toBeLessThan(2 * 16 * 16);
+    expect(Array.from(a.wh!.data as Float32Array)).toEqual(Array.from(b.wh!.data as Float32Array));
+  });
+});
