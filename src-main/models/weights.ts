@@ -2,11 +2,14 @@
  * Loads weights a user has into a model, by state-dict name, and reports what matched. Sources:
  * - safetensors files (a plain state dict, e.g. exported from PyTorch, or a Starling checkpoint, whose
  *   `ema/` weights are preferred over `model/`);
- * - PyTorch .pt/.pth zip checkpoints: not implemented yet (refused with a clear message).
+ * - PyTorch .pt/.pth/.pth.tar checkpoints (torch.save zip format): a state dict, or a checkpoint holding one
+ *   under state_dict / model / ema (DataParallel `module.` prefixes removed); read by a restricted unpickler
+ *   that refuses anything but tensors, dicts, lists, numbers and strings.
  * Nothing is changed when nothing matches; shape mismatches are reported and skipped.
  */
 import path from 'node:path';
 import { loadCheckpoint } from '../engine/checkpoint.js';
+import { readTorchCheckpoint, stateDictOf } from './torch-checkpoint.js';
 import type { Module } from '../engine/nn.js';
 
 export interface WeightReport {
@@ -19,10 +22,10 @@ export interface WeightReport {
 
 export function loadWeights(model: Module, file: string): WeightReport {
   const ext = path.extname(file).toLowerCase();
-  if (ext === '.pt' || ext === '.pth' || file.toLowerCase().endsWith('.pth.tar')) {
-    throw new Error(
-      `${file}: PyTorch checkpoints are not supported yet; convert to safetensors (safetensors.torch.save_file(state_dict, 'w.safetensors'))`,
-    );
+  const source = new Map<string, { shape: number[]; data: Float32Array }>();
+  if (ext === '.pt' || ext === '.pth' || ext === '.tar' || ext === '.ckpt') {
+    for (const [k, t] of stateDictOf(readTorchCheckpoint(file), file)) source.set(k, t);
+    return applyWeights(model, file, source);
   }
   const ck = loadCheckpoint(file);
   const prefix = [...ck.tensors.keys()].some((k) => k.startsWith('ema/'))
@@ -30,11 +33,18 @@ export function loadWeights(model: Module, file: string): WeightReport {
     : [...ck.tensors.keys()].some((k) => k.startsWith('model/'))
       ? 'model/'
       : '';
-  const source = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [k, t] of ck.tensors) {
     if (prefix && !k.startsWith(prefix)) continue;
     source.set(k.slice(prefix.length), t);
   }
+  return applyWeights(model, file, source);
+}
+
+function applyWeights(
+  model: Module,
+  file: string,
+  source: Map<string, { shape: number[]; data: Float32Array }>,
+): WeightReport {
   const report: WeightReport = { file, matched: [], missing: [], unexpected: [], shapeMismatch: [] };
   const names = new Set<string>();
   for (const [name, p] of model.namedTensors()) {

@@ -156,7 +156,7 @@ describe('weights', () => {
       loadWeights(dst, `${tmp.dir}/ck.safetensors`);
       expect(get(dst)[0]).toBe(0.5);
 
-      expect(() => loadWeights(dst, `${tmp.dir}/w.pt`)).toThrow(/PyTorch checkpoints are not supported yet/);
+      expect(() => loadWeights(dst, `${tmp.dir}/w.pt`)).toThrow(/w\.pt: cannot read|ENOENT|no such file/);
       saveCheckpoint(`${tmp.dir}/other.safetensors`, {
         tensors: new Map([['x', { shape: [1], data: new Float32Array(1) }]]),
         metadata: {},
