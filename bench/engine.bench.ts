@@ -1,7 +1,7 @@
 /**
  * Engine benchmark (issue "training engine"): one training step (forward + loss + backward) of
  *   (a) a StarNet block stack, (b) a ShuffleNetV2 stage, (c) a MobileNetV3 inverted-residual stage with SE and
- *   hard-swish,
+ *   hard-swish, built from the model zoo's own blocks,
  * run as one ONNX graph on onnxruntime-node, against the same blocks in PyTorch (Debian python3-torch) with the
  * same weights and input, 2 threads each, in the same run. Prints step-time ratio, peak-memory ratio and the
  * largest gradient difference.
@@ -21,7 +21,9 @@ import { Sequential, nameModules, seedInit, type Module } from '../src-main/engi
 import { TrainStep } from '../src-main/engine/train-step.js';
 import { Runner } from '../src-main/runtime/session.js';
 import { Rng } from '../src-main/util/random.js';
-import { MBv3Block, ShuffleUnit, StarBlock } from './blocks.js';
+import { InvertedResidual as MBv3Block } from '../src-main/models/backbones/mobilenetv3.js';
+import { InvertedResidual as ShuffleUnit } from '../src-main/models/backbones/shufflenetv2.js';
+import { StarBlock } from '../src-main/models/backbones/starnet.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DATA = path.join(HERE, '.data');
@@ -44,9 +46,9 @@ const CASES: Record<string, { input: number[]; build: () => Module }> = {
     input: [8, 80, 20, 20],
     build: () =>
       new Sequential(
-        new MBv3Block(80, 480, 112, 3, 1),
-        new MBv3Block(112, 672, 112, 3, 1),
-        new MBv3Block(112, 672, 160, 5, 2),
+        new MBv3Block([80, 3, 480, 112, true, 'HS', 1]),
+        new MBv3Block([112, 3, 672, 112, true, 'HS', 1]),
+        new MBv3Block([112, 5, 672, 160, true, 'HS', 2]),
       ),
   },
 };

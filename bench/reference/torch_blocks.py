@@ -1,4 +1,4 @@
-"""PyTorch twins of bench/blocks.ts, for the engine benchmark (reference only; not part of the product).
+"""PyTorch twins of the model zoo's StarNet, ShuffleNetV2 and MobileNetV3 blocks, for the engine benchmark (reference only; not part of the product).
 
 usage: /usr/bin/python3 torch_blocks.py CASE WEIGHTS.safetensors GRADS_OUT.safetensors ITERS THREADS
 Loads the state dict and input written by the TypeScript side, computes one training step's gradients
@@ -41,14 +41,23 @@ def conv_bn(cin, cout, k, stride=1, groups=1, bias=False):
     return nn.Sequential(nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=bias), nn.BatchNorm2d(cout))
 
 
+class ConvBN(nn.Sequential):
+    """The StarNet reference's ConvBN (children named conv, bn)."""
+    def __init__(self, cin, cout, k=1, stride=1, padding=0, groups=1, with_bn=True):
+        super().__init__()
+        self.add_module('conv', nn.Conv2d(cin, cout, k, stride, padding, groups=groups))
+        if with_bn:
+            self.add_module('bn', nn.BatchNorm2d(cout, eps=1e-3, momentum=0.03))
+
+
 class StarBlock(nn.Module):
     def __init__(self, dim, mlp_ratio=3):
         super().__init__()
-        self.dwconv = conv_bn(dim, dim, 7, groups=dim, bias=True)
-        self.f1 = nn.Conv2d(dim, mlp_ratio * dim, 1)
-        self.f2 = nn.Conv2d(dim, mlp_ratio * dim, 1)
-        self.g = conv_bn(mlp_ratio * dim, dim, 1, bias=True)
-        self.dwconv2 = nn.Conv2d(dim, dim, 7, 1, 3, groups=dim)
+        self.dwconv = ConvBN(dim, dim, 7, 1, 3, groups=dim)
+        self.f1 = ConvBN(dim, mlp_ratio * dim, 1, with_bn=False)
+        self.f2 = ConvBN(dim, mlp_ratio * dim, 1, with_bn=False)
+        self.g = ConvBN(mlp_ratio * dim, dim, 1)
+        self.dwconv2 = ConvBN(dim, dim, 7, 1, 3, groups=dim, with_bn=False)
 
     def forward(self, x):
         h = self.dwconv(x)

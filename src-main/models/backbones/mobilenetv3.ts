@@ -40,9 +40,9 @@ class SqueezeExcitation extends Module {
   }
 }
 
-type BlockCfg = [cin: number, k: number, exp: number, cout: number, se: boolean, act: 'HS' | 'RE', stride: number];
+export type BlockCfg = [cin: number, k: number, exp: number, cout: number, se: boolean, act: 'HS' | 'RE', stride: number];
 
-class InvertedResidual extends Module {
+export class InvertedResidual extends Module {
   block: Sequential;
   readonly residual: boolean;
   constructor([cin, k, exp, cout, se, a, stride]: BlockCfg) {
