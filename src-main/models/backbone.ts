@@ -46,3 +46,14 @@ export function backboneEntry(name: string): BackboneEntry {
 }
 
 export const backboneNames = (): string[] => [...registry.keys()];
+
+/** Runs `layers` in sequence and returns the outputs of the layers at `taps` (feature maps for the neck). */
+export function runTaps(layers: readonly Module[], x: Tensor, taps: readonly number[]): Tensor[] {
+  const out: Tensor[] = [];
+  let h = x;
+  layers.forEach((m, i) => {
+    h = m.forward(h);
+    if (taps.includes(i)) out.push(h);
+  });
+  return out;
+}

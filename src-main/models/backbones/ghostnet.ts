@@ -7,7 +7,7 @@
 import * as F from '../../engine/functional.js';
 import type { Tensor } from '../../engine/ir.js';
 import { BatchNorm2d, Conv2d, Module, ReLU, Sequential } from '../../engine/nn.js';
-import { registerBackbone, type Backbone, type FeatureInfo } from '../backbone.js';
+import { registerBackbone, runTaps, type Backbone, type FeatureInfo } from '../backbone.js';
 import { makeDivisible } from '../common.js';
 
 class GhostModule extends Module {
@@ -184,13 +184,7 @@ export class GhostNet extends Module implements Backbone {
     this.featureInfo.push({ stride, channels: last });
   }
   features(x: Tensor): Tensor[] {
-    let h = F.relu(this.bn1.forward(this.conv_stem.forward(x)));
-    const out: Tensor[] = [];
-    this.blocks.layers.forEach((m, i) => {
-      h = m.forward(h);
-      if (this.taps.includes(i)) out.push(h);
-    });
-    return out;
+    return runTaps(this.blocks.layers, F.relu(this.bn1.forward(this.conv_stem.forward(x))), this.taps);
   }
   forward(x: Tensor): Tensor {
     return this.features(x).at(-1)!;

@@ -6,7 +6,7 @@
 import * as F from '../../engine/functional.js';
 import type { Tensor } from '../../engine/ir.js';
 import { BatchNorm2d, Conv2d, Hardsigmoid, Hardswish, Linear, Module, ReLU, Sequential } from '../../engine/nn.js';
-import { registerBackbone, type Backbone, type FeatureInfo } from '../backbone.js';
+import { registerBackbone, runTaps, type Backbone, type FeatureInfo } from '../backbone.js';
 import { makeDivisible } from '../common.js';
 
 const bn = (c: number) => new BatchNorm2d(c, 0.001, 0.01);
@@ -40,7 +40,15 @@ class SqueezeExcitation extends Module {
   }
 }
 
-export type BlockCfg = [cin: number, k: number, exp: number, cout: number, se: boolean, act: 'HS' | 'RE', stride: number];
+export type BlockCfg = [
+  cin: number,
+  k: number,
+  exp: number,
+  cout: number,
+  se: boolean,
+  act: 'HS' | 'RE',
+  stride: number,
+];
 
 export class InvertedResidual extends Module {
   block: Sequential;
@@ -123,13 +131,7 @@ export class MobileNetV3 extends Module implements Backbone {
     this.featureInfo = info;
   }
   features(x: Tensor): Tensor[] {
-    const out: Tensor[] = [];
-    let h = x;
-    this.features_.layers.forEach((m, i) => {
-      h = m.forward(h);
-      if (this.taps.includes(i)) out.push(h);
-    });
-    return out;
+    return runTaps(this.features_.layers, x, this.taps);
   }
   forward(x: Tensor): Tensor {
     return this.features(x).at(-1)!;
@@ -246,13 +248,7 @@ export class MobileNetV3Yolo extends Module implements Backbone {
     ];
   }
   features(x: Tensor): Tensor[] {
-    const outs: Tensor[] = [];
-    let h = x;
-    this.layers.forEach((m, i) => {
-      h = m.forward(h);
-      if (i === 1 || i === 3 || i === 8 || i === 11) outs.push(h);
-    });
-    return outs;
+    return runTaps(this.layers, x, [1, 3, 8, 11]);
   }
   forward(x: Tensor): Tensor {
     return this.features(x).at(-1)!;

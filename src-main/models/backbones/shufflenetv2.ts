@@ -6,7 +6,7 @@
 import * as F from '../../engine/functional.js';
 import type { Tensor } from '../../engine/ir.js';
 import { BatchNorm2d, Conv2d, Lambda, Module, ReLU, Sequential } from '../../engine/nn.js';
-import { registerBackbone, type Backbone, type FeatureInfo } from '../backbone.js';
+import { registerBackbone, runTaps, type Backbone, type FeatureInfo } from '../backbone.js';
 import { makeDivisible } from '../common.js';
 
 /** torchvision's InvertedResidual (= the seed's Shuffle_Block): two branches, concat, channel shuffle. */
@@ -140,13 +140,7 @@ export class ShuffleNetV2Yolo extends Module implements Backbone {
     ];
   }
   features(x: Tensor): Tensor[] {
-    const outs: Tensor[] = [];
-    let h = x;
-    this.layers.forEach((m, i) => {
-      h = m.forward(h);
-      if (i === 0 || i === 2 || i === 4 || i === 6) outs.push(h);
-    });
-    return outs;
+    return runTaps(this.layers, x, [0, 2, 4, 6]);
   }
   forward(x: Tensor): Tensor {
     return this.features(x).at(-1)!;
