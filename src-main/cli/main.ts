@@ -11,6 +11,8 @@ import { PROJECT_FILE } from '../store/project.js';
 import { STARLING_VERSION } from '../version.js';
 import { printInfo } from './info.js';
 import { formatCards } from './zoo.js';
+import { cocoEvaluate, formatCocoStats, type CocoDet, type CocoGt } from '../train/coco-eval.js';
+import { readJsonFile } from './read-json.js';
 import { readConfigArg } from '../models/config.js';
 import { ProgressBar } from './progress.js';
 
@@ -289,6 +291,19 @@ export function buildProgram(): Command {
           );
         }),
     );
+
+  program
+    .command('eval')
+    .description("COCO bbox evaluation of a detections file against a ground-truth file (pycocotools' numbers)")
+    .requiredOption('--gt <file>', 'COCO ground truth json (images, annotations, categories)')
+    .requiredOption('--dt <file>', 'COCO results json: [{image_id, category_id, bbox, score}]')
+    .option('--json', 'print JSON (stats and per-class AP)')
+    .action(async (o: { gt: string; dt: string; json?: boolean }) => {
+      const r = cocoEvaluate(readJsonFile<CocoGt>(o.gt), readJsonFile<CocoDet[]>(o.dt));
+      process.stdout.write(
+        o.json ? JSON.stringify({ stats: r.stats, perClass: r.perClass }, null, 2) + '\n' : formatCocoStats(r.stats),
+      );
+    });
 
   program
     .command('serve')
