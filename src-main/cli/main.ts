@@ -13,6 +13,7 @@ import { printInfo } from './info.js';
 import { formatCards } from './zoo.js';
 import { cocoEvaluate, formatCocoStats, type CocoDet, type CocoGt } from '../train/coco-eval.js';
 import { readJsonFile } from './read-json.js';
+import { cocoDetectionMetrics } from '../train/metrics.js';
 import { readConfigArg } from '../models/config.js';
 import { ProgressBar } from './progress.js';
 
@@ -299,10 +300,19 @@ export function buildProgram(): Command {
     .requiredOption('--dt <file>', 'COCO results json: [{image_id, category_id, bbox, score}]')
     .option('--json', 'print JSON (stats and per-class AP)')
     .action(async (o: { gt: string; dt: string; json?: boolean }) => {
-      const r = cocoEvaluate(readJsonFile<CocoGt>(o.gt), readJsonFile<CocoDet[]>(o.dt));
-      process.stdout.write(
-        o.json ? JSON.stringify({ stats: r.stats, perClass: r.perClass }, null, 2) + '\n' : formatCocoStats(r.stats),
-      );
+      const gt = readJsonFile<CocoGt>(o.gt);
+      const dt = readJsonFile<CocoDet[]>(o.dt);
+      const r = cocoEvaluate(gt, dt);
+      const m = cocoDetectionMetrics(gt, dt);
+      if (o.json) {
+        const { cells: _cells, ...metrics } = m;
+        process.stdout.write(JSON.stringify({ stats: r.stats, perClass: r.perClass, metrics }, null, 2) + '\n');
+      } else {
+        process.stdout.write(formatCocoStats(r.stats));
+        process.stdout.write(
+          ` best-F1 confidence ${m.bestConf.toFixed(3)}: precision ${m.precision.toFixed(3)}, recall ${m.recall.toFixed(3)}, F1 ${m.f1.toFixed(3)}\n`,
+        );
+      }
     });
 
   program

@@ -174,6 +174,25 @@ describe('starling CLI', () => {
     expect(bad.stderr).toMatch(/neither a config file nor a name like yolo11n/);
   });
 
+  it('evaluates COCO files with the same 12 numbers as pycocotools', async () => {
+    const r = await starling(
+      'eval',
+      '--gt',
+      'tests/fixtures/coco/gt.json',
+      '--dt',
+      'tests/fixtures/coco/dt.json',
+      '--json',
+    );
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { stats: number[]; metrics: { precision: number } };
+    const expected = JSON.parse(fs.readFileSync('tests/fixtures/coco/expected.json', 'utf8')).stats as number[];
+    out.stats.forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThan(1e-4));
+    expect(out.metrics.precision).toBeGreaterThan(0);
+    const missing = await starling('eval', '--gt', `${tmp.dir}/none.json`, '--dt', 'tests/fixtures/coco/dt.json');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/none\.json: cannot read \(ENOENT\)/);
+  });
+
   it('rejects bad arguments with usage help', async () => {
     const r = await starling('import', `${tmp.dir}/src`, 'x', '--format', 'pascal');
     expect(r.code).not.toBe(0);
