@@ -14,6 +14,7 @@ import { formatCards } from './zoo.js';
 import { cocoEvaluate, formatCocoStats, type CocoDet, type CocoGt } from '../train/coco-eval.js';
 import { readJsonFile } from './read-json.js';
 import { cocoDetectionMetrics } from '../train/metrics.js';
+import { predict } from '../teachers/predictor.js';
 import { readConfigArg } from '../models/config.js';
 import { ProgressBar } from './progress.js';
 
@@ -314,6 +315,43 @@ export function buildProgram(): Command {
         );
       }
     });
+
+  program
+    .command('predict')
+    .description('run a detector ONNX (Starling or Ultralytics layouts) on images; boxes in original image pixels')
+    .argument('<model>', 'an .onnx file')
+    .argument('<images...>', 'image files')
+    .option('--conf <x>', 'score threshold', Number, 0.25)
+    .option('--iou <x>', 'NMS IoU threshold (raw outputs)', Number, 0.7)
+    .option('--max-det <n>', 'detections per image', int('--max-det'), 300)
+    .option('--imgsz <n>', 'input size (default: from the model)', int('--imgsz'))
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        model: string,
+        images: string[],
+        o: { conf: number; iou: number; maxDet: number; imgsz?: number; json?: boolean },
+      ) => {
+        const preds = await predict(model, images, {
+          conf: o.conf,
+          iou: o.iou,
+          maxDet: o.maxDet,
+          ...(o.imgsz ? { imgsz: o.imgsz } : {}),
+        });
+        if (o.json) {
+          process.stdout.write(JSON.stringify(preds, null, 2) + '\n');
+          return;
+        }
+        for (const p of preds) {
+          process.stdout.write(`${p.file}: ${p.detections.length} detection(s)\n`);
+          for (const d of p.detections) {
+            process.stdout.write(
+              `  ${d.name.padEnd(16)} ${d.score.toFixed(3)}  [${d.box.map((v) => v.toFixed(1)).join(', ')}]\n`,
+            );
+          }
+        }
+      },
+    );
 
   program
     .command('serve')
