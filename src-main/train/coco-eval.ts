@@ -63,7 +63,7 @@ interface D {
 }
 
 /** maskApi bbIou: IoU of [x, y, w, h] boxes; against a crowd region the union is the detection's area. */
-function bbIou(d: number[], g: number[], crowd: boolean): number {
+export function bbIou(d: readonly number[], g: readonly number[], crowd: boolean): number {
   const w = Math.min(d[0]! + d[2]!, g[0]! + g[2]!) - Math.max(d[0]!, g[0]!);
   if (w <= 0) return 0;
   const h = Math.min(d[1]! + d[3]!, g[1]! + g[3]!) - Math.max(d[1]!, g[1]!);

@@ -1,3 +1,5 @@
+import { bbIou } from './coco-eval.js';
+
 /**
  * Detection metrics in the way Ultralytics reports them, next to the COCO numbers: per-class precision/recall at the
  * confidence that maximizes mean F1 (no curve smoothing), precision-recall curves (IoU 0.5), and a confusion matrix with a
@@ -29,14 +31,6 @@ export interface DetectionMetrics {
   cells: number[][][];
 }
 
-function iou(a: readonly number[], b: readonly number[]): number {
-  const w = Math.min(a[0]! + a[2]!, b[0]! + b[2]!) - Math.max(a[0]!, b[0]!);
-  const h = Math.min(a[1]! + a[3]!, b[1]! + b[3]!) - Math.max(a[1]!, b[1]!);
-  if (w <= 0 || h <= 0) return 0;
-  const i = w * h;
-  return i / (a[2]! * a[3]! + b[2]! * b[3]! - i);
-}
-
 /** numpy.interp(x, xp, fp) for non-decreasing xp, duplicates included (the right-most of equal xs wins). */
 export function npInterp(x: number, xp: readonly number[], fp: readonly number[]): number {
   const n = xp.length;
@@ -60,7 +54,7 @@ function match(gts: MetricBox[], dets: MetricDet[], thr: number, sameClass: bool
   gts.forEach((g, gi) =>
     dets.forEach((d, di) => {
       if (sameClass && g.classId !== d.classId) return;
-      const v = iou(g.bbox, d.bbox);
+      const v = bbIou(d.bbox, g.bbox, false);
       if (v > thr) pairs.push([v, gi, di]);
     }),
   );
