@@ -91,6 +91,7 @@ const cases: Case[] = [
   { name: 'leakyRelu', inputs: [[6]], build: (a) => F.leakyRelu(a, 0.1), init: awayFromZero },
   { name: 'gelu', inputs: [[6]], build: F.gelu },
   { name: 'tanh', inputs: [[6]], build: F.tanh },
+  { name: 'atan', inputs: [[6]], build: F.atan },
   { name: 'reshape transpose', inputs: [[2, 3, 4]], build: (a) => F.transpose(F.reshape(a, [4, 6]), [1, 0]) },
   {
     name: 'concat',
@@ -342,6 +343,13 @@ describe('engine ops', () => {
     expect(Array.from(out.v!.data as Float32Array)).toEqual([5, 4, 3, 9, 6, 5]);
     expect(Array.from(out.i!.data as BigInt64Array, Number)).toEqual([4, 2, 0, 0, 2, 3]);
     expect(() => gradients(F.sum(vals), [x])).toThrow(/topk is not differentiable/);
+  });
+
+  it('detach passes values and blocks gradients', () => {
+    const g = new Graph();
+    const x = g.input('x', [3]);
+    const [grad] = evaluate(gradients(F.sum(F.mul(x, F.detach(x))), [x]), { x: nd([3], [1, -2, 3]) });
+    expect(Array.from(grad!.data)).toEqual([1, -2, 3]); // d/dx (x * const) = const, not 2x
   });
 
   it('reports shape errors with the op and the input shapes', () => {

@@ -156,6 +156,7 @@ const Sqrt = unary('sqrt', simple('Sqrt'), Math.sqrt, (_x, y, g) => div(g, mul(y
 const Abs = unary('abs', simple('Abs'), Math.abs, (x, _y, g) => mul(g, sign(x)));
 const Sign = unary('sign', simple('Sign'), Math.sign);
 const Tanh = unary('tanh', simple('Tanh'), Math.tanh, (_x, y, g) => mul(g, sub(1, mul(y, y))));
+const Atan = unary('atan', simple('Atan'), Math.atan, (x, _y, g) => div(g, add(mul(x, x), 1)));
 const Erf = unary('erf', simple('Erf'), erfApprox, (x, _y, g) =>
   mul(g, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))),
 );
@@ -168,6 +169,7 @@ export const abs = (x: Tensor): Tensor => apply1(Abs, [x], {});
 export const sign = (x: Tensor): Tensor => apply1(Sign, [x], {});
 export const tanh = (x: Tensor): Tensor => apply1(Tanh, [x], {});
 export const erf = (x: Tensor): Tensor => apply1(Erf, [x], {});
+export const atan = (x: Tensor): Tensor => apply1(Atan, [x], {});
 
 /** erf to float64 precision (Abramowitz-Stegun 7.1.26 is too coarse for gradient checks; use a series/continued fraction). */
 export function erfApprox(x: number): number {
@@ -238,3 +240,14 @@ const Cast: OpDef<{ to: DType }> = {
   vjp: (node, [g]) => [node.inputs[0]!.dtype === 'float32' ? g! : null],
 };
 export const cast = (x: Tensor, to: DType): Tensor => (x.dtype === to ? x : apply1(Cast, [x], { to }));
+
+// ---- detach ---------------------------------------------------------------------------------------------
+const Detach: OpDef<Record<string, never>> = {
+  type: 'detach',
+  infer: ([x]) => [{ ...x! }],
+  emit: (e, i, o) => e.node('Identity', i, o),
+  evaluate: ([x]) => [{ shape: [...x!.shape], data: x!.data }],
+  vjp: () => [null],
+};
+/** PyTorch's .detach(): the value flows on, no gradient flows back. */
+export const detach = (x: Tensor): Tensor => apply1(Detach, [x], {});
