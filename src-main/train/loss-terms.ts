@@ -18,7 +18,7 @@ export function bceWithLogits(logits: Tensor, targets: Tensor): Tensor {
  * CIoU = IoU - (centre distance^2 / enclosing diagonal^2 + alpha v), v = 4/pi^2 (atan(w2/h2) - atan(w1/h1))^2,
  * alpha = v / (v - IoU + 1 + eps) treated as a constant, as Ultralytics does under no_grad.
  */
-export function ciou(a: Tensor, b: Tensor): Tensor {
+export function ciou(a: Tensor, b: Tensor, detachAlpha = true): Tensor {
   const [ax1, ay1, ax2, ay2] = F.split(a, [1, 1, 1, 1], -1) as [Tensor, Tensor, Tensor, Tensor];
   const [bx1, by1, bx2, by2] = F.split(b, [1, 1, 1, 1], -1) as [Tensor, Tensor, Tensor, Tensor];
   const w1 = F.sub(ax2, ax1);
@@ -38,7 +38,8 @@ export function ciou(a: Tensor, b: Tensor): Tensor {
   const rho2 = F.div(F.add(F.mul(dx, dx), F.mul(dy, dy)), 4);
   const dAtan = F.sub(F.atan(F.div(w2, h2)), F.atan(F.div(w1, h1)));
   const v = F.mul(F.mul(dAtan, dAtan), 4 / Math.PI ** 2);
-  const alpha = F.detach(F.div(v, F.add(F.sub(v, iou), 1 + EPS)));
+  const alphaRaw = F.div(v, F.add(F.sub(v, iou), 1 + EPS));
+  const alpha = detachAlpha ? F.detach(alphaRaw) : alphaRaw;
   return F.sub(iou, F.add(F.div(rho2, c2), F.mul(v, alpha)));
 }
 
