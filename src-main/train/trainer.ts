@@ -1,0 +1,341 @@
+/**
+ * The training loop (fixed) with hooks for everything optional, in the style of detectron2 / SimDeblur:
+ * before/after each epoch and step. Each step runs one ONNX graph (forward + YOLO loss + backward) on
+ * onnxruntime; the optimizer, warmup + cosine/linear LR, EMA and gradient clipping run between steps.
+ * After each epoch the EMA weights are validated with the COCO evaluator, checkpoints `last` / `best` are
+ * written atomically (safetensors, with optimizer, EMA and loop state), and training resumes exactly from `last`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { captureTraining, loadCheckpoint, restoreTraining, saveCheckpoint } from '../engine/checkpoint.js';
+import { Graph, type Tensor } from '../engine/ir.js';
+import { seedInit } from '../engine/nn.js';
+import { encodeModel } from '../engine/onnx-writer.js';
+import { AdamW, clipGradNorm, EMA, paramGroups, SGD, type Optimizer } from '../engine/optim.js';
+import { scheduleAt, type ScheduleOptions } from '../engine/schedule.js';
+import { TrainStep } from '../engine/train-step.js';
+import type { DetectorConfig } from '../models/config.js';
+import type { Detector } from '../models/detector.js';
+import { buildDetector } from '../models/zoo.js';
+import { Runner, type Device } from '../runtime/session.js';
+import { decode } from '../teachers/decode.js';
+import { Rng } from '../util/random.js';
+import { letterbox, type Source } from './augment.js';
+import { cocoEvaluate, type CocoDet, type CocoGt } from './coco-eval.js';
+import { Loader } from './loader.js';
+import { yoloLoss } from './yolo-loss.js';
+
+export interface TrainOptions {
+  config: DetectorConfig;
+  train: Source[];
+  val: Source[];
+  imgsz: number;
+  epochs: number;
+  batch: number;
+  lr0?: number;
+  lrf?: number;
+  optimizer?: 'auto' | 'SGD' | 'AdamW';
+  momentum?: number;
+  weightDecay?: number;
+  warmupEpochs?: number;
+  closeMosaic?: number;
+  patience?: number;
+  seed?: number;
+  device?: Device;
+  threads?: number;
+  outDir: string;
+  resume?: boolean;
+  /** Stop after this many steps in total (tests, benchmarks). */
+  maxSteps?: number;
+}
+
+export interface StepInfo {
+  epoch: number;
+  step: number;
+  stepsPerEpoch: number;
+  loss: number;
+  terms: Record<string, number>;
+  lr: number;
+  imagesPerSecond: number;
+  etaSeconds: number;
+}
+
+export interface EpochInfo {
+  epoch: number;
+  metrics: Record<string, number>;
+  best: boolean;
+}
+
+export interface Hooks {
+  beforeEpoch?(epoch: number): void | Promise<void>;
+  afterStep?(info: StepInfo): void | Promise<void>;
+  afterEpoch?(info: EpochInfo): void | Promise<void>;
+  /** Return true to stop after the current step (cancel); the run can resume from `last`. */
+  shouldStop?(): boolean;
+}
+
+export interface TrainResult {
+  epochs: number;
+  bestFitness: number;
+  last: string;
+  best: string;
+  stoppedEarly: boolean;
+  cancelled: boolean;
+  history: EpochInfo[];
+}
+
+/** Ultralytics' fitness: 0.1 mAP50 + 0.9 mAP50-95. */
+export const fitness = (m: Record<string, number>) => 0.1 * (m.mAP50 ?? 0) + 0.9 * (m['mAP50-95'] ?? 0);
+
+export class Trainer {
+  readonly model: Detector;
+  private readonly runner: Runner;
+  private readonly step: TrainStep;
+  private readonly loader: Loader;
+  private optimizer!: Optimizer;
+  private ema!: EMA;
+  private readonly o: Required<Omit<TrainOptions, 'maxSteps' | 'threads' | 'resume'>> &
+    Pick<TrainOptions, 'maxSteps' | 'threads' | 'resume'>;
+
+  constructor(opts: TrainOptions) {
+    this.o = {
+      lr0: 0.01,
+      lrf: 0.01,
+      optimizer: 'auto',
+      momentum: 0.937,
+      weightDecay: 0.0005,
+      warmupEpochs: 3,
+      closeMosaic: 10,
+      patience: 50,
+      seed: 0,
+      device: 'auto',
+      ...opts,
+    };
+    seedInit(this.o.seed);
+    this.model = buildDetector(this.o.config);
+    if (!this.model.head)
+      throw new Error('training is implemented for the yolo head (centernet training arrives later)');
+    this.runner = new Runner({ device: this.o.device, ...(this.o.threads ? { intraOpThreads: this.o.threads } : {}) });
+    const nc = this.o.config.nc;
+    const size = this.o.imgsz;
+    this.step = new TrainStep(this.runner, this.model, (g, m, batch) => {
+      const x = g.input('images', [batch, 3, size, size]);
+      const t = g.input('targets', [batch, this.maxBoxes, 6]);
+      const r = yoloLoss(g, (m as Detector).levels(x), t, { nc, strides: (m as Detector).outputStrides });
+      return { loss: r.loss, terms: r.terms };
+    });
+    this.loader = new Loader(this.o.train, {
+      imgsz: size,
+      batch: this.o.batch,
+      seed: this.o.seed,
+      epochs: this.o.epochs,
+      closeMosaic: this.o.closeMosaic,
+    });
+  }
+
+  /** Targets are padded to a fixed box count so one compiled graph serves every batch. */
+  private get maxBoxes(): number {
+    return 64;
+  }
+
+  private setupOptimizer(): void {
+    let kind = this.o.optimizer;
+    let lr = this.o.lr0;
+    let momentum = this.o.momentum;
+    if (kind === 'auto') {
+      // Ultralytics' rule: SGD for long runs, otherwise AdamW with a learning rate fitted to the class count.
+      const iterations = this.o.epochs * this.loader.batchesPerEpoch;
+      if (iterations > 10000) kind = 'SGD';
+      else {
+        kind = 'AdamW';
+        lr = Math.round(((0.002 * 5) / (4 + this.o.config.nc)) * 1e6) / 1e6;
+        momentum = 0.9;
+      }
+    }
+    const groups = paramGroups(this.model, { lr, weightDecay: this.o.weightDecay, momentum });
+    this.optimizer = kind === 'SGD' ? new SGD(groups, true) : new AdamW(groups);
+    this.o.lr0 = lr;
+    this.o.momentum = momentum;
+    this.ema = new EMA(this.model);
+  }
+
+  async fit(hooks: Hooks = {}): Promise<TrainResult> {
+    fs.mkdirSync(this.o.outDir, { recursive: true });
+    const last = path.join(this.o.outDir, 'last.safetensors');
+    const best = path.join(this.o.outDir, 'best.safetensors');
+    this.setupOptimizer();
+    let startEpoch = 0;
+    let bestFitness = -1;
+    let bestEpoch = -1;
+    const history: EpochInfo[] = [];
+    if (this.o.resume && fs.existsSync(last)) {
+      const extra = restoreTraining(loadCheckpoint(last), {
+        model: this.model,
+        optimizer: this.optimizer,
+        ema: this.ema,
+      });
+      startEpoch = (extra.epoch as number) + 1;
+      bestFitness = extra.bestFitness as number;
+      bestEpoch = extra.bestEpoch as number;
+      history.push(...((extra.history as EpochInfo[]) ?? []));
+    }
+    const perEpoch = this.loader.batchesPerEpoch;
+    const sched: ScheduleOptions = {
+      kind: 'cosine',
+      lr0: this.o.lr0,
+      lrf: this.o.lrf,
+      epochs: this.o.epochs,
+      warmupIters: Math.max(Math.round(this.o.warmupEpochs * perEpoch), 100),
+      warmupBiasLr: 0.1,
+      warmupMomentum: 0.8,
+      momentum: this.o.momentum,
+    };
+    let steps = 0;
+    let cancelled = false;
+    let stoppedEarly = false;
+    const started = Date.now();
+    const groupNames = this.optimizer.groups.map((g) => g.name);
+    for (let epoch = startEpoch; epoch < this.o.epochs; epoch++) {
+      await hooks.beforeEpoch?.(epoch);
+      let b = 0;
+      for await (const batch of this.loader.epoch(epoch)) {
+        const iter = epoch * perEpoch + b;
+        const s = scheduleAt(sched, iter, epoch, groupNames);
+        this.optimizer.groups.forEach((g) => {
+          g.lr = s.lr[g.name]!;
+          g.momentum = this.optimizer.kind === 'sgd' ? s.momentum : g.momentum;
+        });
+        const n = batch.files.length;
+        const targets = new Float32Array(n * this.maxBoxes * 6);
+        for (let k = 0; k < n; k++) {
+          const rows = Math.min(batch.maxBoxes, this.maxBoxes);
+          targets.set(
+            batch.targets.subarray(k * batch.maxBoxes * 6, (k * batch.maxBoxes + rows) * 6),
+            k * this.maxBoxes * 6,
+          );
+        }
+        const t0 = Date.now();
+        const dropRng = new Rng('droppath', this.o.seed, iter);
+        const r = await this.step.run(
+          n,
+          {
+            images: { dtype: 'float32', shape: [n, 3, this.o.imgsz, this.o.imgsz], data: batch.images },
+            targets: { dtype: 'float32', shape: [n, this.maxBoxes, 6], data: targets },
+          },
+          () => dropRng.float(),
+        );
+        if (!Number.isFinite(r.loss))
+          throw new Error(`loss became ${r.loss} at epoch ${epoch + 1}, step ${b + 1}; lower lr0`);
+        clipGradNorm(r.grads, 10);
+        this.optimizer.update(r.grads);
+        this.ema.update();
+        steps++;
+        const elapsed = (Date.now() - started) / 1000;
+        const totalSteps = (this.o.epochs - startEpoch) * perEpoch;
+        await hooks.afterStep?.({
+          epoch,
+          step: b,
+          stepsPerEpoch: perEpoch,
+          loss: r.loss,
+          terms: r.terms,
+          lr: this.optimizer.groups[0]!.lr,
+          imagesPerSecond: (n * 1000) / Math.max(1, Date.now() - t0),
+          etaSeconds: (elapsed / steps) * Math.max(0, totalSteps - steps),
+        });
+        b++;
+        if (hooks.shouldStop?.()) cancelled = true;
+        if (cancelled || (this.o.maxSteps !== undefined && steps >= this.o.maxSteps)) break;
+      }
+      if (cancelled) break; // the last completed epoch's checkpoint stays the resume point
+      const metrics = await this.validate();
+      const f = fitness(metrics);
+      const isBest = f > bestFitness;
+      if (isBest) [bestFitness, bestEpoch] = [f, epoch];
+      const info: EpochInfo = { epoch, metrics: { ...metrics, fitness: f }, best: isBest };
+      history.push(info);
+      const ck = captureTraining({
+        model: this.model,
+        optimizer: this.optimizer,
+        ema: this.ema,
+        extra: { epoch, bestFitness, bestEpoch, history, config: this.o.config, imgsz: this.o.imgsz },
+      });
+      saveCheckpoint(last, ck);
+      if (isBest) saveCheckpoint(best, ck);
+      await hooks.afterEpoch?.(info);
+      if (epoch - bestEpoch >= this.o.patience) {
+        stoppedEarly = true;
+        break;
+      }
+      if (this.o.maxSteps !== undefined && steps >= this.o.maxSteps) break;
+    }
+    await this.runner.dispose();
+    return { epochs: history.length, bestFitness, last, best, stoppedEarly, cancelled, history };
+  }
+
+  /** COCO mAP of the EMA weights on the validation sources (letterboxed, conf 0.001, NMS IoU 0.7). */
+  async validate(): Promise<Record<string, number>> {
+    if (!this.o.val.length) return {};
+    const size = this.o.imgsz;
+    // The inference graph with weights as inputs: one session for every validation, fed the EMA weights.
+    const g = new Graph();
+    this.model.eval();
+    const out = this.model.forward(g.input('images', [1, 3, size, size])) as Tensor;
+    this.model.train(true);
+    const { bytes, inputs } = encodeModel({
+      graph: g,
+      outputs: { output0: out },
+      dynamicBatch: { inputs: ['images'], outputs: ['output0'] },
+    });
+    const session = await this.runner.session('val', () => bytes);
+    const weights: Record<string, ort.Tensor> = {};
+    const shapes = new Map([...this.model.namedTensors()].map(([n, p]) => [n, p.shape]));
+    for (const name of inputs) {
+      if (name === 'images') continue;
+      weights[name] = new ort.Tensor('float32', this.ema.shadow.get(name)!, [...shapes.get(name)!]);
+    }
+    const gt: CocoGt = {
+      images: [],
+      annotations: [],
+      categories: Array.from({ length: this.o.config.nc }, (_, i) => ({ id: i })),
+    };
+    const dets: CocoDet[] = [];
+    let annId = 1;
+    for (let i = 0; i < this.o.val.length; i++) {
+      const src = this.o.val[i]!;
+      const lb = await letterbox(src, size);
+      gt.images.push({ id: i + 1 });
+      for (const b of src.boxes)
+        gt.annotations.push({
+          id: annId++,
+          image_id: i + 1,
+          category_id: b.cls,
+          bbox: [b.x, b.y, b.w, b.h],
+          area: b.w * b.h,
+          iscrowd: 0,
+        });
+      const res = await session.run({ ...weights, images: new ort.Tensor('float32', lb.data, [1, 3, size, size]) });
+      const o0 = res.output0!;
+      for (const d of decode('ultralytics-raw', { output0: { dims: o0.dims, data: o0.data as Float32Array } }, 0, {
+        conf: 0.001,
+        iou: 0.7,
+        maxDet: 300,
+      })) {
+        const [x, y, w, h] = d.box;
+        dets.push({
+          image_id: i + 1,
+          category_id: d.classId,
+          score: d.score,
+          bbox: [(x - lb.padX) / lb.scale, (y - lb.padY) / lb.scale, w / lb.scale, h / lb.scale],
+        });
+      }
+    }
+    const r = cocoEvaluate(gt, dets);
+    return {
+      'mAP50-95': Math.max(0, r.stats[0]!),
+      mAP50: Math.max(0, r.stats[1]!),
+      mAP75: Math.max(0, r.stats[2]!),
+      recall100: Math.max(0, r.stats[8]!),
+    };
+  }
+}
