@@ -270,6 +270,26 @@ export const contract = {
       .strict(),
   ),
 
+  'train.start': method<{ jobId: string }>()(
+    z
+      .object({
+        config: z.record(z.string(), z.unknown()).default({}),
+        imgsz: z.number().int().positive().multipleOf(32).default(320),
+        epochs: z.number().int().positive().default(30),
+        batch: z.number().int().positive().default(16),
+        lr0: z.number().positive().optional(),
+        optimizer: z.enum(['auto', 'SGD', 'AdamW']).default('auto'),
+        device: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']).default('auto'),
+        seed: z.number().int().default(0),
+        patience: z.number().int().positive().default(50),
+        includePending: z.boolean().default(false),
+        resume: id.optional(),
+        name: z.string().max(100).optional(),
+      })
+      .strict(),
+  ),
+  'runs.epochs': method<{ epoch: number; metrics: Record<string, number> }[]>()(z.object({ id }).strict()),
+
   'teachers.list': method<TeacherRecord[]>()(none),
   'runs.list': method<RunRecord[]>()(none),
 

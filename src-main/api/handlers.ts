@@ -11,6 +11,7 @@ import { createSampleProject } from '../vision/sample/project.js';
 import { STARLING_VERSION } from '../version.js';
 import { detectorCard, zooCards } from '../models/card.js';
 import { exportModel } from '../export/export-model.js';
+import { runTraining } from '../train/train-job.js';
 import type { DetectorConfig } from '../models/config.js';
 import type { ExportResult, ImportResult, ProjectSummary } from './contract.js';
 import type { Handlers } from './dispatch.js';
@@ -221,12 +222,16 @@ export const handlers: Handlers = {
     }
   },
 
-  'models.export': async (_s, i) => {
+  'models.export': async (s, i) => {
     if (i.run !== undefined) {
-      throw new StarlingError(
-        'NOT_IMPLEMENTED',
-        'exporting a training run is not implemented yet (training runs arrive with the trainer); use --config',
-      );
+      // A run exports its best checkpoint (EMA weights) with its own config and the project's class names.
+      const store = s.requireProject();
+      const run = store.runs.get(i.run);
+      const config = (run.config as { config?: Record<string, unknown> }).config ?? {};
+      const best = run.artifacts.best;
+      if (!best || !fs.existsSync(best))
+        throw new StarlingError('NOT_FOUND', `run ${i.run} has no best checkpoint yet`);
+      return exportModel({ ...i, config, weights: best, names: i.names ?? store.classes.list().map((c) => c.name) });
     }
     return exportModel({ ...i, config: i.config ?? {} });
   },
@@ -234,6 +239,14 @@ export const handlers: Handlers = {
   // ---- later capabilities (read-only until their issues land) -----------------------------------
   'teachers.list': (s) => s.requireProject().teachers.list(),
   'runs.list': (s) => s.requireProject().runs.list(),
+  'runs.epochs': (s, { id }) => s.requireProject().runs.epochs(id),
+  'train.start': (s, req) => {
+    const store = s.requireProject();
+    const label =
+      req.resume !== undefined ? `Resume run ${req.resume}` : `Train ${String(req.config.backbone ?? 'yolo11')}`;
+    const job = s.jobs.start('train', label, (ctx) => runTraining(store, req, ctx));
+    return { jobId: job.id };
+  },
 
   // ---- jobs -------------------------------------------------------------------------------------
   'jobs.list': (s) => s.jobs.list(),

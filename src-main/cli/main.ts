@@ -219,7 +219,8 @@ export function buildProgram(): Command {
     .command('export')
     .description('export a detector to ONNX (BatchNorm folded, weights baked in, dynamic batch) and verify it')
     .option('--config <config>', 'a YAML/JSON config file or a name like yolo11n-starnet_s050')
-    .option('--run <id>', 'a training run of a project (not implemented yet)', int('--run'))
+    .option('--run <id>', 'a training run (with --project): its best checkpoint, config and class names', int('--run'))
+    .option('--project <project>', 'the project of --run')
     .option('--model <model>', 'model family', 'yolo11')
     .option('--scale <scale>', 'n, s, m, l or x')
     .option('--backbone <name>', 'backbone (yolo11 = the CSP backbone; see starling zoo)')
@@ -244,6 +245,7 @@ export function buildProgram(): Command {
       (o: {
         config?: string;
         run?: number;
+        project?: string;
         model: string;
         scale?: string;
         backbone?: string;
@@ -259,6 +261,10 @@ export function buildProgram(): Command {
         out: string;
       }) =>
         withSession(async (s) => {
+          if (o.run !== undefined) {
+            if (!o.project) throw new Error('--run needs --project');
+            await call(s, 'project.open', { path: o.project });
+          }
           const base = o.config ? await readConfigArg(o.config) : { model: o.model };
           const flags = Object.fromEntries(
             Object.entries({ scale: o.scale, backbone: o.backbone, head: o.head, nc: o.nc }).filter(
@@ -290,6 +296,74 @@ export function buildProgram(): Command {
           process.stdout.write(
             `exported ${r.out} (${(r.bytes / 1e6).toFixed(2)} MB, ${r.folded} BatchNorms folded)\n` +
               `verified with onnxruntime: ${shapes}; ${r.verified.latencyMs.toFixed(1)} ms per image at ${o.imgsz}\n`,
+          );
+        }),
+    );
+
+  program
+    .command('train')
+    .description("train a detector on the project's labeled train split, validating on its val split")
+    .argument('<project>', 'project folder or .starling file')
+    .option('--model <model>', 'model family', 'yolo11')
+    .option('--scale <scale>', 'n, s, m, l or x', 'n')
+    .option('--backbone <name>', 'backbone (see starling zoo)', 'starnet_s050')
+    .option('--head <head>', 'yolo (centernet training is not implemented yet)', 'yolo')
+    .option('--imgsz <n>', 'input size (multiple of 32)', int('--imgsz'), 320)
+    .option('--epochs <n>', 'epochs', int('--epochs'), 30)
+    .option('--batch <n>', 'batch size', int('--batch'), 16)
+    .option('--lr0 <x>', 'initial learning rate (default: Ultralytics optimizer=auto)', Number)
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['auto', 'SGD', 'AdamW']).default('auto'))
+    .addOption(
+      new Option('--device <device>', 'execution provider')
+        .choices(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'])
+        .default('auto'),
+    )
+    .option('--patience <n>', 'stop after this many epochs without improvement', int('--patience'), 50)
+    .option('--include-pending', 'also train on pending pseudo-labels (weight 0.5)')
+    .option('--resume <run>', 'resume a run by id', int('--resume'))
+    .option('--seed <n>', 'random seed', int('--seed'), 0)
+    .action(
+      (
+        project: string,
+        o: {
+          model: string;
+          scale: string;
+          backbone: string;
+          head: string;
+          imgsz: number;
+          epochs: number;
+          batch: number;
+          lr0?: number;
+          optimizer: 'auto' | 'SGD' | 'AdamW';
+          device: 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
+          patience: number;
+          includePending?: boolean;
+          resume?: number;
+          seed: number;
+        },
+      ) =>
+        withProject(project, async (s) => {
+          const { jobId } = await call(s, 'train.start', {
+            config: { model: o.model, scale: o.scale, backbone: o.backbone, head: o.head },
+            imgsz: o.imgsz,
+            epochs: o.epochs,
+            batch: o.batch,
+            ...(o.lr0 !== undefined ? { lr0: o.lr0 } : {}),
+            optimizer: o.optimizer,
+            device: o.device,
+            patience: o.patience,
+            includePending: !!o.includePending,
+            seed: o.seed,
+            ...(o.resume !== undefined ? { resume: o.resume } : {}),
+          });
+          const stop = () => void s.jobs.cancel(jobId);
+          process.once('SIGINT', stop);
+          const r = (await follow(s, jobId)).result as { runId: number; epochs: number; best: Record<string, number> };
+          process.off('SIGINT', stop);
+          const m = r.best;
+          process.stdout.write(
+            `run ${r.runId}: ${r.epochs} epochs; best mAP50 ${(m.mAP50 ?? 0).toFixed(3)}, mAP50-95 ${(m['mAP50-95'] ?? 0).toFixed(3)}\n` +
+              `export it: starling export --project ${project} --run ${r.runId} --out model.onnx\n`,
           );
         }),
     );

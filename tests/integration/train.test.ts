@@ -1,0 +1,73 @@
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExportModelResult } from '../../src-main/api/contract.js';
+import { call } from '../../src-main/api/dispatch.js';
+import { Session } from '../../src-main/api/session.js';
+import { tempDir } from '../helpers.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let session: Session;
+
+beforeAll(async () => {
+  tmp = tempDir();
+  process.env.STARLING_HOME = `${tmp.dir}/home`;
+  session = new Session();
+  const { jobId } = await call(session, 'sample.create', {
+    dir: `${tmp.dir}/proj`,
+    seed: 4,
+    counts: { train: 8, pool: 2, val: 3, test: 1 },
+  });
+  expect((await session.jobs.wait(jobId)).status).toBe('done');
+}, 60_000);
+afterAll(async () => {
+  await session.dispose();
+  tmp.cleanup();
+});
+
+describe('training through the API', () => {
+  it('runs a training job with progress, stores the run and its epochs, and exports the run', async () => {
+    const progress: string[] = [];
+    session.onEvent((e) => {
+      if (e.event === 'job.progress' && (e.data as { kind: string }).kind === 'train')
+        progress.push((e.data as { message?: string }).message ?? '');
+    });
+    const { jobId } = await call(session, 'train.start', {
+      config: { backbone: 'starnet_s050' },
+      imgsz: 64,
+      epochs: 2,
+      batch: 4,
+      device: 'cpu',
+    });
+    const job = await session.jobs.wait(jobId);
+    expect(job.error).toBeUndefined();
+    expect(job.status).toBe('done');
+    expect(progress.some((m) => /epoch 2\/2 loss [\d.]+ \(box [\d.]+ cls [\d.]+ dfl [\d.]+\)/.test(m))).toBe(true);
+    const runs = await call(session, 'runs.list', {});
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: 'done', config: { config: { backbone: 'starnet_s050', nc: 6 } } });
+    const epochs = await call(session, 'runs.epochs', { id: runs[0]!.id });
+    expect(epochs.map((e) => e.epoch)).toEqual([0, 1]);
+    expect(epochs[1]!.metrics).toHaveProperty('mAP50');
+
+    const out = `${tmp.dir}/run.onnx`;
+    const r = (await call(session, 'models.export', { run: runs[0]!.id, out, imgsz: 64 })) as ExportModelResult;
+    expect(r.weights?.missing).toBe(0);
+    expect(fs.existsSync(out)).toBe(true);
+    expect(r.verified.shapes.output0).toEqual([1, 10, 84]);
+  }, 300_000);
+
+  it('refuses heads it cannot train yet without leaving a run behind', async () => {
+    const before = (await call(session, 'runs.list', {})).length;
+    const { jobId } = await call(session, 'train.start', {
+      config: { head: 'centernet' },
+      imgsz: 64,
+      epochs: 1,
+      batch: 4,
+      device: 'cpu',
+    });
+    const job = await session.jobs.wait(jobId);
+    expect(job.status).toBe('failed');
+    expect(job.error?.message).toMatch(/training the centernet head is not implemented yet/);
+    expect((await call(session, 'runs.list', {})).length).toBe(before);
+  });
+});
