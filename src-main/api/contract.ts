@@ -17,6 +17,7 @@ import type {
 } from '../store/types.js';
 import { IMAGE_STATUSES, REVIEW_STATES, SPLITS } from '../store/types.js';
 import type { ModelCard } from '../models/card.js';
+import type { RunEvaluation } from '../train/validate.js';
 
 // ---- shared schemas ------------------------------------------------------------------------------
 
@@ -288,6 +289,7 @@ export const contract = {
       })
       .strict(),
   ),
+  'runs.evaluate': method<RunEvaluation>()(z.object({ id, split: z.enum(['val', 'test']).default('val') }).strict()),
   'runs.epochs': method<{ epoch: number; metrics: Record<string, number> }[]>()(z.object({ id }).strict()),
 
   'teachers.list': method<TeacherRecord[]>()(none),

@@ -12,6 +12,7 @@ import { STARLING_VERSION } from '../version.js';
 import { detectorCard, zooCards } from '../models/card.js';
 import { exportModel } from '../export/export-model.js';
 import { runTraining } from '../train/train-job.js';
+import { evaluateRun } from '../train/validate.js';
 import type { DetectorConfig } from '../models/config.js';
 import type { ExportResult, ImportResult, ProjectSummary } from './contract.js';
 import type { Handlers } from './dispatch.js';
@@ -240,6 +241,7 @@ export const handlers: Handlers = {
   'teachers.list': (s) => s.requireProject().teachers.list(),
   'runs.list': (s) => s.requireProject().runs.list(),
   'runs.epochs': (s, { id }) => s.requireProject().runs.epochs(id),
+  'runs.evaluate': (s, { id, split }) => evaluateRun(s.requireProject(), id, split),
   'train.start': (s, req) => {
     const store = s.requireProject();
     const label =

@@ -369,6 +369,29 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('val')
+    .description("evaluate a run's best checkpoint on the project's val or test split (COCO mAP, P/R, per-class AP)")
+    .argument('<project>', 'project folder or .starling file')
+    .requiredOption('--run <id>', 'run id', int('--run'))
+    .addOption(new Option('--split <split>', 'split').choices(['val', 'test']).default('val'))
+    .option('--json', 'print JSON')
+    .action((project: string, o: { run: number; split: 'val' | 'test'; json?: boolean }) =>
+      withProject(project, async (s) => {
+        const r = await call(s, 'runs.evaluate', { id: o.run, split: o.split });
+        if (o.json) {
+          process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+          return;
+        }
+        process.stdout.write(`run ${r.runId} on ${r.split} (${r.images} images)\n` + formatCocoStats(r.stats));
+        process.stdout.write(
+          ` best-F1 confidence ${r.metrics.bestConf.toFixed(3)}: precision ${r.metrics.precision.toFixed(3)}, recall ${r.metrics.recall.toFixed(3)}\n`,
+        );
+        for (const c of r.perClass)
+          process.stdout.write(`  ${c.name.padEnd(16)} AP50 ${c.ap50.toFixed(3)}  AP50-95 ${c.ap.toFixed(3)}\n`);
+      }),
+    );
+
+  program
     .command('eval')
     .description("COCO bbox evaluation of a detections file against a ground-truth file (pycocotools' numbers)")
     .requiredOption('--gt <file>', 'COCO ground truth json (images, annotations, categories)')

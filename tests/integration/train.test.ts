@@ -49,6 +49,11 @@ describe('training through the API', () => {
     expect(epochs.map((e) => e.epoch)).toEqual([0, 1]);
     expect(epochs[1]!.metrics).toHaveProperty('mAP50');
 
+    const ev = await call(session, 'runs.evaluate', { id: runs[0]!.id, split: 'val' });
+    expect(ev.images).toBe(3);
+    expect(ev.stats).toHaveLength(12);
+    expect(ev.perClass.map((c) => c.name)).toEqual(['circle', 'square', 'triangle', 'star', 'hexagon', 'cross']);
+
     const out = `${tmp.dir}/run.onnx`;
     const r = (await call(session, 'models.export', { run: runs[0]!.id, out, imgsz: 64 })) as ExportModelResult;
     expect(r.weights?.missing).toBe(0);
