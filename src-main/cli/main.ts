@@ -478,7 +478,9 @@ export function buildProgram(): Command {
         }
         printInfo(await call(s, 'project.open', { path: file }));
         process.stdout.write(
-          '\nNot implemented yet: training, pseudo-labeling and export. The demo runs them here as they land.\n',
+          '\nNot in the demo yet: training and export are available as `starling train sample` and ' +
+            '`starling export --project sample --run N`; the demo will run them here once training meets its target. ' +
+            'Pseudo-labeling is not implemented yet.\n',
         );
         if (o.serve) await serve(s, o.port);
       }),
