@@ -9,7 +9,7 @@
 import * as F from '../engine/functional.js';
 import type { Graph, Tensor } from '../engine/ir.js';
 import { nd } from '../engine/ndarray.js';
-import { REG_MAX } from '../models/heads/detect.js';
+import { anchors, REG_MAX } from '../models/heads/detect.js';
 import { bceWithLogits, ciou, dfl } from './loss-terms.js';
 
 export interface YoloLossOptions {
@@ -27,19 +27,16 @@ export interface YoloLossOptions {
 
 const EPS = 1e-9;
 
-/** Anchor centres in pixels [N, 2] and strides [N, 1], level by level (as make_anchors with offset 0.5). */
+/** Anchor centres in pixels [N, 2] and strides [N, 1], from the Detect head's grid (cell centres, level by level). */
 function anchorsOf(levels: Tensor[], strides: number[]) {
-  const px: number[] = [];
-  const st: number[] = [];
-  levels.forEach((l, i) => {
-    const [h, w] = [l.shape[2]!, l.shape[3]!];
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) {
-        px.push((x + 0.5) * strides[i]!, (y + 0.5) * strides[i]!);
-        st.push(strides[i]!);
-      }
-  });
-  return { px: nd([st.length, 2], px), st: nd([st.length, 1], st) };
+  const { points, strides: st } = anchors(levels, strides); // [2, N] grid units, [1, N]
+  const n = st.data.length;
+  const px = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    px[2 * i] = points.data[i]! * st.data[i]!;
+    px[2 * i + 1] = points.data[n + i]! * st.data[i]!;
+  }
+  return { px: nd([n, 2], px), st: nd([n, 1], st.data) };
 }
 
 export interface YoloLoss {
