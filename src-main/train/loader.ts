@@ -70,6 +70,8 @@ export function projectSources(
 export class Loader {
   private readonly bad = new Set<string>();
   private readonly hyp: Hyp;
+  /** Total epochs, for close-mosaic; the trainer refits it when training runs against a time budget. */
+  epochs: number | undefined;
 
   constructor(
     private readonly sources: readonly Source[],
@@ -77,6 +79,7 @@ export class Loader {
   ) {
     if (!sources.length) throw new Error('no labeled images to train on');
     this.hyp = o.hyp ?? DEFAULT_HYP;
+    this.epochs = o.epochs;
   }
 
   get batchesPerEpoch(): number {
@@ -103,7 +106,7 @@ export class Loader {
     if (this.o.augment === false) return letterbox(src, size);
     const rng = new Rng('loader-sample', this.o.seed, epoch, i);
     const closing =
-      this.o.closeMosaic !== undefined && this.o.epochs !== undefined && epoch >= this.o.epochs - this.o.closeMosaic;
+      this.o.closeMosaic !== undefined && this.epochs !== undefined && epoch >= this.epochs - this.o.closeMosaic;
     const usable = this.sources.filter((x) => !this.bad.has(x.file));
     const others = closing || usable.length < 2 ? [] : [0, 1, 2].map(() => usable[rng.int(0, usable.length - 1)]!);
     return augment(src, others, size, rng, closing ? { ...this.hyp, mosaic: 0 } : this.hyp);

@@ -22,6 +22,13 @@ export interface TrainRequest {
   device: Device;
   seed: number;
   patience: number;
+  lrSchedule?: 'linear' | 'cosine';
+  warmupEpochs?: number;
+  warmupMinIters?: number;
+  closeMosaic?: number;
+  mosaic?: number;
+  valEvery?: number;
+  timeLimit?: number;
   includePending: boolean;
   resume?: number;
   name?: string;
@@ -41,11 +48,8 @@ export async function runTraining(
     settings = { ...(run.config as unknown as TrainRequest), resume: req.resume };
   } else {
     const config = parseDetectorConfig({ ...req.config, nc: classes.length });
-    if (config.head !== 'yolo')
-      throw new StarlingError(
-        'NOT_IMPLEMENTED',
-        `training the ${config.head} head is not implemented yet; use --head yolo`,
-      );
+    if (config.head === 'none')
+      throw new StarlingError('INVALID_INPUT', "a model with head 'none' has no detection output to train");
     if (!train.length) throw new StarlingError('INVALID_INPUT', 'the project has no labeled images in the train split');
     settings = { ...req, config };
     run = store.runs.create(
@@ -75,6 +79,15 @@ export async function runTraining(
       device: settings.device,
       seed: settings.seed,
       patience: settings.patience,
+      ...pick(settings, [
+        'lrSchedule',
+        'warmupEpochs',
+        'warmupMinIters',
+        'closeMosaic',
+        'mosaic',
+        'valEvery',
+        'timeLimit',
+      ]),
       outDir,
       resume: req.resume !== undefined,
     });
@@ -111,4 +124,9 @@ export async function runTraining(
     store.runs.update(run.id, { status: 'failed', summary: { error: (e as Error).message } });
     throw e;
   }
+}
+
+/** The options of `o` named in `keys` that are set. */
+function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Partial<Pick<T, K>>;
 }

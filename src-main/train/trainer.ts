@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { captureTraining, loadCheckpoint, restoreTraining, saveCheckpoint } from '../engine/checkpoint.js';
-import { Graph, type Tensor } from '../engine/ir.js';
+import { Graph } from '../engine/ir.js';
 import { seedInit } from '../engine/nn.js';
 import { encodeModel } from '../engine/onnx-writer.js';
 import { AdamW, clipGradNorm, EMA, paramGroups, SGD, type Optimizer } from '../engine/optim.js';
@@ -21,10 +21,10 @@ import { buildDetector } from '../models/zoo.js';
 import { Runner, type Device } from '../runtime/session.js';
 import { decode } from '../teachers/decode.js';
 import { Rng } from '../util/random.js';
-import { letterbox, type Source } from './augment.js';
+import { DEFAULT_HYP, letterbox, type Source } from './augment.js';
 import { cocoEvaluate, type CocoDet, type CocoGt } from './coco-eval.js';
 import { Loader } from './loader.js';
-import { yoloLoss } from './yolo-loss.js';
+import { objectiveFor, type Objective } from './objectives.js';
 
 export interface TrainOptions {
   config: DetectorConfig;
@@ -39,6 +39,19 @@ export interface TrainOptions {
   momentum?: number;
   weightDecay?: number;
   warmupEpochs?: number;
+  /** Ultralytics floors warmup at 100 iterations; tiny datasets may want less. */
+  warmupMinIters?: number;
+  /** LR decay over epochs after warmup (Ultralytics' default is linear; cos_lr gives cosine). */
+  lrSchedule?: 'linear' | 'cosine';
+  /** Probability of a mosaic sample before close-mosaic (Ultralytics mosaic=1.0). */
+  mosaic?: number;
+  /** Validate every this many epochs (the last epoch is always validated). */
+  valEvery?: number;
+  /**
+   * Wall-clock budget in seconds (Ultralytics `time`): after the first epoch the epoch count is refitted so
+   * training ends within it, and the LR schedule follows the new count.
+   */
+  timeLimit?: number;
   closeMosaic?: number;
   patience?: number;
   seed?: number;
@@ -93,10 +106,11 @@ export class Trainer {
   private readonly runner: Runner;
   private readonly step: TrainStep;
   private readonly loader: Loader;
+  private readonly objective: Objective;
   private optimizer!: Optimizer;
   private ema!: EMA;
-  private readonly o: Required<Omit<TrainOptions, 'maxSteps' | 'threads' | 'resume'>> &
-    Pick<TrainOptions, 'maxSteps' | 'threads' | 'resume'>;
+  private readonly o: Required<Omit<TrainOptions, 'maxSteps' | 'threads' | 'resume' | 'timeLimit'>> &
+    Pick<TrainOptions, 'maxSteps' | 'threads' | 'resume' | 'timeLimit'>;
 
   constructor(opts: TrainOptions) {
     this.o = {
@@ -106,6 +120,10 @@ export class Trainer {
       momentum: 0.937,
       weightDecay: 0.0005,
       warmupEpochs: 3,
+      warmupMinIters: 100,
+      lrSchedule: 'linear',
+      mosaic: 1,
+      valEvery: 1,
       closeMosaic: 10,
       patience: 50,
       seed: 0,
@@ -114,29 +132,22 @@ export class Trainer {
     };
     seedInit(this.o.seed);
     this.model = buildDetector(this.o.config);
-    if (!this.model.head)
-      throw new Error('training is implemented for the yolo head (centernet training arrives later)');
+    if (!this.model.head && !this.model.centernet)
+      throw new Error(`a model with head '${this.o.config.head}' has nothing to train for detection`);
     this.runner = new Runner({ device: this.o.device, ...(this.o.threads ? { intraOpThreads: this.o.threads } : {}) });
-    const nc = this.o.config.nc;
     const size = this.o.imgsz;
-    this.step = new TrainStep(this.runner, this.model, (g, m, batch) => {
-      const x = g.input('images', [batch, 3, size, size]);
-      const t = g.input('targets', [batch, this.maxBoxes, 6]);
-      const r = yoloLoss(g, (m as Detector).levels(x), t, { nc, strides: (m as Detector).outputStrides });
-      return { loss: r.loss, terms: r.terms };
-    });
+    this.objective = objectiveFor(this.model, size);
+    this.step = new TrainStep(this.runner, this.model, (g, m, batch) =>
+      this.objective.loss(g, m as Detector, g.input('images', [batch, 3, size, size]), batch),
+    );
     this.loader = new Loader(this.o.train, {
       imgsz: size,
       batch: this.o.batch,
       seed: this.o.seed,
       epochs: this.o.epochs,
       closeMosaic: this.o.closeMosaic,
+      hyp: { ...DEFAULT_HYP, mosaic: this.o.mosaic },
     });
-  }
-
-  /** Targets are padded to a fixed box count so one compiled graph serves every batch. */
-  private get maxBoxes(): number {
-    return 64;
   }
 
   private setupOptimizer(): void {
@@ -182,11 +193,11 @@ export class Trainer {
     }
     const perEpoch = this.loader.batchesPerEpoch;
     const sched: ScheduleOptions = {
-      kind: 'cosine',
+      kind: this.o.lrSchedule,
       lr0: this.o.lr0,
       lrf: this.o.lrf,
       epochs: this.o.epochs,
-      warmupIters: Math.max(Math.round(this.o.warmupEpochs * perEpoch), 100),
+      warmupIters: Math.max(Math.round(this.o.warmupEpochs * perEpoch), this.o.warmupMinIters),
       warmupBiasLr: 0.1,
       warmupMomentum: 0.8,
       momentum: this.o.momentum,
@@ -199,6 +210,8 @@ export class Trainer {
     for (let epoch = startEpoch; epoch < this.o.epochs; epoch++) {
       await hooks.beforeEpoch?.(epoch);
       let b = 0;
+      const termSums: Record<string, number> = {};
+      const epochStarted = Date.now();
       for await (const batch of this.loader.epoch(epoch)) {
         const iter = epoch * perEpoch + b;
         const s = scheduleAt(sched, iter, epoch, groupNames);
@@ -207,26 +220,19 @@ export class Trainer {
           g.momentum = this.optimizer.kind === 'sgd' ? s.momentum : g.momentum;
         });
         const n = batch.files.length;
-        const targets = new Float32Array(n * this.maxBoxes * 6);
-        for (let k = 0; k < n; k++) {
-          const rows = Math.min(batch.maxBoxes, this.maxBoxes);
-          targets.set(
-            batch.targets.subarray(k * batch.maxBoxes * 6, (k * batch.maxBoxes + rows) * 6),
-            k * this.maxBoxes * 6,
-          );
-        }
         const t0 = Date.now();
         const dropRng = new Rng('droppath', this.o.seed, iter);
         const r = await this.step.run(
           n,
           {
             images: { dtype: 'float32', shape: [n, 3, this.o.imgsz, this.o.imgsz], data: batch.images },
-            targets: { dtype: 'float32', shape: [n, this.maxBoxes, 6], data: targets },
+            ...this.objective.feeds(batch),
           },
           () => dropRng.float(),
         );
         if (!Number.isFinite(r.loss))
           throw new Error(`loss became ${r.loss} at epoch ${epoch + 1}, step ${b + 1}; lower lr0`);
+        for (const [k, v] of Object.entries(r.terms)) termSums[k] = (termSums[k] ?? 0) + v;
         clipGradNorm(r.grads, 10);
         this.optimizer.update(r.grads);
         this.ema.update();
@@ -248,11 +254,34 @@ export class Trainer {
         if (cancelled || (this.o.maxSteps !== undefined && steps >= this.o.maxSteps)) break;
       }
       if (cancelled) break; // the last completed epoch's checkpoint stays the resume point
-      const metrics = await this.validate();
-      const f = fitness(metrics);
-      const isBest = f > bestFitness;
+      const trainSeconds = (Date.now() - epochStarted) / 1000;
+      if (this.o.timeLimit !== undefined) {
+        // Ultralytics' `time`: refit the epoch count to the budget from the mean epoch time so far (earlier
+        // epochs' validation included), so the LR schedule and close-mosaic follow the new count.
+        const spent = (Date.now() - started) / 1000;
+        const perEpochSeconds = spent / (epoch + 1 - startEpoch);
+        const fitted = epoch + 1 + Math.floor((this.o.timeLimit - spent) / perEpochSeconds);
+        this.o.epochs = sched.epochs = this.loader.epochs = Math.max(epoch + 1, fitted);
+      }
+      const lastEpoch = epoch === this.o.epochs - 1;
+      const validated = lastEpoch || (epoch + 1) % this.o.valEvery === 0;
+      const metrics = validated ? await this.validate() : {};
+      const f = validated ? fitness(metrics) : -1;
+      const isBest = validated && f > bestFitness;
       if (isBest) [bestFitness, bestEpoch] = [f, epoch];
-      const info: EpochInfo = { epoch, metrics: { ...metrics, fitness: f }, best: isBest };
+      const losses = Object.fromEntries(Object.entries(termSums).map(([k, v]) => [`loss.${k}`, v / Math.max(1, b)]));
+      const info: EpochInfo = {
+        epoch,
+        metrics: {
+          ...losses,
+          ...metrics,
+          ...(validated ? { fitness: f } : {}),
+          lr: this.optimizer.groups[0]!.lr,
+          imagesPerSecond: (b * this.o.batch) / Math.max(1e-3, trainSeconds),
+          seconds: (Date.now() - epochStarted) / 1000,
+        },
+        best: isBest,
+      };
       history.push(info);
       const ck = captureTraining({
         model: this.model,
@@ -263,7 +292,7 @@ export class Trainer {
       saveCheckpoint(last, ck);
       if (isBest) saveCheckpoint(best, ck);
       await hooks.afterEpoch?.(info);
-      if (epoch - bestEpoch >= this.o.patience) {
+      if (bestEpoch >= 0 && epoch - bestEpoch >= this.o.patience) {
         stoppedEarly = true;
         break;
       }
@@ -280,12 +309,13 @@ export class Trainer {
     // The inference graph with weights as inputs: one session for every validation, fed the EMA weights.
     const g = new Graph();
     this.model.eval();
-    const out = this.model.forward(g.input('images', [1, 3, size, size])) as Tensor;
+    const outputs = this.objective.outputs(this.model, g.input('images', [1, 3, size, size]));
     this.model.train(true);
+    const names = Object.keys(outputs);
     const { bytes, inputs } = encodeModel({
       graph: g,
-      outputs: { output0: out },
-      dynamicBatch: { inputs: ['images'], outputs: ['output0'] },
+      outputs,
+      dynamicBatch: { inputs: ['images'], outputs: names },
     });
     const session = await this.runner.session('val', () => bytes);
     const weights: Record<string, ort.Tensor> = {};
@@ -315,12 +345,10 @@ export class Trainer {
           iscrowd: 0,
         });
       const res = await session.run({ ...weights, images: new ort.Tensor('float32', lb.data, [1, 3, size, size]) });
-      const o0 = res.output0!;
-      for (const d of decode('ultralytics-raw', { output0: { dims: o0.dims, data: o0.data as Float32Array } }, 0, {
-        conf: 0.001,
-        iou: 0.7,
-        maxDet: 300,
-      })) {
+      const outs = Object.fromEntries(
+        names.map((k) => [k, { dims: res[k]!.dims, data: res[k]!.data as Float32Array }]),
+      );
+      for (const d of decode(this.objective.layout, outs, 0, { conf: 0.001, iou: 0.7, maxDet: 300 })) {
         const [x, y, w, h] = d.box;
         dets.push({
           image_id: i + 1,

@@ -4,12 +4,12 @@
  * the confusion matrix. Predictions are stored per run for the detection review.
  */
 import ort from 'onnxruntime-node';
-import { inferenceModel } from '../engine/export.js';
+import { exportDetector } from '../export/detector.js';
 import { parseDetectorConfig } from '../models/config.js';
 import { buildDetector } from '../models/zoo.js';
 import { loadWeights } from '../models/weights.js';
 import type { ProjectStore } from '../store/project.js';
-import { decode } from '../teachers/decode.js';
+import { decode, type Layout } from '../teachers/decode.js';
 import { letterbox } from './augment.js';
 import { cocoEvaluate, type CocoDet, type CocoGt } from './coco-eval.js';
 import { cocoDetectionMetrics, type DetectionMetrics } from './metrics.js';
@@ -36,7 +36,9 @@ export async function evaluateRun(
   if (!run.artifacts.best) throw new Error(`run ${runId} has no checkpoint yet`);
   const model = buildDetector(config);
   loadWeights(model, run.artifacts.best);
-  const { bytes } = inferenceModel(model, { input: { name: 'images', shape: [1, 3, imgsz, imgsz] } });
+  // The same graph `starling export` writes, so the numbers are the exported model's.
+  const { bytes } = exportDetector(model, { imgsz, style: model.centernet ? 'centernet' : 'raw' });
+  const layout: Layout = model.centernet ? 'centernet' : 'ultralytics-raw';
   const session = await ort.InferenceSession.create(bytes);
   const classes = store.classes.list();
   const index = new Map(classes.map((c, i) => [c.id, i]));
@@ -60,12 +62,11 @@ export async function evaluateRun(
         });
       }
       const lb = await letterbox({ file: store.absolutePath(im.path), boxes: [] }, imgsz);
-      const out = (await session.run({ images: new ort.Tensor('float32', lb.data, [1, 3, imgsz, imgsz]) })).output!;
-      for (const d of decode('ultralytics-raw', { output0: { dims: out.dims, data: out.data as Float32Array } }, 0, {
-        conf,
-        iou: 0.7,
-        maxDet: 300,
-      })) {
+      const res = await session.run({ images: new ort.Tensor('float32', lb.data, [1, 3, imgsz, imgsz]) });
+      const outs = Object.fromEntries(
+        Object.entries(res).map(([k, t]) => [k, { dims: t.dims, data: t.data as Float32Array }]),
+      );
+      for (const d of decode(layout, outs, 0, { conf, iou: 0.7, maxDet: 300 })) {
         const box: [number, number, number, number] = [
           (d.box[0] - lb.padX) / lb.scale,
           (d.box[1] - lb.padY) / lb.scale,

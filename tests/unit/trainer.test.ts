@@ -73,4 +73,25 @@ describe('trainer', () => {
     const again = await new Trainer({ ...options(`${tmp.dir}/cancel`, 3), resume: true }).fit();
     expect(again.epochs).toBe(3);
   }, 300_000);
+
+  it('trains a CenterNet head with its own targets and validates it through the CenterNet decoder', async () => {
+    const steps: StepInfo[] = [];
+    const base = options(`${tmp.dir}/centernet`, 2);
+    const r = await new Trainer({ ...base, config: { ...base.config, head: 'centernet' as const }, valEvery: 2 }).fit({
+      afterStep: (s) => void steps.push(s),
+    });
+    expect(steps).toHaveLength(4);
+    expect(Object.keys(steps[0]!.terms).sort()).toEqual(['hm', 'reg', 'wh']);
+    expect(steps.every((s) => Number.isFinite(s.loss) && s.loss > 0)).toBe(true);
+    // valEvery 2: epoch 1 has only training figures, the last epoch is validated.
+    expect(r.history[0]!.metrics.mAP50).toBeUndefined();
+    expect(r.history[0]!.metrics['loss.hm']).toBeGreaterThan(0);
+    expect(r.history[1]!.metrics.mAP50).toBeGreaterThanOrEqual(0);
+  }, 300_000);
+
+  it('refits the epoch count to a time budget', async () => {
+    const r = await new Trainer({ ...options(`${tmp.dir}/budget`, 50), timeLimit: 0.001, valEvery: 5 }).fit();
+    expect(r.epochs).toBe(1); // the budget is spent after the first epoch
+    expect(r.history[0]!.metrics.mAP50).toBeGreaterThanOrEqual(0); // and that last epoch was validated
+  }, 300_000);
 });
