@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { DType } from '../engine/ir.js';
 
@@ -31,8 +34,24 @@ const PROVIDER: Record<Exclude<Device, 'auto' | 'cpu'>, string> = {
   webgpu: 'webgpu',
 };
 
+/**
+ * Execution providers this install can use. onnxruntime-node's Linux build lists CUDA even when its CUDA
+ * libraries were not installed (Starling skips that download by default; see README, "GPU"), so CUDA counts
+ * only when its provider library is present beside the binding.
+ */
 export function availableProviders(): string[] {
-  return ort.listSupportedBackends().map((b) => b.name);
+  const listed = ort.listSupportedBackends().map((b) => b.name);
+  return listed.filter((name) => name !== 'cuda' || cudaLibraryInstalled());
+}
+
+function cudaLibraryInstalled(): boolean {
+  try {
+    const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+    const dir = path.join(path.dirname(pkg), 'bin', 'napi-v6', process.platform, process.arch);
+    return fs.readdirSync(dir).some((f) => f.startsWith('libonnxruntime_providers_cuda'));
+  } catch {
+    return false;
+  }
 }
 
 /** Picks the execution provider: the requested one if this build has it, else CPU with the reason. */
@@ -78,7 +97,7 @@ export function toOrtTensor(f: Feed): ort.Tensor {
 }
 
 export class Runner {
-  readonly report: DeviceReport;
+  report: DeviceReport;
   private readonly cache = new Map<string, Promise<ort.InferenceSession>>();
 
   constructor(private readonly opts: RunnerOptions = {}) {
@@ -101,10 +120,24 @@ export class Runner {
   session(key: string, model: () => Uint8Array): Promise<ort.InferenceSession> {
     let s = this.cache.get(key);
     if (!s) {
-      s = ort.InferenceSession.create(model(), this.sessionOptions()).catch((e: unknown) => {
-        this.cache.delete(key);
-        throw new Error(`onnxruntime refused graph "${key}": ${(e as Error).message}`);
-      });
+      const bytes = model();
+      s = ort.InferenceSession.create(bytes, this.sessionOptions())
+        .catch((e: unknown) => {
+          // A GPU provider this build lists may still fail to load (e.g. the CUDA libraries were not installed,
+          // which is the default here): fall back to CPU once, say so, and keep going.
+          if (this.report.used === 'cpu' || !/load|shared librar|provider/i.test((e as Error).message)) throw e;
+          this.report = {
+            ...this.report,
+            used: 'cpu',
+            fallbackReason: `${this.report.used} failed to load (${(e as Error).message.split('\n')[0]}); using cpu`,
+          };
+          console.warn(`starling: ${this.report.fallbackReason}`);
+          return ort.InferenceSession.create(bytes, this.sessionOptions());
+        })
+        .catch((e: unknown) => {
+          this.cache.delete(key);
+          throw new Error(`onnxruntime refused graph "${key}": ${(e as Error).message}`);
+        });
       this.cache.set(key, s);
     }
     return s;
