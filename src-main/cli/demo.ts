@@ -1,0 +1,110 @@
+/**
+ * `starling demo`: the whole pipeline on the sample project in one command: generate the project if missing,
+ * train the default student (StarNet s050 backbone, YOLO11 neck, yolo head) on its labeled train split within a
+ * time budget, evaluate the best checkpoint on val and test with the COCO evaluator, export ONNX, predict the
+ * test split with the exported file, and print a summary.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { call } from '../api/dispatch.js';
+import type { Session } from '../api/session.js';
+import { PROJECT_FILE } from '../store/project.js';
+import { predict } from '../teachers/predictor.js';
+import type { RunEvaluation } from '../train/validate.js';
+import { follow } from './follow.js';
+
+export interface DemoOptions {
+  dir: string;
+  /** Training budget in minutes (the epoch count is fitted to it after the first epoch). */
+  minutes: number;
+  imgsz: number;
+  device: 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
+}
+
+/** The demo's student: the default backbone and head. */
+export const DEMO_MODEL = { model: 'yolo11', scale: 'n', backbone: 'starnet_s050', head: 'yolo' } as const;
+
+/**
+ * The recipe that learned fastest per minute on this CPU (docs/benchmarks.md, "learning curves"): AdamW at
+ * 0.002, batch 8 (twice the updates of 16 per image seen), no mosaic (it shrinks the many small objects),
+ * a one-epoch warmup without Ultralytics' 100-iteration floor, validation every 5 epochs.
+ */
+export const DEMO_RECIPE = {
+  batch: 8,
+  optimizer: 'AdamW',
+  lr0: 0.002,
+  mosaic: 0,
+  warmupEpochs: 1,
+  warmupMinIters: 0,
+  valEvery: 5,
+} as const;
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+export async function runDemo(s: Session, o: DemoOptions): Promise<{ runId: number; onnx: string }> {
+  const started = Date.now();
+  const dir = path.resolve(o.dir);
+  const file = path.join(dir, PROJECT_FILE);
+  if (!fs.existsSync(file)) {
+    say(`[1/5] generating the sample project in ${dir} ...`);
+    const { jobId } = await call(s, 'sample.create', { dir, seed: 0, open: false });
+    await follow(s, jobId);
+  } else say(`[1/5] using the sample project in ${dir}`);
+  await call(s, 'project.open', { path: file });
+
+  say(`[2/5] training ${DEMO_MODEL.backbone} / ${DEMO_MODEL.head} for ${o.minutes} min at imgsz ${o.imgsz} ...`);
+  const trainStarted = Date.now();
+  const { jobId } = await call(s, 'train.start', {
+    config: { ...DEMO_MODEL },
+    imgsz: o.imgsz,
+    epochs: 300, // refitted to the time budget after the first epoch
+    ...DEMO_RECIPE,
+    timeLimit: o.minutes * 60,
+    device: o.device,
+    seed: 0,
+    name: 'demo',
+  });
+  const stop = () => void s.jobs.cancel(jobId);
+  process.once('SIGINT', stop);
+  const trained = (await follow(s, jobId)).result as { runId: number; epochs: number };
+  process.off('SIGINT', stop);
+  const trainSeconds = (Date.now() - trainStarted) / 1000;
+
+  say('[3/5] evaluating the best checkpoint on val and test ...');
+  const val = await call(s, 'runs.evaluate', { id: trained.runId, split: 'val' });
+  const test = await call(s, 'runs.evaluate', { id: trained.runId, split: 'test' });
+
+  say('[4/5] exporting ONNX ...');
+  const onnx = path.join(dir, 'runs', String(trained.runId), 'demo.onnx');
+  const exported = await call(s, 'models.export', { run: trained.runId, out: onnx, imgsz: o.imgsz, style: 'raw' });
+  const card = await call(s, 'zoo.describe', { config: { ...DEMO_MODEL, nc: 6 }, imgsz: o.imgsz });
+
+  say('[5/5] predicting the test split with the exported model ...');
+  const { items } = await call(s, 'images.list', { filter: { split: 'test' }, limit: 1000 });
+  const preds = await predict(
+    onnx,
+    items.map((im) => path.join(dir, im.path)),
+    { conf: 0.25, iou: 0.7, maxDet: 300 },
+  );
+  const predictionsFile = path.join(dir, 'runs', String(trained.runId), 'test-predictions.json');
+  fs.writeFileSync(predictionsFile, JSON.stringify(preds, null, 1));
+  const boxes = preds.reduce((n, p) => n + p.detections.length, 0);
+
+  const row = (k: string, v: string) => say(`  ${k.padEnd(22)} ${v}`);
+  const map = (e: RunEvaluation) => `mAP50 ${e.stats[1]!.toFixed(3)}  mAP50-95 ${e.stats[0]!.toFixed(3)}`;
+  say('\nStarling demo summary');
+  row(
+    'model',
+    `${card.name}: ${(card.parameters / 1e6).toFixed(2)}M params, ${card.gflops.toFixed(2)} GFLOPs @${o.imgsz}`,
+  );
+  row('training', `${trained.epochs} epochs in ${(trainSeconds / 60).toFixed(1)} min (run ${trained.runId})`);
+  row('val', `${map(val)}  P ${val.metrics.precision.toFixed(3)} R ${val.metrics.recall.toFixed(3)}`);
+  row('test', map(test));
+  row(
+    'exported',
+    `${exported.out} (${(exported.bytes / 1e6).toFixed(1)} MB, ${exported.verified.latencyMs.toFixed(1)} ms/image)`,
+  );
+  row('test predictions', `${boxes} boxes on ${preds.length} images at conf 0.25 -> ${predictionsFile}`);
+  row('total time', `${((Date.now() - started) / 60000).toFixed(1)} min`);
+  return { runId: trained.runId, onnx };
+}
