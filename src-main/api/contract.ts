@@ -18,6 +18,10 @@ import type {
 import { IMAGE_STATUSES, REVIEW_STATES, SPLITS } from '../store/types.js';
 import type { ModelCard } from '../models/card.js';
 import type { RunEvaluation } from '../train/validate.js';
+import { LAYOUTS } from '../teachers/decode.js';
+import type { TeacherProbe } from '../teachers/teacher.js';
+import type { ReviewCounts } from '../store/pseudo-labels.js';
+import type { PseudoLabelQuality } from '../teachers/quality.js';
 
 // ---- shared schemas ------------------------------------------------------------------------------
 
@@ -25,6 +29,13 @@ const id = z.number().int().nonnegative();
 const split = z.enum(SPLITS);
 const finite = z.number().finite();
 const none = z.object({}).strict().default({});
+const imgsz = z.number().int().positive().multipleOf(32);
+const layout = z.enum(LAYOUTS);
+const teacherSettings = {
+  classMap: z.record(z.string(), z.string().min(1).nullable()).optional(),
+  weight: z.number().positive().max(100).optional(),
+  tta: z.boolean().optional(),
+};
 
 export const imageFilterSchema = z
   .object({
@@ -283,6 +294,15 @@ export const contract = {
         device: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']).default('auto'),
         seed: z.number().int().default(0),
         patience: z.number().int().positive().default(50),
+        lrSchedule: z.enum(['linear', 'cosine']).default('linear'),
+        warmupEpochs: z.number().min(0).max(100).default(3),
+        /** Ultralytics floors warmup at 100 iterations; small sets may lower it. */
+        warmupMinIters: z.number().int().min(0).default(100),
+        closeMosaic: z.number().int().min(0).default(10),
+        mosaic: z.number().min(0).max(1).default(1),
+        valEvery: z.number().int().positive().default(1),
+        /** Wall-clock budget in seconds; the epoch count is refitted to it after the first epoch. */
+        timeLimit: z.number().positive().optional(),
         includePending: z.boolean().default(false),
         resume: id.optional(),
         name: z.string().max(100).optional(),
@@ -293,6 +313,52 @@ export const contract = {
   'runs.epochs': method<{ epoch: number; metrics: Record<string, number> }[]>()(z.object({ id }).strict()),
 
   'teachers.list': method<TeacherRecord[]>()(none),
+  /** Inspects an ONNX file as a teacher would be (family, input size, classes) without registering it. */
+  'teachers.probe': method<TeacherProbe>()(
+    z.object({ path: z.string().min(1), family: layout.optional(), imgsz: imgsz.optional() }).strict(),
+  ),
+  'teachers.add': method<TeacherRecord>()(
+    z
+      .object({
+        path: z.string().min(1),
+        name: z.string().min(1).max(64).optional(),
+        family: layout.optional(),
+        names: z.array(z.string().min(1)).optional(),
+        imgsz: imgsz.optional(),
+        ...teacherSettings,
+      })
+      .strict(),
+  ),
+  'teachers.update': method<TeacherRecord>()(z.object({ id, ...teacherSettings }).strict()),
+  'teachers.remove': method<{ removed: number }>()(z.object({ id }).strict()),
+  'pseudo.start': method<{ jobId: string }>()(
+    z
+      .object({
+        teachers: z.array(id).min(1),
+        conf: z.number().min(0).max(1).default(0.25),
+        iou: z.number().min(0).max(1).default(0.6),
+        fuse: z.enum(['wbf', 'nms']).default('wbf'),
+        only: z.enum(['unlabeled', 'all']).default('unlabeled'),
+        tta: z.boolean().optional(),
+        batch: z.number().int().positive().max(64).default(8),
+      })
+      .strict(),
+  ),
+  /** Accept, reject or reopen pending teacher boxes: by ids, per image, or in bulk by class and score range. */
+  'review.set': method<{ changed: number }>()(
+    z
+      .object({
+        state: z.enum(REVIEW_STATES),
+        ids: z.array(id).optional(),
+        imageId: id.optional(),
+        classId: id.optional(),
+        minScore: z.number().min(0).max(1).optional(),
+        maxScore: z.number().min(0).max(1).optional(),
+      })
+      .strict(),
+  ),
+  'review.counts': method<ReviewCounts>()(none),
+  'review.quality': method<PseudoLabelQuality | null>()(none),
   'runs.list': method<RunRecord[]>()(none),
 
   'jobs.list': method<JobInfo[]>()(none),

@@ -13,6 +13,10 @@ import { detectorCard, zooCards } from '../models/card.js';
 import { exportModel } from '../export/export-model.js';
 import { runTraining } from '../train/train-job.js';
 import { evaluateRun } from '../train/validate.js';
+import { runPseudoLabel } from '../teachers/pseudo-label.js';
+import { pseudoLabelQuality } from '../teachers/quality.js';
+import { registerTeacher, updateTeacher } from '../teachers/registry.js';
+import { probeTeacher } from '../teachers/teacher.js';
 import type { DetectorConfig } from '../models/config.js';
 import type { ExportResult, ImportResult, ProjectSummary } from './contract.js';
 import type { Handlers } from './dispatch.js';
@@ -239,6 +243,35 @@ export const handlers: Handlers = {
 
   // ---- later capabilities (read-only until their issues land) -----------------------------------
   'teachers.list': (s) => s.requireProject().teachers.list(),
+  'teachers.probe': async (_s, { path: file, family, imgsz }) =>
+    probeTeacher(path.resolve(file), { ...(family ? { family } : {}), ...(imgsz ? { imgsz } : {}) }).catch(
+      (e: unknown) => {
+        throw new StarlingError('INVALID_INPUT', (e as Error).message);
+      },
+    ),
+  'teachers.add': (s, req) => registerTeacher(s.requireProject(), req),
+  'teachers.update': (s, { id, ...patch }) => updateTeacher(s.requireProject(), id, patch),
+  'teachers.remove': (s, { id }) => {
+    const store = s.requireProject();
+    store.teachers.get(id);
+    store.teachers.remove(id);
+    return { removed: id };
+  },
+  'pseudo.start': (s, req) => {
+    const store = s.requireProject();
+    for (const t of req.teachers) store.teachers.get(t); // NOT_FOUND before the job starts
+    const job = s.jobs.start('pseudo-label', `Pseudo-label with ${req.teachers.length} teacher(s)`, (ctx) =>
+      runPseudoLabel(store, req, ctx),
+    );
+    return { jobId: job.id };
+  },
+  'review.set': (s, { state, ...filter }) => {
+    const store = s.requireProject();
+    const changed = state === 'pending' ? store.pseudoLabels.reopen(filter) : store.pseudoLabels.review(filter, state);
+    return { changed };
+  },
+  'review.counts': (s) => s.requireProject().pseudoLabels.counts(),
+  'review.quality': (s) => pseudoLabelQuality(s.requireProject()),
   'runs.list': (s) => s.requireProject().runs.list(),
   'runs.epochs': (s, { id }) => s.requireProject().runs.epochs(id),
   'runs.evaluate': (s, { id, split }) => evaluateRun(s.requireProject(), id, split),

@@ -1,13 +1,12 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ExportResult, ImportResult, JobInfo } from '../api/contract.js';
+import type { ExportResult, ImportResult } from '../api/contract.js';
 import { call } from '../api/dispatch.js';
-import { Session } from '../api/session.js';
-import { StarlingError, errorMessage, type ErrorCode } from '../errors.js';
+import type { Session } from '../api/session.js';
+import { errorMessage } from '../errors.js';
 import { formatItemError, type ItemError } from '../formats/dataset.js';
 import { DEFAULT_RENDERER_DIR, startServer } from '../server.js';
-import { PROJECT_FILE } from '../store/project.js';
 import { STARLING_VERSION } from '../version.js';
 import { printInfo } from './info.js';
 import { formatCards } from './zoo.js';
@@ -16,27 +15,13 @@ import { readJsonFile } from './read-json.js';
 import { cocoDetectionMetrics } from '../train/metrics.js';
 import { predict } from '../teachers/predictor.js';
 import { readConfigArg } from '../models/config.js';
-import { ProgressBar } from './progress.js';
+import { follow } from './follow.js';
+import { withProject, withSession } from './with-session.js';
+import { addTeacherCommands, printQuality } from './teachers.js';
+import { runDemo } from './demo.js';
 
 type Format = 'coco' | 'yolo' | 'voc';
 type SplitName = 'train' | 'val' | 'test';
-
-/** Waits for a job, drawing its progress; throws its error so the CLI exits non-zero. */
-async function follow(session: Session, jobId: string): Promise<JobInfo> {
-  const bar = new ProgressBar();
-  const off = session.onEvent((e) => {
-    if (e.event === 'job.progress' && (e.data as JobInfo).id === jobId) bar.update(e.data as JobInfo);
-  });
-  const job = await session.jobs.wait(jobId);
-  off();
-  bar.update(job);
-  bar.done();
-  if (job.status !== 'done') {
-    const err = job.error ?? { code: 'CANCELLED', message: `${job.label}: cancelled` };
-    throw new StarlingError(err.code as ErrorCode, err.message, err.details);
-  }
-  return job;
-}
 
 function int(name: string) {
   return (v: string): number => {
@@ -51,22 +36,6 @@ function reportSkipped(skipped: ItemError[]): void {
   process.stderr.write(`skipped ${skipped.length} bad item(s):\n`);
   for (const e of skipped) process.stderr.write(`  ${formatItemError(e)}\n`);
 }
-
-/** Runs `fn` with a fresh session, disposing it (jobs, database) afterwards. */
-async function withSession<T>(fn: (s: Session) => Promise<T>): Promise<T> {
-  const session = new Session();
-  try {
-    return await fn(session);
-  } finally {
-    await session.dispose();
-  }
-}
-
-const withProject = <T>(project: string, fn: (s: Session) => Promise<T>): Promise<T> =>
-  withSession(async (s) => {
-    await call(s, 'project.open', { path: project });
-    return fn(s);
-  });
 
 async function serve(session: Session, port: number): Promise<void> {
   const server = await startServer({ session, port });
@@ -160,14 +129,18 @@ export function buildProgram(): Command {
 
   program
     .command('info')
-    .description('counts per class, split and review status')
+    .description('counts per class, split and review status; pseudo-label precision/recall where the truth is known')
     .argument('<project>', 'project folder or .starling file')
     .option('--json', 'print JSON')
     .action((project: string, o: { json?: boolean }) =>
       withProject(project, async (s) => {
         const summary = (await call(s, 'project.current', {}))!;
-        if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-        else printInfo(summary);
+        const quality = await call(s, 'review.quality', {});
+        if (o.json) process.stdout.write(JSON.stringify({ ...summary, pseudoLabelQuality: quality }, null, 2) + '\n');
+        else {
+          printInfo(summary);
+          if (quality) printQuality(quality);
+        }
       }),
     );
 
@@ -307,7 +280,7 @@ export function buildProgram(): Command {
     .option('--model <model>', 'model family', 'yolo11')
     .option('--scale <scale>', 'n, s, m, l or x', 'n')
     .option('--backbone <name>', 'backbone (see starling zoo)', 'starnet_s050')
-    .option('--head <head>', 'yolo (centernet training is not implemented yet)', 'yolo')
+    .addOption(new Option('--head <head>', 'detection head').choices(['yolo', 'centernet']).default('yolo'))
     .option('--imgsz <n>', 'input size (multiple of 32)', int('--imgsz'), 320)
     .option('--epochs <n>', 'epochs', int('--epochs'), 30)
     .option('--batch <n>', 'batch size', int('--batch'), 16)
@@ -319,6 +292,12 @@ export function buildProgram(): Command {
         .default('auto'),
     )
     .option('--patience <n>', 'stop after this many epochs without improvement', int('--patience'), 50)
+    .option('--cos-lr', 'cosine LR decay after warmup (default: linear, as Ultralytics)')
+    .option('--warmup-epochs <x>', 'warmup length in epochs (at least 100 iterations, as Ultralytics)', Number, 3)
+    .option('--close-mosaic <n>', 'turn mosaic off for the last n epochs', int('--close-mosaic'), 10)
+    .option('--mosaic <p>', 'mosaic probability', Number, 1)
+    .option('--val-every <n>', 'validate every n epochs (the last is always validated)', int('--val-every'), 1)
+    .option('--time <minutes>', 'train for this long: the epoch count is refitted after the first epoch', Number)
     .option('--include-pending', 'also train on pending pseudo-labels (weight 0.5)')
     .option('--resume <run>', 'resume a run by id', int('--resume'))
     .option('--seed <n>', 'random seed', int('--seed'), 0)
@@ -337,6 +316,12 @@ export function buildProgram(): Command {
           optimizer: 'auto' | 'SGD' | 'AdamW';
           device: 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
           patience: number;
+          cosLr?: boolean;
+          warmupEpochs: number;
+          closeMosaic: number;
+          mosaic: number;
+          valEvery: number;
+          time?: number;
           includePending?: boolean;
           resume?: number;
           seed: number;
@@ -352,6 +337,12 @@ export function buildProgram(): Command {
             optimizer: o.optimizer,
             device: o.device,
             patience: o.patience,
+            lrSchedule: o.cosLr ? 'cosine' : 'linear',
+            warmupEpochs: o.warmupEpochs,
+            closeMosaic: o.closeMosaic,
+            mosaic: o.mosaic,
+            valEvery: o.valEvery,
+            ...(o.time !== undefined ? { timeLimit: o.time * 60 } : {}),
             includePending: !!o.includePending,
             seed: o.seed,
             ...(o.resume !== undefined ? { resume: o.resume } : {}),
@@ -464,28 +455,36 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('the pipeline on the sample project (today: generate it if missing, then serve it)')
+    .description(
+      'the whole pipeline on the sample project: generate it if missing, train the default student, evaluate, ' +
+        'export ONNX, predict the test split, print a summary',
+    )
     .option('--dir <dir>', 'where the sample project lives', 'sample')
-    .option('--port <n>', 'port (default: a free one)', int('--port'), 0)
-    .option('--no-serve', 'stop after preparing the project')
-    .action((o: { dir: string; port: number; serve: boolean }) =>
-      withSession(async (s) => {
-        const file = path.join(path.resolve(o.dir), PROJECT_FILE);
-        if (!fs.existsSync(file)) {
-          process.stdout.write(`generating the sample project in ${path.resolve(o.dir)} ...\n`);
-          const { jobId } = await call(s, 'sample.create', { dir: o.dir, seed: 0, open: false });
-          await follow(s, jobId);
-        }
-        printInfo(await call(s, 'project.open', { path: file }));
-        process.stdout.write(
-          '\nNot in the demo yet: training and export are available as `starling train sample` and ' +
-            '`starling export --project sample --run N`; the demo will run them here once training meets its target. ' +
-            'Pseudo-labeling is not implemented yet.\n',
-        );
-        if (o.serve) await serve(s, o.port);
-      }),
+    .option('--minutes <x>', 'training budget in minutes', Number, 8)
+    .option('--imgsz <n>', 'input size', int('--imgsz'), 320)
+    .addOption(
+      new Option('--device <device>', 'execution provider')
+        .choices(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'])
+        .default('auto'),
+    )
+    .option('--serve', 'then serve the project in browser mode')
+    .option('--port <n>', 'port for --serve (default: a free one)', int('--port'), 0)
+    .action(
+      (o: {
+        dir: string;
+        minutes: number;
+        imgsz: number;
+        device: 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
+        serve?: boolean;
+        port: number;
+      }) =>
+        withSession(async (s) => {
+          await runDemo(s, o);
+          if (o.serve) await serve(s, o.port);
+        }),
     );
 
+  addTeacherCommands(program);
   return program;
 }
 

@@ -5,6 +5,7 @@ import { AnnotationRepo } from './annotations.js';
 import { ClassRepo } from './classes.js';
 import { createDatabase, openDatabase, type DB } from './db.js';
 import { ImageRepo } from './images.js';
+import { PseudoLabelRepo } from './pseudo-labels.js';
 import { RunRepo, TeacherRepo } from './runs.js';
 import {
   IMAGE_STATUSES,
@@ -34,6 +35,7 @@ export class ProjectStore {
   readonly annotations: AnnotationRepo;
   readonly teachers: TeacherRepo;
   readonly runs: RunRepo;
+  readonly pseudoLabels: PseudoLabelRepo;
   /** Image paths are stored relative to this folder when they lie inside it. */
   readonly root: string;
 
@@ -47,6 +49,7 @@ export class ProjectStore {
     this.annotations = new AnnotationRepo(db);
     this.teachers = new TeacherRepo(db);
     this.runs = new RunRepo(db);
+    this.pseudoLabels = new PseudoLabelRepo(db);
   }
 
   static create(p: string, name?: string): ProjectStore {

@@ -166,6 +166,12 @@ export class TeacherRepo {
     return (this.db.prepare('SELECT * FROM teachers ORDER BY id').all() as TeacherRow[]).map(toTeacher);
   }
 
+  setConfig(id: number, config: Record<string, unknown>): TeacherRecord {
+    this.get(id);
+    this.db.prepare('UPDATE teachers SET config = ? WHERE id = ?').run(JSON.stringify(config), id);
+    return this.get(id);
+  }
+
   remove(id: number): void {
     this.db.prepare('DELETE FROM teachers WHERE id = ?').run(id);
   }

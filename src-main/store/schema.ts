@@ -121,6 +121,15 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  // 2: pseudo-label jobs: which images a job (identified by its settings) has finished, for exact resume
+  `
+  CREATE TABLE pseudo_label_done (
+    job_key  TEXT NOT NULL,
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    boxes    INTEGER NOT NULL,
+    PRIMARY KEY (job_key, image_id)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -65,8 +65,8 @@ export async function predict(
       const outputs = Object.fromEntries(
         Object.entries(res).map(([k, v]) => [k, { dims: v.dims, data: v.data as Float32Array }]),
       );
-      const layout = o.layout ?? detectLayout(outputs);
-      const dets = decode(layout, outputs, 0, o).map((d) => {
+      const layout = o.layout ?? detectLayout(outputs, info.metadata);
+      const dets = decode(layout, outputs, 0, { ...o, inputSize: size }).map((d) => {
         // Back from letterbox to original pixels.
         const [x, y, w, h] = d.box;
         const box: [number, number, number, number] = [

@@ -57,7 +57,7 @@ describe('predict', () => {
 
   it('refuses outputs it does not recognise, naming the shapes', () => {
     expect(() => detectLayout({ feat0: { dims: [1, 24, 16, 16], data: new Float32Array(1) } })).toThrow(
-      /unrecognized detector outputs: feat0 \[1, 24, 16, 16\]; expected \[B, 4\+C, N\]/,
+      /unrecognized detector outputs: feat0 \[1, 24, 16, 16\]; expected one of \[B, 4\+C, N\]/,
     );
   });
 

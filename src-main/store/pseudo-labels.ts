@@ -1,0 +1,158 @@
+/**
+ * Pseudo-label storage: a job's results are written per chunk of images in one transaction that replaces the
+ * images' pending teacher boxes (never manual, accepted or rejected ones) and records the images as done for
+ * the job's key, so a killed job resumes where it stopped without duplicating boxes. Review operations accept
+ * or reject pending boxes one by one, per image, or in bulk by class and score.
+ */
+import { StarlingError } from '../errors.js';
+import type { DB } from './db.js';
+import type { ReviewState } from './types.js';
+
+export interface PseudoBox {
+  classId: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  score: number;
+  source: string;
+}
+
+export interface ReviewFilter {
+  ids?: number[];
+  imageId?: number;
+  classId?: number;
+  /** Only boxes scoring at least this. */
+  minScore?: number;
+  /** Only boxes scoring below this. */
+  maxScore?: number;
+}
+
+export interface ReviewCounts {
+  pending: number;
+  accepted: number;
+  rejected: number;
+  /** Machine-made boxes (teacher sources) by review state and class id. */
+  perClass: { classId: number; pending: number; accepted: number; rejected: number }[];
+}
+
+export class PseudoLabelRepo {
+  constructor(private readonly db: DB) {}
+
+  /** Image ids already finished by the job with this key. */
+  done(jobKey: string): Set<number> {
+    const rows = this.db.prepare('SELECT image_id FROM pseudo_label_done WHERE job_key = ?').all(jobKey) as {
+      image_id: number;
+    }[];
+    return new Set(rows.map((r) => r.image_id));
+  }
+
+  /** Boxes written by the job so far (for progress after a resume). */
+  boxesWritten(jobKey: string): number {
+    const r = this.db
+      .prepare('SELECT COALESCE(SUM(boxes), 0) AS n FROM pseudo_label_done WHERE job_key = ?')
+      .get(jobKey) as { n: number };
+    return r.n;
+  }
+
+  /**
+   * One transaction per chunk: replace each image's pending teacher boxes with `boxes` and mark it done.
+   * Images listed with no boxes are marked done too (the teachers found nothing).
+   */
+  writeChunk(jobKey: string, results: { imageId: number; boxes: PseudoBox[] }[]): void {
+    const clear = this.db.prepare(
+      "DELETE FROM annotations WHERE image_id = ? AND review = 'pending' AND source LIKE 'teacher:%'",
+    );
+    const insert = this.db.prepare(
+      `INSERT INTO annotations (image_id, class_id, x, y, w, h, source, score, review, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+    );
+    const mark = this.db.prepare(
+      'INSERT OR REPLACE INTO pseudo_label_done (job_key, image_id, boxes) VALUES (?, ?, ?)',
+    );
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const r of results) {
+        clear.run(r.imageId);
+        for (const b of r.boxes) {
+          if (![b.x, b.y, b.w, b.h, b.score].every(Number.isFinite) || b.w < 0 || b.h < 0)
+            throw new StarlingError('INVALID_INPUT', `image ${r.imageId}: a pseudo-label box is not finite`);
+          insert.run(r.imageId, b.classId, b.x, b.y, b.w, b.h, b.source, b.score, now, now);
+        }
+        mark.run(jobKey, r.imageId, r.boxes.length);
+      }
+    })();
+  }
+
+  /**
+   * Sets the review state of the pending teacher boxes matching `f`; returns how many changed. Images left
+   * with no pending boxes and at least one accepted one become `reviewed` (they now hold training labels).
+   */
+  review(f: ReviewFilter, state: Exclude<ReviewState, 'pending'>): number {
+    const { where, params } = this.where(f);
+    const now = Date.now();
+    return this.db.transaction(() => {
+      const images = (
+        this.db.prepare(`SELECT DISTINCT image_id FROM annotations WHERE ${where}`).all(...params) as {
+          image_id: number;
+        }[]
+      ).map((r) => r.image_id);
+      const changed = this.db
+        .prepare(`UPDATE annotations SET review = ?, updated_at = ? WHERE ${where}`)
+        .run(state, now, ...params).changes;
+      const settle = this.db.prepare(
+        `UPDATE images SET status = 'reviewed' WHERE id = ? AND status = 'unlabeled'
+           AND NOT EXISTS (SELECT 1 FROM annotations WHERE image_id = images.id AND review = 'pending')
+           AND EXISTS (SELECT 1 FROM annotations WHERE image_id = images.id AND review = 'accepted')`,
+      );
+      for (const id of images) settle.run(id);
+      return changed;
+    })();
+  }
+
+  /** Puts reviewed teacher boxes matching `f` back to pending (undo of a bulk decision). */
+  reopen(f: Omit<ReviewFilter, 'minScore' | 'maxScore'> & { minScore?: number; maxScore?: number }): number {
+    const { where, params } = this.where(f, ['accepted', 'rejected']);
+    return this.db
+      .prepare(`UPDATE annotations SET review = 'pending', updated_at = ? WHERE ${where}`)
+      .run(Date.now(), ...params).changes;
+  }
+
+  counts(): ReviewCounts {
+    const rows = this.db
+      .prepare(
+        "SELECT class_id, review, COUNT(*) AS n FROM annotations WHERE source LIKE 'teacher:%' GROUP BY class_id, review",
+      )
+      .all() as { class_id: number; review: ReviewState; n: number }[];
+    const per = new Map<number, { classId: number; pending: number; accepted: number; rejected: number }>();
+    const total = { pending: 0, accepted: 0, rejected: 0 };
+    for (const r of rows) {
+      const c = per.get(r.class_id) ?? { classId: r.class_id, pending: 0, accepted: 0, rejected: 0 };
+      c[r.review] += r.n;
+      total[r.review] += r.n;
+      per.set(r.class_id, c);
+    }
+    return { ...total, perClass: [...per.values()].sort((a, b) => a.classId - b.classId) };
+  }
+
+  private where(f: ReviewFilter, states: ReviewState[] = ['pending']) {
+    const parts = [`review IN (${states.map(() => '?').join(',')})`, "source LIKE 'teacher:%'"];
+    const params: (number | string)[] = [...states];
+    if (f.ids) {
+      if (!f.ids.length) parts.push('0');
+      else {
+        parts.push(`id IN (${f.ids.map(() => '?').join(',')})`);
+        params.push(...f.ids);
+      }
+    }
+    const add = (sql: string, v: number) => {
+      parts.push(sql);
+      params.push(v);
+    };
+    if (f.imageId !== undefined) add('image_id = ?', f.imageId);
+    if (f.classId !== undefined) add('class_id = ?', f.classId);
+    if (f.minScore !== undefined) add('score >= ?', f.minScore);
+    if (f.maxScore !== undefined) add('score < ?', f.maxScore);
+    return { where: parts.join(' AND '), params };
+  }
+}

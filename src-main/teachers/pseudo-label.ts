@@ -1,0 +1,215 @@
+/**
+ * The pseudo-label job: registered teachers label a project's images as `pending` boxes with source and score.
+ * A pipeline: the next chunk's images are decoded and letterboxed (sharp's thread pool) while the current chunk
+ * runs through the teachers (batched when a teacher's batch is dynamic); then boxes are mapped back to image
+ * pixels, teacher classes onto project classes, views and teachers fused (WBF or NMS), and each chunk is written
+ * in one transaction. The job is keyed by its settings: after a kill, the same request skips finished images,
+ * and rewriting an image replaces its pending teacher boxes, so nothing is duplicated. Manual, accepted and
+ * rejected boxes are never touched.
+ */
+import crypto from 'node:crypto';
+import type { ItemError } from '../formats/dataset.js';
+import type { JobContext } from '../jobs/manager.js';
+import type { ProjectStore } from '../store/project.js';
+import type { PseudoBox } from '../store/pseudo-labels.js';
+import type { ImageRecord, TeacherRecord } from '../store/types.js';
+import { DecodeError, letterbox } from '../train/augment.js';
+import { fuse, type DetectionSet, type FuseMethod } from './fuse.js';
+import { TeacherSession, type TeacherProbe, type TeacherSettings } from './teacher.js';
+
+export interface PseudoLabelRequest {
+  /** Registered teacher ids. */
+  teachers: number[];
+  conf: number;
+  iou: number;
+  fuse: FuseMethod;
+  only: 'unlabeled' | 'all';
+  /** Forces test-time flip for every teacher (otherwise each teacher's own setting). */
+  tta?: boolean;
+  /** Images per inference batch. */
+  batch?: number;
+  maxDet?: number;
+}
+
+export interface PseudoLabelResult {
+  jobKey: string;
+  images: number;
+  /** Images finished by an earlier, interrupted run of the same job. */
+  resumed: number;
+  boxes: number;
+  skipped: ItemError[];
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+/** What a registered teacher stores in its config column. */
+export type TeacherConfig = TeacherProbe & TeacherSettings;
+
+interface Prepared {
+  teacher: TeacherRecord;
+  config: TeacherConfig;
+  /** Teacher class index -> project class id, or null (ignored). */
+  toProject: (number | null)[];
+}
+
+/** Teacher class names onto project class ids: explicit map first, else the same name (case-insensitive). */
+export function classMapping(
+  names: string[],
+  classMap: Record<string, string | null>,
+  project: { id: number; name: string }[],
+) {
+  const byName = new Map(project.map((c) => [c.name.toLowerCase(), c.id]));
+  return names.map((n) => {
+    const target = n in classMap ? classMap[n] : n;
+    if (target === null || target === undefined) return null;
+    return byName.get(target.toLowerCase()) ?? null;
+  });
+}
+
+export function jobKey(req: PseudoLabelRequest, teachers: Prepared[]): string {
+  const spec = {
+    teachers: teachers.map((t) => ({
+      id: t.teacher.id,
+      file: t.config.file,
+      family: t.config.family,
+      map: t.toProject,
+      weight: t.config.weight ?? 1,
+      tta: req.tta ?? t.config.tta ?? false,
+    })),
+    conf: req.conf,
+    iou: req.iou,
+    fuse: req.fuse,
+    only: req.only,
+    maxDet: req.maxDet ?? 300,
+  };
+  return crypto.createHash('sha1').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
+}
+
+export async function runPseudoLabel(
+  store: ProjectStore,
+  req: PseudoLabelRequest,
+  ctx: JobContext,
+): Promise<PseudoLabelResult> {
+  if (!req.teachers.length) throw new Error('no teachers given');
+  const classes = store.classes.list();
+  const prepared: Prepared[] = req.teachers.map((id) => {
+    const teacher = store.teachers.get(id);
+    const config = teacher.config as unknown as TeacherConfig;
+    return { teacher, config, toProject: classMapping(config.names, config.classMap ?? {}, classes) };
+  });
+  for (const p of prepared) {
+    if (p.toProject.every((c) => c === null))
+      throw new Error(
+        `teacher ${p.teacher.name}: none of its classes (${p.config.names.slice(0, 8).join(', ')}) maps onto a project class; give a class map`,
+      );
+  }
+  const key = jobKey(req, prepared);
+  const done = store.pseudoLabels.done(key);
+  const filter = req.only === 'unlabeled' ? { status: 'unlabeled' as const } : {};
+  const all = store.images.list(filter, 0, 1e9);
+  const todo = all.filter((im) => !done.has(im.id));
+  const resumed = all.length - todo.length;
+  const source = `teacher:${prepared.map((p) => p.teacher.name).join('+')}`;
+  const batch = Math.max(1, req.batch ?? 8);
+  const maxDet = req.maxDet ?? 300;
+  const sizes = [...new Set(prepared.map((p) => p.config.imgsz))];
+  const sessions = await Promise.all(prepared.map((p) => TeacherSession.open(p.config)));
+  const skipped: ItemError[] = [];
+  let boxes = 0;
+  let processed = 0;
+  const started = Date.now();
+
+  /** Letterboxes one image at every teacher input size; a bad image becomes a skipped item. */
+  const load = async (im: ImageRecord) => {
+    const file = store.absolutePath(im.path);
+    try {
+      const views = new Map<number, Awaited<ReturnType<typeof letterbox>>>();
+      for (const s of sizes) views.set(s, await letterbox({ file, boxes: [] }, s));
+      return { im, views };
+    } catch (e) {
+      const problem = e instanceof DecodeError ? e.message : `${file}: ${(e as Error).message}`;
+      skipped.push({ file, problem, scope: 'image' });
+      return null;
+    }
+  };
+  const chunks: ImageRecord[][] = [];
+  for (let i = 0; i < todo.length; i += batch) chunks.push(todo.slice(i, i + batch));
+
+  try {
+    ctx.progress(0, todo.length, resumed ? `resuming: ${resumed} images already done` : undefined);
+    let next = chunks.length ? Promise.all(chunks[0]!.map(load)) : null;
+    for (let c = 0; c < chunks.length; c++) {
+      ctx.throwIfCancelled();
+      const loaded = (await next!).filter((x): x is NonNullable<typeof x> => x !== null);
+      // Prefetch: the next chunk decodes while this one runs through the teachers.
+      next = c + 1 < chunks.length ? Promise.all(chunks[c + 1]!.map(load)) : null;
+      const perImage: DetectionSet[][] = loaded.map(() => []);
+      for (let t = 0; t < prepared.length; t++) {
+        const p = prepared[t]!;
+        const s = p.config.imgsz;
+        const views = await sessions[t]!.detect(
+          loaded.map((l) => l.views.get(s)!.data),
+          { conf: req.conf, iou: req.iou, maxDet, flip: req.tta ?? p.config.tta ?? false },
+        );
+        loaded.forEach((l, k) => {
+          const lb = l.views.get(s)!;
+          for (const dets of views[k]!) {
+            const mapped = dets.flatMap((d) => {
+              const classId = p.toProject[d.classId] ?? null;
+              if (classId === null) return [];
+              const box = toImage(d.box, lb, l.im);
+              return box ? [{ classId, score: d.score, box }] : [];
+            });
+            perImage[k]!.push({ detections: mapped, weight: p.config.weight ?? 1 });
+          }
+        });
+      }
+      const results = loaded.map((l, k) => {
+        const fused = fuse(perImage[k]!, { method: req.fuse, iou: req.iou, skipBelow: 0 });
+        const out: PseudoBox[] = fused
+          .filter((f) => f.score >= req.conf)
+          .slice(0, maxDet)
+          .map((f) => ({
+            classId: f.classId,
+            x: f.box[0],
+            y: f.box[1],
+            w: f.box[2],
+            h: f.box[3],
+            score: f.score,
+            source,
+          }));
+        return { imageId: l.im.id, boxes: out };
+      });
+      store.pseudoLabels.writeChunk(key, results);
+      boxes += results.reduce((a, r) => a + r.boxes.length, 0);
+      processed += chunks[c]!.length;
+      const rate = (processed * 1000) / Math.max(1, Date.now() - started);
+      ctx.progress(processed, todo.length, `${rate.toFixed(1)} images/s, ${boxes} boxes`);
+    }
+  } finally {
+    await Promise.all(sessions.map((s) => s.close()));
+  }
+  const seconds = (Date.now() - started) / 1000;
+  return {
+    jobKey: key,
+    images: processed - skipped.length,
+    resumed,
+    boxes,
+    skipped,
+    seconds,
+    imagesPerSecond: processed / Math.max(1e-3, seconds),
+  };
+}
+
+/** Network-input box to original image pixels, clipped to the image; null when nothing is left. */
+function toImage(
+  box: [number, number, number, number],
+  lb: { scale: number; padX: number; padY: number },
+  im: { width: number; height: number },
+): [number, number, number, number] | null {
+  const x1 = Math.max(0, (box[0] - lb.padX) / lb.scale);
+  const y1 = Math.max(0, (box[1] - lb.padY) / lb.scale);
+  const x2 = Math.min(im.width, (box[0] + box[2] - lb.padX) / lb.scale);
+  const y2 = Math.min(im.height, (box[1] + box[3] - lb.padY) / lb.scale);
+  return x2 - x1 >= 1 && y2 - y1 >= 1 ? [x1, y1, x2 - x1, y2 - y1] : null;
+}

@@ -1,0 +1,131 @@
+/**
+ * How good the pseudo-labels are, where the truth is known: the sample project keeps its unlabeled pool's true
+ * boxes aside (settings.sample.hiddenGroundTruth, a COCO file). Teacher boxes on those images (whatever their
+ * review state) are scored with the COCO evaluator (AP50) and by greedy matching at IoU 0.5 for precision and
+ * recall at several score thresholds, so the user can pick the review threshold from evidence.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ProjectStore } from '../store/project.js';
+import { cocoEvaluate, type CocoDet, type CocoGt } from '../train/coco-eval.js';
+import { boxIou } from './fuse.js';
+
+export interface PseudoLabelQuality {
+  groundTruth: string;
+  images: number;
+  truths: number;
+  boxes: number;
+  /** COCO AP at IoU 0.5 and 0.5:0.95 of all teacher boxes on these images. */
+  ap50: number;
+  ap: number;
+  thresholds: { score: number; precision: number; recall: number; boxes: number }[];
+}
+
+interface CocoFile {
+  images: { id: number; file_name: string }[];
+  annotations: { image_id: number; category_id: number; bbox: [number, number, number, number]; iscrowd?: number }[];
+  categories: { id: number; name: string }[];
+}
+
+export const QUALITY_THRESHOLDS = [0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9];
+
+/** Null when the project has no hidden ground truth or no teacher boxes on those images. */
+export function pseudoLabelQuality(store: ProjectStore): PseudoLabelQuality | null {
+  const rel = (store.settings() as { sample?: { hiddenGroundTruth?: string } }).sample?.hiddenGroundTruth;
+  if (!rel) return null;
+  const file = path.resolve(store.root, rel);
+  if (!fs.existsSync(file)) return null;
+  const coco = JSON.parse(fs.readFileSync(file, 'utf8')) as CocoFile;
+  const classIds = new Map(store.classes.list().map((c) => [c.name, c.id]));
+  const category = new Map(coco.categories.map((c) => [c.id, classIds.get(c.name)]));
+  const imageOf = new Map<number, number>();
+  for (const im of coco.images) {
+    const rec = store.images.byPath(im.file_name);
+    if (rec) imageOf.set(im.id, rec.id);
+  }
+  const truths = new Map<number, { classId: number; box: number[] }[]>();
+  for (const a of coco.annotations) {
+    const imageId = imageOf.get(a.image_id);
+    const classId = category.get(a.category_id);
+    if (imageId === undefined || classId === undefined || a.iscrowd) continue;
+    truths.set(imageId, [...(truths.get(imageId) ?? []), { classId, box: a.bbox }]);
+  }
+  const preds = new Map<number, { classId: number; box: number[]; score: number }[]>();
+  let boxes = 0;
+  for (const imageId of imageOf.values()) {
+    const list = store.annotations
+      .forImage(imageId)
+      .filter((a) => a.source.startsWith('teacher:'))
+      .map((a) => ({ classId: a.classId, box: [a.x, a.y, a.w, a.h], score: a.score ?? 1 }));
+    preds.set(imageId, list);
+    boxes += list.length;
+  }
+  if (!boxes) return null;
+
+  const gt: CocoGt = { images: [], annotations: [], categories: [...classIds.values()].map((id) => ({ id })) };
+  const dets: CocoDet[] = [];
+  let annId = 1;
+  for (const imageId of imageOf.values()) {
+    gt.images.push({ id: imageId });
+    for (const t of truths.get(imageId) ?? [])
+      gt.annotations.push({
+        id: annId++,
+        image_id: imageId,
+        category_id: t.classId,
+        bbox: t.box as [number, number, number, number],
+        area: t.box[2]! * t.box[3]!,
+        iscrowd: 0,
+      });
+    for (const p of preds.get(imageId)!)
+      dets.push({
+        image_id: imageId,
+        category_id: p.classId,
+        score: p.score,
+        bbox: p.box as [number, number, number, number],
+      });
+  }
+  const stats = cocoEvaluate(gt, dets).stats;
+  const totalTruths = gt.annotations.length;
+  const thresholds = QUALITY_THRESHOLDS.map((score) => {
+    let tp = 0;
+    let n = 0;
+    for (const imageId of imageOf.values()) {
+      const kept = preds.get(imageId)!.filter((p) => p.score >= score);
+      n += kept.length;
+      tp += greedyMatches(kept, truths.get(imageId) ?? []);
+    }
+    return { score, precision: n ? tp / n : 0, recall: totalTruths ? tp / totalTruths : 0, boxes: n };
+  });
+  return {
+    groundTruth: rel,
+    images: imageOf.size,
+    truths: totalTruths,
+    boxes,
+    ap: Math.max(0, stats[0]!),
+    ap50: Math.max(0, stats[1]!),
+    thresholds,
+  };
+}
+
+/** True positives at IoU 0.5: predictions by score, each matching the best free truth of its class. */
+function greedyMatches(
+  preds: { classId: number; box: number[]; score: number }[],
+  truths: { classId: number; box: number[] }[],
+): number {
+  const used = new Set<number>();
+  let tp = 0;
+  for (const p of [...preds].sort((a, b) => b.score - a.score)) {
+    let best = -1;
+    let bestIou = 0.5;
+    truths.forEach((t, i) => {
+      if (used.has(i) || t.classId !== p.classId) return;
+      const v = boxIou(p.box, t.box);
+      if (v >= bestIou) [best, bestIou] = [i, v];
+    });
+    if (best >= 0) {
+      used.add(best);
+      tp++;
+    }
+  }
+  return tp;
+}

@@ -1,0 +1,166 @@
+/**
+ * A teacher: any detector ONNX the user brings. `probeTeacher` inspects the file (input, metadata, class names),
+ * runs it once on a blank image so dynamic output shapes become concrete, and detects its family from the
+ * outputs (with a manual override that must still fit). `TeacherSession` runs it on letterboxed images,
+ * batched when the model's batch dimension is dynamic, optionally with a horizontally flipped view (TTA).
+ */
+import fs from 'node:fs';
+import ort from 'onnxruntime-node';
+import { checkLayout, decode, detectLayout, LAYOUTS, type Detection, type Layout, type Out } from './decode.js';
+import { inspectModel } from './predictor.js';
+
+export interface TeacherProbe {
+  file: string;
+  family: Layout;
+  /** Whether the family was detected (true) or given by the user (false). */
+  detected: boolean;
+  inputName: string;
+  imgsz: number;
+  dynamicBatch: boolean;
+  names: string[];
+  outputs: Record<string, number[]>;
+  metadata: Record<string, string>;
+}
+
+export interface TeacherSettings {
+  /** Teacher class name -> project class name, or null to ignore it. Unlisted classes map by equal name. */
+  classMap?: Record<string, string | null>;
+  /** Weight in weighted boxes fusion. */
+  weight?: number;
+  /** Also run on the horizontally flipped image and fuse both views. */
+  tta?: boolean;
+}
+
+async function openSession(file: string): Promise<ort.InferenceSession> {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such model file`);
+  return ort.InferenceSession.create(file).catch((e: unknown) => {
+    throw new Error(`${file}: onnxruntime cannot load it (${(e as Error).message})`);
+  });
+}
+
+const outsOf = (res: ort.InferenceSession.OnnxValueMapType): Record<string, Out> =>
+  Object.fromEntries(Object.entries(res).map(([k, v]) => [k, { dims: v.dims, data: v.data as Float32Array }]));
+
+export async function probeTeacher(
+  file: string,
+  o: { family?: Layout; names?: string[]; imgsz?: number } = {},
+): Promise<TeacherProbe> {
+  if (o.family && !LAYOUTS.includes(o.family))
+    throw new Error(`unknown family ${String(o.family)}; expected one of ${LAYOUTS.join(', ')}`);
+  const info = inspectModel(file);
+  const session = await openSession(file);
+  try {
+    const meta = session.inputMetadata.find((m) => m.name === info.inputName);
+    const shape = meta && 'shape' in meta ? (meta.shape as (number | string)[]) : [];
+    const dynamicBatch = typeof shape[0] !== 'number';
+    const imgsz = o.imgsz ?? info.imgsz;
+    const res = await session.run({
+      [info.inputName]: new ort.Tensor('float32', new Float32Array(3 * imgsz * imgsz).fill(114 / 255), [
+        1,
+        3,
+        imgsz,
+        imgsz,
+      ]),
+    });
+    const outs = outsOf(res);
+    const family = o.family ?? detectLayout(outs, info.metadata);
+    try {
+      checkLayout(family, outs);
+    } catch (e) {
+      throw new Error(`${file}: ${(e as Error).message}`);
+    }
+    const names = o.names?.length ? o.names : info.names;
+    const classCount = classCountOf(family, outs);
+    if (names.length && names.length !== classCount)
+      throw new Error(`${file}: ${names.length} class names for a model with ${classCount} classes`);
+    return {
+      file,
+      family,
+      detected: !o.family,
+      inputName: info.inputName,
+      imgsz,
+      dynamicBatch,
+      names: names.length ? names : Array.from({ length: classCount }, (_, i) => `class${i}`),
+      outputs: Object.fromEntries(Object.entries(outs).map(([k, v]) => [k, [...v.dims]])),
+      metadata: info.metadata,
+    };
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new Error(msg.startsWith(file) ? msg : `${file}: ${msg}`);
+  } finally {
+    await session.release();
+  }
+}
+
+/** Number of classes the outputs carry (NMS rows carry ids only: taken as unknown = 0 unless named). */
+function classCountOf(family: Layout, outs: Record<string, Out>): number {
+  const d = Object.values(outs)[0]!.dims;
+  switch (family) {
+    case 'ultralytics-raw':
+      return d[1]! - 4;
+    case 'yolov5':
+      return d[2]! - 5;
+    case 'rtdetr':
+      return d[2]! - 4;
+    case 'centernet':
+      return outs.cls!.dims[1]!;
+    case 'ultralytics-nms':
+      return 0;
+  }
+}
+
+/** Flips a CHW image left-right in place of a copy. */
+export function flipChw(data: Float32Array, size: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < size; y++) {
+      const row = (c * size + y) * size;
+      for (let x = 0; x < size; x++) out[row + x] = data[row + size - 1 - x]!;
+    }
+  return out;
+}
+
+export class TeacherSession {
+  private constructor(
+    readonly probe: TeacherProbe,
+    private readonly session: ort.InferenceSession,
+  ) {}
+
+  static async open(probe: TeacherProbe): Promise<TeacherSession> {
+    return new TeacherSession(probe, await openSession(probe.file));
+  }
+
+  /**
+   * Detections per image (network-input pixels) for letterboxed CHW images of size `probe.imgsz`; with `flip`,
+   * each image is also run flipped and that view's boxes are mapped back: one list per view.
+   */
+  async detect(images: Float32Array[], o: { conf: number; iou: number; maxDet: number; flip?: boolean }) {
+    const s = this.probe.imgsz;
+    const views = o.flip ? images.flatMap((im) => [im, flipChw(im, s)]) : images;
+    const perView: Detection[][] = [];
+    const chunk = this.probe.dynamicBatch ? views.length : 1;
+    for (let i = 0; i < views.length; i += chunk) {
+      const part = views.slice(i, i + chunk);
+      const data = new Float32Array(part.length * 3 * s * s);
+      part.forEach((v, k) => data.set(v, k * 3 * s * s));
+      const res = await this.session.run({
+        [this.probe.inputName]: new ort.Tensor('float32', data, [part.length, 3, s, s]),
+      });
+      const outs = outsOf(res);
+      for (let b = 0; b < part.length; b++)
+        perView.push(decode(this.probe.family, outs, b, { conf: o.conf, iou: o.iou, maxDet: o.maxDet, inputSize: s }));
+    }
+    if (!o.flip) return perView.map((d) => [d]);
+    return images.map((_, k) => [
+      perView[2 * k]!,
+      perView[2 * k + 1]!.map((d) => ({
+        ...d,
+        box: [s - d.box[0] - d.box[2], d.box[1], d.box[2], d.box[3]] as typeof d.box,
+      })),
+    ]);
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
