@@ -97,17 +97,32 @@ async function place(
   const px = await pipe.raw().toBuffer();
   const x0 = Math.round(dx);
   const y0 = Math.round(dy);
-  const sx = w / img.width;
-  const sy = h / img.height;
   for (let y = Math.max(0, -y0); y < h && y + y0 < size; y++) {
     const src = y * w * 3;
     const from = Math.max(0, -x0);
     const to = Math.min(w, size - x0);
     if (to > from) px.copy(canvas, ((y + y0) * size + x0 + from) * 3, src + from * 3, src + to * 3);
   }
+  return mapBoxes(boxes, img.width, img.height, w, h, x0, y0, size, flip);
+}
+
+/** Boxes of a `width` x `height` image drawn at `w` x `h` with its top-left at (x0, y0) on a `size` canvas. */
+function mapBoxes(
+  boxes: readonly LabeledBox[],
+  width: number,
+  height: number,
+  w: number,
+  h: number,
+  x0: number,
+  y0: number,
+  size: number,
+  flip: boolean,
+): LabeledBox[] {
+  const sx = w / width;
+  const sy = h / height;
   const out: LabeledBox[] = [];
   for (const b of boxes) {
-    const bx = flip ? img.width - b.x - b.w : b.x;
+    const bx = flip ? width - b.x - b.w : b.x;
     const x1 = bx * sx + x0;
     const y1 = b.y * sy + y0;
     const x2 = x1 + b.w * sx;
@@ -140,20 +155,34 @@ export async function hsvJitter(px: Buffer, size: number, rng: Rng, hyp: Hyp): P
     .toBuffer();
 }
 
-function toChw(px: Buffer, size: number): Float32Array {
-  const n = size * size;
-  const out = new Float32Array(3 * n);
-  for (let i = 0; i < n; i++) {
-    out[i] = px[3 * i]! / 255;
-    out[n + i] = px[3 * i + 1]! / 255;
-    out[2 * n + i] = px[3 * i + 2]! / 255;
-  }
+function toChw(px: Uint8Array, size: number): Float32Array {
+  const out = new Float32Array(3 * size * size);
+  hwcToChw(px, size, out, 0, false);
   return out;
+}
+
+/** Packed RGB bytes to planar floats in [0, 1], written into `out` at `offset`; `flip` mirrors left-right. */
+export function hwcToChw(px: Uint8Array, size: number, out: Float32Array, offset: number, flip: boolean): void {
+  const n = size * size;
+  const k = 1 / 255;
+  for (let y = 0; y < size; y++) {
+    const row = y * size;
+    for (let x = 0; x < size; x++) {
+      const j = (row + (flip ? size - 1 - x : x)) * 3;
+      const i = offset + row + x;
+      out[i] = px[j]! * k;
+      out[n + i] = px[j + 1]! * k;
+      out[2 * n + i] = px[j + 2]! * k;
+    }
+  }
 }
 
 export interface Source {
   file: string;
   boxes: LabeledBox[];
+  /** Size after EXIF orientation, when known (the project stores it): letterbox then skips reading the header. */
+  width?: number;
+  height?: number;
 }
 
 /** Letterbox only (validation and prediction): fit inside `size`, centred, gray padding. */
@@ -161,13 +190,53 @@ export async function letterbox(
   src: Source,
   size: number,
 ): Promise<Sample & { scale: number; padX: number; padY: number }> {
-  const img = await decode(src.file);
-  const s = Math.min(size / img.width, size / img.height);
-  const padX = (size - Math.round(img.width * s)) / 2;
-  const padY = (size - Math.round(img.height * s)) / 2;
-  const canvas = Buffer.alloc(size * size * 3, PAD);
-  const boxes = await place(img, src.boxes, s, padX, padY, canvas, size, false);
-  return { data: toChw(canvas, size), size, boxes, scale: s, padX: Math.round(padX), padY: Math.round(padY) };
+  const r = await letterboxPixels(src, size);
+  return { data: toChw(r.pixels, size), size, boxes: r.boxes, scale: r.scale, padX: r.padX, padY: r.padY };
+}
+
+/** Letterbox as packed RGB bytes (HWC): callers that build batches convert once, straight into the batch. */
+export async function letterboxPixels(
+  src: Source,
+  size: number,
+): Promise<{ pixels: Buffer; boxes: LabeledBox[]; scale: number; padX: number; padY: number }> {
+  // One native pass (decode, resize, pad) instead of decode-then-place: prediction and pseudo-labeling run this
+  // once per image next to inference, so its CPU time is the pipeline's overhead.
+  // With the size known the whole letterbox is one call into sharp's thread pool, which matters when
+  // onnxruntime holds the JS thread: queued work then still runs beside inference.
+  let { width = 0, height = 0 } = src;
+  if (!width || !height) {
+    let meta: sharp.Metadata;
+    try {
+      meta = await sharp(src.file).metadata();
+    } catch (e) {
+      throw new DecodeError(src.file, `${src.file}: cannot decode (${(e as Error).message})`);
+    }
+    const turned = (meta.orientation ?? 1) >= 5; // EXIF orientations 5-8 swap width and height
+    width = (turned ? meta.height : meta.width) ?? 0;
+    height = (turned ? meta.width : meta.height) ?? 0;
+  }
+  if (!width || !height) throw new DecodeError(src.file, `${src.file}: cannot decode (no image size)`);
+  const s = Math.min(size / width, size / height);
+  const w = Math.max(1, Math.round(width * s));
+  const h = Math.max(1, Math.round(height * s));
+  const left = Math.round((size - w) / 2);
+  const top = Math.round((size - h) / 2);
+  let px: Buffer;
+  try {
+    px = await sharp(src.file, { failOn: 'error' })
+      .rotate()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .resize(w, h, { kernel: 'linear', fit: 'fill' })
+      .extend({ top, bottom: size - h - top, left, right: size - w - left, background: { r: PAD, g: PAD, b: PAD } })
+      .raw()
+      .toBuffer();
+  } catch (e) {
+    throw new DecodeError(src.file, `${src.file}: cannot decode (${(e as Error).message})`);
+  }
+  if (px.length !== size * size * 3) throw new DecodeError(src.file, `${src.file}: cannot decode (unexpected layout)`);
+  const boxes = mapBoxes(src.boxes, width, height, w, h, left, top, size, false);
+  return { pixels: px, boxes, scale: s, padX: left, padY: top };
 }
 
 /**

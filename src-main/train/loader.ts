@@ -61,7 +61,7 @@ export function projectSources(
       const boxes = byImage.get(im.id) ?? [];
       // Unlabeled images take part only through their opted-in pseudo-labels.
       if (im.status === 'unlabeled' && !boxes.length) continue;
-      sources.push({ file: store.absolutePath(im.path), boxes });
+      sources.push({ file: store.absolutePath(im.path), boxes, width: im.width, height: im.height });
     }
   }
   return { sources, classes: classes.map((c) => c.name) };

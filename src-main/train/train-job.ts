@@ -104,6 +104,7 @@ export async function runTraining(
         );
       },
       afterEpoch: (e) => store.runs.putEpoch(run.id, e.epoch, e.metrics),
+      onBadImage: (file, problem) => console.warn(`starling: skipped an unreadable image: ${problem || file}`),
       shouldStop: () => ctx.signal.aborted,
     });
     const bestEpoch = result.history.reduce(
@@ -115,6 +116,7 @@ export async function runTraining(
       summary: {
         epochs: result.epochs,
         stoppedEarly: result.stoppedEarly,
+        ...(trainer.badImages.length ? { badImages: trainer.badImages } : {}),
         best: bestEpoch?.metrics ?? {},
         bestEpoch: bestEpoch?.epoch ?? -1,
       },

@@ -23,7 +23,7 @@ import { decode } from '../teachers/decode.js';
 import { Rng } from '../util/random.js';
 import { DEFAULT_HYP, letterbox, type Source } from './augment.js';
 import { cocoEvaluate, type CocoDet, type CocoGt } from './coco-eval.js';
-import { Loader } from './loader.js';
+import { createLoader, type BatchSource } from './threaded-loader.js';
 import { objectiveFor, type Objective } from './objectives.js';
 
 export interface TrainOptions {
@@ -84,6 +84,7 @@ export interface Hooks {
   beforeEpoch?(epoch: number): void | Promise<void>;
   afterStep?(info: StepInfo): void | Promise<void>;
   afterEpoch?(info: EpochInfo): void | Promise<void>;
+  onBadImage?(file: string, problem: string): void;
   /** Return true to stop after the current step (cancel); the run can resume from `last`. */
   shouldStop?(): boolean;
 }
@@ -105,7 +106,7 @@ export class Trainer {
   readonly model: Detector;
   private readonly runner: Runner;
   private readonly step: TrainStep;
-  private readonly loader: Loader;
+  private loader!: BatchSource;
   private readonly objective: Objective;
   private optimizer!: Optimizer;
   private ema!: EMA;
@@ -140,13 +141,23 @@ export class Trainer {
     this.step = new TrainStep(this.runner, this.model, (g, m, batch) =>
       this.objective.loss(g, m as Detector, g.input('images', [batch, 3, size, size]), batch),
     );
-    this.loader = new Loader(this.o.train, {
-      imgsz: size,
+  }
+
+  /** Images that could not be decoded: reported once each with the reason, skipped, never fatal. */
+  readonly badImages: { file: string; problem: string }[] = [];
+
+  private openLoader(hooks: Hooks): BatchSource {
+    return createLoader(this.o.train, {
+      imgsz: this.o.imgsz,
       batch: this.o.batch,
       seed: this.o.seed,
       epochs: this.o.epochs,
       closeMosaic: this.o.closeMosaic,
       hyp: { ...DEFAULT_HYP, mosaic: this.o.mosaic },
+      onBadImage: (file, problem) => {
+        this.badImages.push({ file, problem });
+        hooks.onBadImage?.(file, problem);
+      },
     });
   }
 
@@ -172,6 +183,16 @@ export class Trainer {
   }
 
   async fit(hooks: Hooks = {}): Promise<TrainResult> {
+    this.loader = this.openLoader(hooks);
+    try {
+      return await this.loop(hooks);
+    } finally {
+      await this.loader.close();
+      await this.runner.dispose();
+    }
+  }
+
+  private async loop(hooks: Hooks): Promise<TrainResult> {
     fs.mkdirSync(this.o.outDir, { recursive: true });
     const last = path.join(this.o.outDir, 'last.safetensors');
     const best = path.join(this.o.outDir, 'best.safetensors');
@@ -298,7 +319,6 @@ export class Trainer {
       }
       if (this.o.maxSteps !== undefined && steps >= this.o.maxSteps) break;
     }
-    await this.runner.dispose();
     return { epochs: history.length, bestFitness, last, best, stoppedEarly, cancelled, history };
   }
 

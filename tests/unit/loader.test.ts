@@ -3,7 +3,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectStore } from '../../src-main/store/project.js';
 import { augment, DEFAULT_HYP, letterbox, type Hyp, type Sample, type Source } from '../../src-main/train/augment.js';
-import { Loader, projectSources } from '../../src-main/train/loader.js';
+import { Loader, projectSources, type Batch } from '../../src-main/train/loader.js';
+import { createLoader, ThreadedLoader } from '../../src-main/train/threaded-loader.js';
 import { Rng } from '../../src-main/util/random.js';
 import { tempDir } from '../helpers.js';
 
@@ -116,6 +117,33 @@ describe('loader', () => {
     // Second epoch: the broken file is not tried again.
     for await (const _ of loader.epoch(1)) void _;
     expect(bad).toEqual([broken]);
+  });
+
+  it('runs in a worker thread with the same batches as in-thread, reporting bad images from there', async () => {
+    const broken = `${tmp.dir}/broken2.jpg`;
+    fs.writeFileSync(broken, 'not a jpeg either');
+    const all = [...sources, { file: broken, boxes: [] }];
+    const o = { imgsz: 64, batch: 2, seed: 5, epochs: 3, closeMosaic: 1 };
+    const bad: string[] = [];
+    const threaded = createLoader(all, { ...o, onBadImage: (f) => bad.push(f) });
+    expect(threaded).toBeInstanceOf(ThreadedLoader);
+    const inThread = new Loader(all, o);
+    try {
+      for (const epoch of [0, 2]) {
+        const a: Batch[] = [];
+        const b: Batch[] = [];
+        for await (const x of threaded.epoch(epoch)) a.push(x);
+        for await (const x of inThread.epoch(epoch)) b.push(x);
+        expect(a.map((x) => x.files)).toEqual(b.map((x) => x.files));
+        a.forEach((x, i) => {
+          expect(Array.from(x.targets)).toEqual(Array.from(b[i]!.targets));
+          expect(x.images.every((v, k) => v === b[i]!.images[k])).toBe(true);
+        });
+      }
+      expect(bad).toEqual([broken]);
+    } finally {
+      await threaded.close();
+    }
   });
 
   it('reads accepted boxes from a project, and pending ones only when asked, with their weight', () => {
