@@ -88,8 +88,12 @@ export function decode(
   batchIndex: number,
   o: DecodeOptions,
 ): Detection[] {
+  // Only this batch item's slice: decoding a batch calls this once per item.
   for (const [name, t] of Object.entries(outputs)) {
-    for (const v of t.data) if (!Number.isFinite(v)) throw new Error(`output ${name} contains NaN or infinite values`);
+    const per = t.data.length / (t.dims[0] || 1);
+    const end = (batchIndex + 1) * per;
+    for (let i = batchIndex * per; i < end; i++)
+      if (!Number.isFinite(t.data[i]!)) throw new Error(`output ${name} contains NaN or infinite values`);
   }
   checkLayout(layout, outputs);
   const first = Object.values(outputs)[0]!;

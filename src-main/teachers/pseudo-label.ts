@@ -13,7 +13,7 @@ import type { JobContext } from '../jobs/manager.js';
 import type { ProjectStore } from '../store/project.js';
 import type { PseudoBox } from '../store/pseudo-labels.js';
 import type { ImageRecord, TeacherRecord } from '../store/types.js';
-import { DecodeError, letterbox } from '../train/augment.js';
+import { DecodeError, letterboxPixels } from '../train/augment.js';
 import { fuse, type DetectionSet, type FuseMethod } from './fuse.js';
 import { TeacherSession, type TeacherProbe, type TeacherSettings } from './teacher.js';
 
@@ -123,32 +123,34 @@ export async function runPseudoLabel(
   const load = async (im: ImageRecord) => {
     const file = store.absolutePath(im.path);
     try {
-      const views = new Map<number, Awaited<ReturnType<typeof letterbox>>>();
-      for (const s of sizes) views.set(s, await letterbox({ file, boxes: [] }, s));
-      return { im, views };
+      const src = { file, boxes: [], width: im.width, height: im.height };
+      const done = await Promise.all(sizes.map((s) => letterboxPixels(src, s)));
+      return { im, views: new Map(sizes.map((s, k) => [s, done[k]!])) };
     } catch (e) {
       const problem = e instanceof DecodeError ? e.message : `${file}: ${(e as Error).message}`;
       skipped.push({ file, problem, scope: 'image' });
       return null;
     }
   };
+  /** A chunk's images all at once: sharp's pool works on them while inference holds the JS thread. */
+  const loadChunk = (ims: ImageRecord[]) => Promise.all(ims.map(load));
   const chunks: ImageRecord[][] = [];
   for (let i = 0; i < todo.length; i += batch) chunks.push(todo.slice(i, i + batch));
 
   try {
     ctx.progress(0, todo.length, resumed ? `resuming: ${resumed} images already done` : undefined);
-    let next = chunks.length ? Promise.all(chunks[0]!.map(load)) : null;
+    let next = chunks.length ? loadChunk(chunks[0]!) : null;
     for (let c = 0; c < chunks.length; c++) {
       ctx.throwIfCancelled();
       const loaded = (await next!).filter((x): x is NonNullable<typeof x> => x !== null);
       // Prefetch: the next chunk decodes while this one runs through the teachers.
-      next = c + 1 < chunks.length ? Promise.all(chunks[c + 1]!.map(load)) : null;
+      next = c + 1 < chunks.length ? loadChunk(chunks[c + 1]!) : null;
       const perImage: DetectionSet[][] = loaded.map(() => []);
       for (let t = 0; t < prepared.length; t++) {
         const p = prepared[t]!;
         const s = p.config.imgsz;
         const views = await sessions[t]!.detect(
-          loaded.map((l) => l.views.get(s)!.data),
+          loaded.map((l) => l.views.get(s)!.pixels),
           { conf: req.conf, iou: req.iou, maxDet, flip: req.tta ?? p.config.tta ?? false },
         );
         loaded.forEach((l, k) => {

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import ort from 'onnxruntime-node';
+import { hwcToChw } from '../train/augment.js';
 import { checkLayout, decode, detectLayout, LAYOUTS, type Detection, type Layout, type Out } from './decode.js';
 import { inspectModel } from './predictor.js';
 
@@ -131,18 +132,33 @@ export class TeacherSession {
   }
 
   /**
-   * Detections per image (network-input pixels) for letterboxed CHW images of size `probe.imgsz`; with `flip`,
-   * each image is also run flipped and that view's boxes are mapped back: one list per view.
+   * Detections per image (network-input pixels) for letterboxed images of size `probe.imgsz`, given as CHW
+   * floats or as packed RGB bytes (converted straight into the batch); with `flip`, each image is also run
+   * flipped and that view's boxes are mapped back: one list per view.
    */
-  async detect(images: Float32Array[], o: { conf: number; iou: number; maxDet: number; flip?: boolean }) {
+  async detect(
+    images: (Float32Array | Uint8Array)[],
+    o: { conf: number; iou: number; maxDet: number; flip?: boolean },
+  ): Promise<Detection[][][]> {
     const s = this.probe.imgsz;
-    const views = o.flip ? images.flatMap((im) => [im, flipChw(im, s)]) : images;
+    const plane = 3 * s * s;
+    const views = images.flatMap((im) =>
+      o.flip
+        ? [
+            { im, flip: false },
+            { im, flip: true },
+          ]
+        : [{ im, flip: false }],
+    );
     const perView: Detection[][] = [];
     const chunk = this.probe.dynamicBatch ? views.length : 1;
     for (let i = 0; i < views.length; i += chunk) {
       const part = views.slice(i, i + chunk);
-      const data = new Float32Array(part.length * 3 * s * s);
-      part.forEach((v, k) => data.set(v, k * 3 * s * s));
+      const data = new Float32Array(part.length * plane);
+      part.forEach((v, k) => {
+        if (v.im instanceof Float32Array) data.set(v.flip ? flipChw(v.im, s) : v.im, k * plane);
+        else hwcToChw(v.im, s, data, k * plane, v.flip);
+      });
       const res = await this.session.run({
         [this.probe.inputName]: new ort.Tensor('float32', data, [part.length, 3, s, s]),
       });
@@ -155,7 +171,7 @@ export class TeacherSession {
       perView[2 * k]!,
       perView[2 * k + 1]!.map((d) => ({
         ...d,
-        box: [s - d.box[0] - d.box[2], d.box[1], d.box[2], d.box[3]] as typeof d.box,
+        box: [s - d.box[0] - d.box[2], d.box[1], d.box[2], d.box[3]] as [number, number, number, number],
       })),
     ]);
   }
