@@ -169,4 +169,5 @@ def main():
                       'torch': torch.__version__, 'threads': torch.get_num_threads()}))
 
 
-main()
+if __name__ == '__main__':
+    main()
