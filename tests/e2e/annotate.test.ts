@@ -1,0 +1,168 @@
+import fs from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../../src-main/api/dispatch.js';
+import { Session } from '../../src-main/api/session.js';
+import { DEFAULT_RENDERER_DIR, startServer, type RunningServer } from '../../src-main/server.js';
+import { tempDir, writeJpegs } from '../helpers.js';
+import { artifactPath, launchChromium } from './browser.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let session: Session;
+let server: RunningServer;
+let browser: Browser;
+let ids: number[];
+let cat: number;
+let dog: number;
+
+beforeAll(async () => {
+  if (!fs.existsSync(`${DEFAULT_RENDERER_DIR}/index.html`)) {
+    throw new Error(`the renderer is not built (${DEFAULT_RENDERER_DIR}); run \`npm run build\` before the e2e tests`);
+  }
+  tmp = tempDir();
+  process.env.STARLING_HOME = `${tmp.dir}/home`;
+  session = new Session();
+  await call(session, 'project.create', { path: `${tmp.dir}/proj`, name: 'annotator e2e' });
+  await writeJpegs(`${tmp.dir}/proj/images`, 3, { width: 320, height: 240 });
+  const { jobId } = await call(session, 'images.add', { paths: [`${tmp.dir}/proj/images`] });
+  await session.jobs.wait(jobId);
+  cat = (await call(session, 'classes.create', { name: 'cat' })).id;
+  dog = (await call(session, 'classes.create', { name: 'dog' })).id;
+  ids = (await call(session, 'images.list', {})).items.map((i) => i.id);
+  // Pseudo-labels on the third image, as a teacher job leaves them.
+  session.requireProject().annotations.addMany([
+    { imageId: ids[2]!, classId: cat, x: 20, y: 30, w: 60, h: 50, source: 'teacher:t1', score: 0.9, review: 'pending' },
+    {
+      imageId: ids[2]!,
+      classId: dog,
+      x: 200,
+      y: 120,
+      w: 70,
+      h: 60,
+      source: 'teacher:t1',
+      score: 0.4,
+      review: 'pending',
+    },
+  ]);
+  server = await startServer({ session });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await session?.dispose();
+  tmp?.cleanup();
+});
+
+/** Page coordinates of an image pixel, from the view transform the annotator publishes on its canvas. */
+async function at(page: Page, x: number, y: number): Promise<{ x: number; y: number }> {
+  const el = page.locator('[data-testid="annotator-canvas"]');
+  const box = (await el.boundingBox())!;
+  const [s, ox, oy] = await Promise.all(
+    ['data-scale', 'data-x', 'data-y'].map(async (a) => Number(await el.getAttribute(a))),
+  );
+  return { x: box.x + ox! + x * s!, y: box.y + oy! + y * s! };
+}
+
+async function drag(page: Page, from: { x: number; y: number }, to: { x: number; y: number }) {
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2, { steps: 4 });
+  await page.mouse.move(to.x, to.y, { steps: 4 });
+  await page.mouse.up();
+}
+
+const annotations = async (imageId: number) => (await call(session, 'images.get', { id: imageId })).annotations;
+
+async function openAnnotator(page: Page, hash: string) {
+  await page.goto(`${server.openUrl}#/${hash}`);
+  await page.waitForSelector('[data-testid="annotator-canvas"] canvas');
+  // The view is fitted once the image has loaded.
+  await expect
+    .poll(async () => Number(await page.getAttribute('[data-testid="annotator-canvas"]', 'data-scale')))
+    .not.toBe(1);
+}
+
+describe('annotator and review queue, end to end', () => {
+  it('draws, resizes, reclassifies, deletes, undoes and redoes boxes, and finds them after a reload', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const id = ids[0]!;
+    await openAnnotator(page, `annotate/${id}`);
+
+    await drag(page, await at(page, 40, 40), await at(page, 120, 100));
+    await expect.poll(async () => (await annotations(id)).length).toBe(1);
+    let [a] = await annotations(id);
+    expect(a!.classId).toBe(cat); // the first class is current
+    expect(Math.abs(a!.x - 40)).toBeLessThan(2);
+    expect(Math.abs(a!.w - 80)).toBeLessThan(2);
+    expect(Math.abs(a!.h - 60)).toBeLessThan(2);
+    await page.screenshot({ path: artifactPath('annotate-drawn.png') });
+
+    // The new box is selected: drag its bottom-right handle.
+    await drag(page, await at(page, 120, 100), await at(page, 160, 140));
+    await expect.poll(async () => Math.round((await annotations(id))[0]!.w)).toBeGreaterThan(110);
+    [a] = await annotations(id);
+    expect(Math.abs(a!.w - 120)).toBeLessThan(3);
+    expect(Math.abs(a!.h - 100)).toBeLessThan(3);
+    expect(Math.abs(a!.x - 40)).toBeLessThan(2);
+
+    // Move it by dragging its inside, then nudge with an arrow key.
+    await drag(page, await at(page, 80, 80), await at(page, 100, 90));
+    await expect.poll(async () => Math.round((await annotations(id))[0]!.x)).toBe(60);
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(async () => Math.round((await annotations(id))[0]!.x)).toBe(61);
+
+    await page.keyboard.press('2');
+    await expect.poll(async () => (await annotations(id))[0]!.classId).toBe(dog);
+
+    await page.keyboard.press('Delete');
+    await expect.poll(async () => (await annotations(id)).length).toBe(0);
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => (await annotations(id)).length).toBe(1);
+    await page.keyboard.press('Control+Shift+z');
+    await expect.poll(async () => (await annotations(id)).length).toBe(0);
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => (await annotations(id)).length).toBe(1);
+
+    await page.reload();
+    await page.waitForSelector('[data-testid="annotator-canvas"] canvas');
+    await expect.poll(() => page.locator('.boxes li').count()).toBe(1);
+    await expect.poll(() => page.locator('.boxes li').first().textContent()).toContain('dog');
+    await page.screenshot({ path: artifactPath('annotate-reloaded.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('walks pending pseudo-labels: Enter accepts, Delete rejects, the slider hides low scores', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await openAnnotator(page, 'review');
+    await expect.poll(() => page.textContent('[data-testid="pending-count"]')).toContain('2 pending');
+    await expect.poll(() => page.locator('.boxes li').count()).toBe(2);
+    await page.screenshot({ path: artifactPath('review-queue.png') });
+
+    // The slider hides candidates below it (the 0.4 dog), without touching them.
+    await page.locator('[data-testid="score-slider"]').fill('0.5');
+    await expect.poll(() => page.locator('.boxes li').count()).toBe(1);
+    await page.locator('[data-testid="score-slider"]').fill('0.25');
+    await expect.poll(() => page.locator('.boxes li').count()).toBe(2);
+
+    const p = await at(page, 50, 55); // inside the cat box
+    await page.mouse.click(p.x, p.y);
+    await page.keyboard.press('Enter');
+    const byClass = async (c: number) => (await annotations(ids[2]!)).find((x) => x.classId === c)!;
+    await expect.poll(async () => (await byClass(cat)).review).toBe('accepted');
+
+    const q = await at(page, 235, 150); // inside the dog box
+    await page.mouse.click(q.x, q.y);
+    await page.keyboard.press('Delete');
+    await expect.poll(async () => (await byClass(dog)).review).toBe('rejected');
+    await expect.poll(() => page.textContent('[data-testid="pending-count"]')).toContain('0 pending');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+});
