@@ -67,10 +67,10 @@ describe('browser mode, end to end', () => {
     const page = await browser.newPage();
     await page.goto(server.openUrl);
     await page.waitForSelector('[data-testid="gallery-total"]');
-    await page.click('text=Train');
+    await page.click('text=Detection review');
     await expect
-      .poll(() => page.locator('[data-testid="placeholder-train"]').textContent())
-      .toMatch(/Not implemented yet/);
+      .poll(() => page.locator('[data-testid="placeholder-detections"]').textContent())
+      .toMatch(/Not implemented yet[\s\S]*starling val/);
     await page.close();
   });
 

@@ -1,0 +1,109 @@
+import fs from 'node:fs';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../../src-main/api/dispatch.js';
+import { Session } from '../../src-main/api/session.js';
+import { seedInit } from '../../src-main/engine/nn.js';
+import { exportDetector } from '../../src-main/export/detector.js';
+import { buildDetector } from '../../src-main/models/zoo.js';
+import { DEFAULT_RENDERER_DIR, startServer, type RunningServer } from '../../src-main/server.js';
+import { Rng } from '../../src-main/util/random.js';
+import { tempDir } from '../helpers.js';
+import { artifactPath, launchChromium } from './browser.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let session: Session;
+let server: RunningServer;
+let browser: Browser;
+let teacherFile: string;
+
+beforeAll(async () => {
+  if (!fs.existsSync(`${DEFAULT_RENDERER_DIR}/index.html`)) {
+    throw new Error(`the renderer is not built (${DEFAULT_RENDERER_DIR}); run \`npm run build\` before the e2e tests`);
+  }
+  tmp = tempDir();
+  process.env.STARLING_HOME = `${tmp.dir}/home`;
+  session = new Session();
+  const { jobId } = await call(session, 'sample.create', {
+    dir: `${tmp.dir}/sample`,
+    seed: 2,
+    counts: { train: 6, pool: 4, val: 2, test: 2 },
+    open: true,
+  });
+  await session.jobs.wait(jobId);
+  // An untrained detector as a teacher, its class logits spread so it proposes boxes.
+  seedInit(8);
+  const d = buildDetector({ scale: 'n', backbone: 'shufflenetv2_x0_5', nc: 6 });
+  const r = new Rng('e2e-teacher');
+  for (const [name, p] of d.namedTensors())
+    if (/cv3\.\d\.2\.bias$/.test(name)) p.data = p.data.map(() => r.range(-2, 1));
+  const names = session
+    .requireProject()
+    .classes.list()
+    .map((c) => c.name);
+  teacherFile = `${tmp.dir}/shapes-teacher.onnx`;
+  fs.writeFileSync(teacherFile, exportDetector(d, { imgsz: 96, style: 'raw', names }).bytes);
+  server = await startServer({ session });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await session?.dispose();
+  tmp?.cleanup();
+});
+
+describe('teachers, training and runs views, end to end', () => {
+  it('registers a teacher, pseudo-labels the pool, and sends the user to review', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.openUrl}#/teachers`);
+    await page.fill('[data-testid="teacher-path"]', teacherFile);
+    await page.click('[data-testid="teacher-inspect"]');
+    await expect
+      .poll(() => page.textContent('[data-testid="teacher-probe"]'))
+      .toMatch(/YOLOv8 \/ YOLO11.*\(detected\).*96×96.*6 classes: circle/);
+    await page.click('[data-testid="teacher-register"]');
+    await expect.poll(() => page.locator('[data-testid="teacher-row"]').count()).toBe(1);
+    await page.click('[data-testid="pseudo-run"]');
+    await expect
+      .poll(() => page.textContent('[data-testid="teachers-message"]'), { timeout: 60_000 })
+      .toMatch(/Labeled 4 images/);
+    const counts = await call(session, 'review.counts', {});
+    expect(counts.pending).toBeGreaterThan(0);
+    await expect.poll(() => page.textContent('[data-testid="review-counts"]')).toContain(`${counts.pending} pending`);
+    await page.screenshot({ path: artifactPath('teachers.png') });
+    await page.click('text=Review them');
+    await page.waitForSelector('[data-testid="annotator-canvas"] canvas');
+    await expect.poll(() => page.textContent('[data-testid="pending-count"]')).toMatch(/[1-9]\d* pending/);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('starts a tiny training, shows its progress, and lists the run with its figures', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.openUrl}#/train`);
+    await expect.poll(() => page.textContent('[data-testid="train-card"]')).toMatch(/M parameters.*GFLOPs/);
+    await page.fill('[data-testid="train-epochs"]', '2');
+    await page.fill('[data-testid="train-batch"]', '3');
+    await page.fill('input[type="number"][step="32"]', '64');
+    await page.click('[data-testid="train-start"]');
+    await expect
+      .poll(() => page.textContent('[data-testid="train-progress"]'), { timeout: 60_000 })
+      .toMatch(/step \d+\/4/);
+    await expect.poll(() => page.textContent('[data-testid="train-progress"]'), { timeout: 120_000 }).toContain('done');
+    await expect.poll(() => page.locator('[data-testid="runs-table"] tbody tr').count()).toBe(1);
+    await expect.poll(() => page.textContent('[data-testid="runs-table"] tbody tr')).toMatch(/done\s*2/);
+    await page.screenshot({ path: artifactPath('train.png') });
+    await page.goto(`${server.openUrl}#/runs`);
+    await page.waitForSelector('[data-testid="runs-view"]');
+    await page.click('text=Evaluate on test');
+    await page.screenshot({ path: artifactPath('runs.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 240_000);
+});
