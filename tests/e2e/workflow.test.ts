@@ -103,6 +103,18 @@ describe('teachers, training and runs views, end to end', () => {
     await page.waitForSelector('[data-testid="runs-view"]');
     await page.click('text=Evaluate on test');
     await page.screenshot({ path: artifactPath('runs.png') });
+    // Export the run and see the file verified on onnxruntime.
+    await page.goto(`${server.openUrl}#/export`);
+    await page.waitForSelector('[data-testid="export-go"]');
+    await page.selectOption('[data-testid="export-style"]', 'nms');
+    const out = `${tmp.dir}/exported.onnx`;
+    await page.fill('[data-testid="export-out"]', out);
+    await page.click('[data-testid="export-go"]');
+    await expect
+      .poll(() => page.textContent('[data-testid="export-result"]'), { timeout: 60_000 })
+      .toMatch(/output0 \[1, \d+, 6\][\s\S]*ms per image/);
+    expect(fs.existsSync(out)).toBe(true);
+    await page.screenshot({ path: artifactPath('export.png') });
     expect(errors).toEqual([]);
     await page.close();
   }, 240_000);
