@@ -1,59 +1,57 @@
-import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src-main/api/dispatch.js';
-import { Session } from '../../src-main/api/session.js';
-import { DEFAULT_RENDERER_DIR, startServer, type RunningServer } from '../../src-main/server.js';
-import { tempDir, writeJpegs } from '../helpers.js';
-import { artifactPath, launchChromium } from './browser.js';
+import { writeJpegs } from '../helpers.js';
+import { artifactPath, startE2E, stopE2E, type E2E } from './browser.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let session: Session;
-let server: RunningServer;
+let e: E2E | undefined;
+let session: E2E['session'];
+let server: E2E['server'];
 let browser: Browser;
 let ids: number[];
 let cat: number;
 let dog: number;
 
 beforeAll(async () => {
-  if (!fs.existsSync(`${DEFAULT_RENDERER_DIR}/index.html`)) {
-    throw new Error(`the renderer is not built (${DEFAULT_RENDERER_DIR}); run \`npm run build\` before the e2e tests`);
-  }
-  tmp = tempDir();
-  process.env.STARLING_HOME = `${tmp.dir}/home`;
-  session = new Session();
-  await call(session, 'project.create', { path: `${tmp.dir}/proj`, name: 'annotator e2e' });
-  await writeJpegs(`${tmp.dir}/proj/images`, 3, { width: 320, height: 240 });
-  const { jobId } = await call(session, 'images.add', { paths: [`${tmp.dir}/proj/images`] });
-  await session.jobs.wait(jobId);
-  cat = (await call(session, 'classes.create', { name: 'cat' })).id;
-  dog = (await call(session, 'classes.create', { name: 'dog' })).id;
-  ids = (await call(session, 'images.list', {})).items.map((i) => i.id);
-  // Pseudo-labels on the third image, as a teacher job leaves them.
-  session.requireProject().annotations.addMany([
-    { imageId: ids[2]!, classId: cat, x: 20, y: 30, w: 60, h: 50, source: 'teacher:t1', score: 0.9, review: 'pending' },
-    {
-      imageId: ids[2]!,
-      classId: dog,
-      x: 200,
-      y: 120,
-      w: 70,
-      h: 60,
-      source: 'teacher:t1',
-      score: 0.4,
-      review: 'pending',
-    },
-  ]);
-  server = await startServer({ session });
-  browser = await launchChromium();
+  e = await startE2E(async (s, dir) => {
+    session = s;
+    await call(session, 'project.create', { path: `${dir}/proj`, name: 'annotator e2e' });
+    await writeJpegs(`${dir}/proj/images`, 3, { width: 320, height: 240 });
+    const { jobId } = await call(session, 'images.add', { paths: [`${dir}/proj/images`] });
+    await session.jobs.wait(jobId);
+    cat = (await call(session, 'classes.create', { name: 'cat' })).id;
+    dog = (await call(session, 'classes.create', { name: 'dog' })).id;
+    ids = (await call(session, 'images.list', {})).items.map((i) => i.id);
+    // Pseudo-labels on the third image, as a teacher job leaves them.
+    session.requireProject().annotations.addMany([
+      {
+        imageId: ids[2]!,
+        classId: cat,
+        x: 20,
+        y: 30,
+        w: 60,
+        h: 50,
+        source: 'teacher:t1',
+        score: 0.9,
+        review: 'pending',
+      },
+      {
+        imageId: ids[2]!,
+        classId: dog,
+        x: 200,
+        y: 120,
+        w: 70,
+        h: 60,
+        source: 'teacher:t1',
+        score: 0.4,
+        review: 'pending',
+      },
+    ]);
+  });
+  ({ server, browser } = e);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await session?.dispose();
-  tmp?.cleanup();
-});
+afterAll(() => stopE2E(e));
 
 /** Page coordinates of an image pixel, from the view transform the annotator publishes on its canvas. */
 async function at(page: Page, x: number, y: number): Promise<{ x: number; y: number }> {

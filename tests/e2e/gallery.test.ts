@@ -1,42 +1,30 @@
-import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src-main/api/dispatch.js';
-import { Session } from '../../src-main/api/session.js';
-import { DEFAULT_RENDERER_DIR, startServer, type RunningServer } from '../../src-main/server.js';
-import { tempDir, writeJpegs } from '../helpers.js';
-import { artifactPath, launchChromium } from './browser.js';
+import { writeJpegs } from '../helpers.js';
+import { artifactPath, startE2E, stopE2E, type E2E } from './browser.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let session: Session;
-let server: RunningServer;
+let e: E2E | undefined;
+let session: E2E['session'];
+let server: E2E['server'];
 let browser: Browser;
 const N_IMAGES = 30;
 
 beforeAll(async () => {
-  if (!fs.existsSync(`${DEFAULT_RENDERER_DIR}/index.html`)) {
-    throw new Error(`the renderer is not built (${DEFAULT_RENDERER_DIR}); run \`npm run build\` before the e2e tests`);
-  }
-  tmp = tempDir();
-  process.env.STARLING_HOME = `${tmp.dir}/home`;
-  session = new Session();
-  await call(session, 'project.create', { path: `${tmp.dir}/proj`, name: 'e2e project' });
-  await writeJpegs(`${tmp.dir}/proj/images`, N_IMAGES, { width: 96, height: 72 });
-  const { jobId } = await call(session, 'images.add', { paths: [`${tmp.dir}/proj/images`] });
-  await session.jobs.wait(jobId);
-  // A few val images so the split filter has something to show.
-  const { items } = await call(session, 'images.list', { limit: 5 });
-  await call(session, 'images.setSplit', { ids: items.map((i) => i.id), split: 'val' });
-  server = await startServer({ session });
-  browser = await launchChromium();
+  e = await startE2E(async (s, dir) => {
+    session = s;
+    await call(session, 'project.create', { path: `${dir}/proj`, name: 'e2e project' });
+    await writeJpegs(`${dir}/proj/images`, N_IMAGES, { width: 96, height: 72 });
+    const { jobId } = await call(session, 'images.add', { paths: [`${dir}/proj/images`] });
+    await session.jobs.wait(jobId);
+    // A few val images so the split filter has something to show.
+    const { items } = await call(session, 'images.list', { limit: 5 });
+    await call(session, 'images.setSplit', { ids: items.map((i) => i.id), split: 'val' });
+  });
+  ({ server, browser } = e);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await session?.dispose();
-  tmp?.cleanup();
-});
+afterAll(() => stopE2E(e));
 
 describe('browser mode, end to end', () => {
   it('opens the gallery of the served project and lists its images with thumbnails', async () => {

@@ -2,57 +2,47 @@ import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src-main/api/dispatch.js';
-import { Session } from '../../src-main/api/session.js';
 import { seedInit } from '../../src-main/engine/nn.js';
 import { exportDetector } from '../../src-main/export/detector.js';
 import { buildDetector } from '../../src-main/models/zoo.js';
-import { DEFAULT_RENDERER_DIR, startServer, type RunningServer } from '../../src-main/server.js';
 import { Rng } from '../../src-main/util/random.js';
-import { tempDir } from '../helpers.js';
-import { artifactPath, launchChromium } from './browser.js';
+import { artifactPath, startE2E, stopE2E, type E2E } from './browser.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let session: Session;
-let server: RunningServer;
+let e: E2E | undefined;
+let tmpDir: string;
+let session: E2E['session'];
+let server: E2E['server'];
 let browser: Browser;
 let teacherFile: string;
 
 beforeAll(async () => {
-  if (!fs.existsSync(`${DEFAULT_RENDERER_DIR}/index.html`)) {
-    throw new Error(`the renderer is not built (${DEFAULT_RENDERER_DIR}); run \`npm run build\` before the e2e tests`);
-  }
-  tmp = tempDir();
-  process.env.STARLING_HOME = `${tmp.dir}/home`;
-  session = new Session();
-  const { jobId } = await call(session, 'sample.create', {
-    dir: `${tmp.dir}/sample`,
-    seed: 2,
-    counts: { train: 6, pool: 4, val: 2, test: 2 },
-    open: true,
+  e = await startE2E(async (s, dir) => {
+    session = s;
+    tmpDir = dir;
+    const { jobId } = await call(session, 'sample.create', {
+      dir: `${dir}/sample`,
+      seed: 2,
+      counts: { train: 6, pool: 4, val: 2, test: 2 },
+      open: true,
+    });
+    await session.jobs.wait(jobId);
+    // An untrained detector as a teacher, its class logits spread so it proposes boxes.
+    seedInit(8);
+    const d = buildDetector({ scale: 'n', backbone: 'shufflenetv2_x0_5', nc: 6 });
+    const r = new Rng('e2e-teacher');
+    for (const [name, p] of d.namedTensors())
+      if (/cv3\.\d\.2\.bias$/.test(name)) p.data = p.data.map(() => r.range(-2, 1));
+    const names = session
+      .requireProject()
+      .classes.list()
+      .map((c) => c.name);
+    teacherFile = `${dir}/shapes-teacher.onnx`;
+    fs.writeFileSync(teacherFile, exportDetector(d, { imgsz: 96, style: 'raw', names }).bytes);
   });
-  await session.jobs.wait(jobId);
-  // An untrained detector as a teacher, its class logits spread so it proposes boxes.
-  seedInit(8);
-  const d = buildDetector({ scale: 'n', backbone: 'shufflenetv2_x0_5', nc: 6 });
-  const r = new Rng('e2e-teacher');
-  for (const [name, p] of d.namedTensors())
-    if (/cv3\.\d\.2\.bias$/.test(name)) p.data = p.data.map(() => r.range(-2, 1));
-  const names = session
-    .requireProject()
-    .classes.list()
-    .map((c) => c.name);
-  teacherFile = `${tmp.dir}/shapes-teacher.onnx`;
-  fs.writeFileSync(teacherFile, exportDetector(d, { imgsz: 96, style: 'raw', names }).bytes);
-  server = await startServer({ session });
-  browser = await launchChromium();
+  ({ server, browser } = e);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await session?.dispose();
-  tmp?.cleanup();
-});
+afterAll(() => stopE2E(e));
 
 describe('teachers, training and runs views, end to end', () => {
   it('registers a teacher, pseudo-labels the pool, and sends the user to review', async () => {
@@ -107,7 +97,7 @@ describe('teachers, training and runs views, end to end', () => {
     await page.goto(`${server.openUrl}#/export`);
     await page.waitForSelector('[data-testid="export-go"]');
     await page.selectOption('[data-testid="export-style"]', 'nms');
-    const out = `${tmp.dir}/exported.onnx`;
+    const out = `${tmpDir}/exported.onnx`;
     await page.fill('[data-testid="export-out"]', out);
     await page.click('[data-testid="export-go"]');
     await expect

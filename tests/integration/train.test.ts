@@ -61,10 +61,10 @@ describe('training through the API', () => {
     expect(r.verified.shapes.output0).toEqual([1, 10, 84]);
   }, 300_000);
 
-  it('refuses heads it cannot train yet without leaving a run behind', async () => {
+  it('refuses a model without a detection head without leaving a run behind', async () => {
     const before = (await call(session, 'runs.list', {})).length;
     const { jobId } = await call(session, 'train.start', {
-      config: { head: 'centernet' },
+      config: { head: 'none' },
       imgsz: 64,
       epochs: 1,
       batch: 4,
@@ -72,7 +72,7 @@ describe('training through the API', () => {
     });
     const job = await session.jobs.wait(jobId);
     expect(job.status).toBe('failed');
-    expect(job.error?.message).toMatch(/training the centernet head is not implemented yet/);
+    expect(job.error?.message).toMatch(/head 'none' has no detection output to train/);
     expect((await call(session, 'runs.list', {})).length).toBe(before);
   });
 });
