@@ -107,10 +107,13 @@ export async function runTraining(
       onBadImage: (file, problem) => console.warn(`starling: skipped an unreadable image: ${problem || file}`),
       shouldStop: () => ctx.signal.aborted,
     });
-    const bestEpoch = result.history.reduce(
-      (a, b) => (b.metrics.fitness! > a.metrics.fitness! ? b : a),
-      result.history[0]!,
-    );
+    // Only validated epochs have a fitness (validation may run every N epochs).
+    const bestEpoch = result.history
+      .filter((h) => h.metrics.fitness !== undefined)
+      .reduce<(typeof result.history)[number] | undefined>(
+        (a, b) => (a === undefined || b.metrics.fitness! > a.metrics.fitness! ? b : a),
+        undefined,
+      );
     store.runs.update(run.id, {
       status: result.cancelled ? 'cancelled' : 'done',
       summary: {

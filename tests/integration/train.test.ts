@@ -37,6 +37,7 @@ describe('training through the API', () => {
       epochs: 2,
       batch: 4,
       device: 'cpu',
+      valEvery: 2, // epoch 1 trains only; the summary's best must come from a validated epoch
     });
     const job = await session.jobs.wait(jobId);
     expect(job.error).toBeUndefined();
@@ -47,7 +48,9 @@ describe('training through the API', () => {
     expect(runs[0]).toMatchObject({ status: 'done', config: { config: { backbone: 'starnet_s050', nc: 6 } } });
     const epochs = await call(session, 'runs.epochs', { id: runs[0]!.id });
     expect(epochs.map((e) => e.epoch)).toEqual([0, 1]);
+    expect(epochs[0]!.metrics).not.toHaveProperty('mAP50');
     expect(epochs[1]!.metrics).toHaveProperty('mAP50');
+    expect(runs[0]!.summary).toMatchObject({ bestEpoch: 1, best: { mAP50: epochs[1]!.metrics.mAP50 } });
 
     const ev = await call(session, 'runs.evaluate', { id: runs[0]!.id, split: 'val' });
     expect(ev.images).toBe(3);
