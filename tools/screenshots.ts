@@ -33,6 +33,14 @@ try {
   await shot('teachers', 'teachers.png', '[data-testid="teachers-view"]');
   await shot('train', 'train.png', '[data-testid="train-view"] .u-wrap');
   await shot('gallery', 'gallery.png', '[data-testid="gallery-total"]');
+  await page.goto(`${server.openUrl}#/detections`);
+  await page.waitForSelector('[data-testid="det-images"] li');
+  await page.click('[data-testid="det-filter-fp"]');
+  await page.locator('[data-testid="det-images"] li button').first().click();
+  await page.waitForSelector('[data-testid="det-viewer"] img');
+  await page.waitForTimeout(1500);
+  await page.screenshot({ path: path.join(outDir, 'detections.png'), fullPage: false });
+  console.log('detections.png: #/detections');
 } finally {
   await browser.close();
   await server.close();

@@ -10,6 +10,7 @@ import type {
   AnnotationRecord,
   ClassRecord,
   ImageRecord,
+  PredictionRecord,
   ProjectCounts,
   ProjectSettings,
   RunRecord,
@@ -18,6 +19,7 @@ import type {
 import { IMAGE_STATUSES, REVIEW_STATES, SPLITS } from '../store/types.js';
 import type { ModelCard } from '../models/card.js';
 import type { RunEvaluation } from '../train/validate.js';
+import type { DetectionReview } from '../train/detection-review.js';
 import { LAYOUTS } from '../teachers/decode.js';
 import type { TeacherProbe } from '../teachers/teacher.js';
 import type { ReviewCounts } from '../store/pseudo-labels.js';
@@ -310,6 +312,13 @@ export const contract = {
       .strict(),
   ),
   'runs.evaluate': method<RunEvaluation>()(z.object({ id, split: z.enum(['val', 'test']).default('val') }).strict()),
+  /** A run's stored predictions against the split's labels: per-image TP/FP/FN, PR curves, confusion matrix. */
+  'runs.review': method<DetectionReview>()(
+    z
+      .object({ id, split: z.enum(['val', 'test']).default('val'), conf: z.number().min(0).max(1).default(0.25) })
+      .strict(),
+  ),
+  'runs.predictions': method<PredictionRecord[]>()(z.object({ id, imageId: id }).strict()),
   'runs.epochs': method<{ epoch: number; metrics: Record<string, number> }[]>()(z.object({ id }).strict()),
 
   'teachers.list': method<TeacherRecord[]>()(none),

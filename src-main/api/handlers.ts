@@ -13,6 +13,7 @@ import { detectorCard, zooCards } from '../models/card.js';
 import { exportModel } from '../export/export-model.js';
 import { runTraining } from '../train/train-job.js';
 import { evaluateRun } from '../train/validate.js';
+import { reviewDetections } from '../train/detection-review.js';
 import { runPseudoLabel } from '../teachers/pseudo-label.js';
 import { pseudoLabelQuality } from '../teachers/quality.js';
 import { registerTeacher, updateTeacher } from '../teachers/registry.js';
@@ -275,6 +276,8 @@ export const handlers: Handlers = {
   'runs.list': (s) => s.requireProject().runs.list(),
   'runs.epochs': (s, { id }) => s.requireProject().runs.epochs(id),
   'runs.evaluate': (s, { id, split }) => evaluateRun(s.requireProject(), id, split),
+  'runs.review': (s, { id, split, conf }) => reviewDetections(s.requireProject(), id, split, conf),
+  'runs.predictions': (s, { id, imageId }) => s.requireProject().runs.predictions(id, imageId),
   'train.start': (s, req) => {
     const store = s.requireProject();
     const label =

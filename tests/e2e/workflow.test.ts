@@ -105,6 +105,43 @@ describe('teachers, training and runs views, end to end', () => {
       .toMatch(/output0 \[1, \d+, 6\][\s\S]*ms per image/);
     expect(fs.existsSync(out)).toBe(true);
     await page.screenshot({ path: artifactPath('export.png') });
+
+    // Detection review: evaluate, see the confusion matrix; a confident prediction where no label is becomes a
+    // label with one key.
+    const run = (await call(session, 'runs.list', {}))[0]!;
+    await page.goto(`${server.openUrl}#/detections`);
+    await page.waitForSelector('[data-testid="det-confusion"]');
+    await page.click('[data-testid="det-evaluate"]');
+    await expect
+      .poll(() => page.textContent('[data-testid="det-status"]'), { timeout: 60_000 })
+      .not.toMatch(/Evaluating/);
+    expect((await call(session, 'runs.review', { id: run.id, split: 'val' })).images.length).toBe(2);
+    const val = (await call(session, 'images.list', { filter: { split: 'val' } })).items[0]!;
+    const cls = session.requireProject().classes.list()[0]!;
+    session
+      .requireProject()
+      .runs.putPredictions(
+        run.id,
+        [val.id],
+        [{ imageId: val.id, classId: cls.id, x: 2, y: 3, w: 20, h: 18, score: 0.9 }],
+      );
+    await page.reload();
+    await page.waitForSelector('[data-testid="det-images"] li');
+    await page
+      .locator('[data-testid="det-images"] li', { hasText: val.path.split('/').at(-1)! })
+      .locator('button')
+      .click();
+    await page.waitForSelector('[data-testid="det-pred"]');
+    await page.screenshot({ path: artifactPath('detections.png') });
+    await page.locator('[data-testid="det-pred"]').first().click();
+    await page.keyboard.press('l');
+    await expect
+      .poll(async () =>
+        (await call(session, 'images.get', { id: val.id })).annotations.some(
+          (a) => a.source === 'manual' && a.x === 2 && a.y === 3 && a.w === 20 && a.h === 18,
+        ),
+      )
+      .toBe(true);
     expect(errors).toEqual([]);
     await page.close();
   }, 240_000);

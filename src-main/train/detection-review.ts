@@ -1,0 +1,99 @@
+/**
+ * The detection review of a run: its stored predictions (from `runs.evaluate`) against the accepted labels of a
+ * split, per image (true positives, false positives, false negatives, low-IoU matches at a confidence), plus the
+ * PR curves and the confusion matrix whose cells list their images. Nothing is re-run: review is instant.
+ */
+import { boxIou } from '../teachers/fuse.js';
+import type { ProjectStore } from '../store/project.js';
+import { cocoDetectionMetrics, type DetectionMetrics } from './metrics.js';
+
+export interface ImageReview {
+  imageId: number;
+  path: string;
+  tp: number;
+  fp: number;
+  fn: number;
+  /** Matches at IoU 0.5 whose IoU is below 0.75: found, but badly placed. */
+  lowIou: number;
+  classes: number[];
+}
+
+export interface DetectionReview {
+  runId: number;
+  split: string;
+  conf: number;
+  images: ImageReview[];
+  /** Project class ids in matrix order (index nc = background). */
+  classIds: number[];
+  prCurves: DetectionMetrics['prCurves'];
+  confusion: number[][];
+  /** Project image ids per confusion cell. */
+  cells: number[][][];
+}
+
+export function reviewDetections(
+  store: ProjectStore,
+  runId: number,
+  split: 'val' | 'test',
+  conf = 0.25,
+): DetectionReview {
+  store.runs.get(runId);
+  const classes = store.classes.list();
+  const index = new Map(classes.map((c, i) => [c.id, i]));
+  const images = store.images.list({ split }, 0, 1e9).filter((im) => im.status !== 'unlabeled');
+  const gtAnns: { image_id: number; category_id: number; bbox: number[] }[] = [];
+  const dets: { image_id: number; category_id: number; bbox: number[]; score: number }[] = [];
+  const out: ImageReview[] = [];
+  for (const im of images) {
+    const gts = store.annotations
+      .forImage(im.id)
+      .filter((a) => a.review === 'accepted')
+      .map((a) => ({ classId: a.classId, box: [a.x, a.y, a.w, a.h] }));
+    const preds = store.runs
+      .predictions(runId, im.id)
+      .map((p) => ({ classId: p.classId, box: [p.x, p.y, p.w, p.h], score: p.score }));
+    for (const g of gts) gtAnns.push({ image_id: im.id, category_id: index.get(g.classId)!, bbox: g.box });
+    for (const p of preds)
+      dets.push({ image_id: im.id, category_id: index.get(p.classId)!, bbox: p.box, score: p.score });
+    // Greedy same-class matching at IoU 0.5, highest score first.
+    const used = new Set<number>();
+    let tp = 0;
+    let fp = 0;
+    let lowIou = 0;
+    for (const p of preds.filter((x) => x.score >= conf).sort((a, b) => b.score - a.score)) {
+      let best = -1;
+      let bestIou = 0.5;
+      gts.forEach((g, i) => {
+        if (used.has(i) || g.classId !== p.classId) return;
+        const v = boxIou(p.box, g.box);
+        if (v >= bestIou) [best, bestIou] = [i, v];
+      });
+      if (best < 0) fp++;
+      else {
+        used.add(best);
+        tp++;
+        if (bestIou < 0.75) lowIou++;
+      }
+    }
+    out.push({
+      imageId: im.id,
+      path: im.path,
+      tp,
+      fp,
+      fn: gts.length - used.size,
+      lowIou,
+      classes: [...new Set([...gts, ...preds].map((x) => x.classId))],
+    });
+  }
+  const m = cocoDetectionMetrics({ annotations: gtAnns, categories: classes.map((_, i) => ({ id: i })) }, dets);
+  return {
+    runId,
+    split,
+    conf,
+    images: out,
+    classIds: classes.map((c) => c.id),
+    prCurves: m.prCurves.map((c) => ({ ...c, classId: classes[c.classId]!.id })),
+    confusion: m.confusion,
+    cells: m.cells,
+  };
+}
