@@ -130,6 +130,18 @@ describe('annotator and review queue, end to end', () => {
     await expect.poll(() => page.locator('.boxes li').count()).toBe(1);
     await expect.poll(() => page.locator('.boxes li').first().textContent()).toContain('dog');
     await page.screenshot({ path: artifactPath('annotate-reloaded.png') });
+
+    // Copy the image's boxes, paste them on the next image; then "boxes of the previous image" adds them again.
+    await page.keyboard.press('Control+c');
+    await page.keyboard.press('d');
+    await page.waitForSelector(`[data-testid="annotator-canvas"][data-image="${ids[1]}"]`);
+    await page.keyboard.press('Control+v');
+    await expect.poll(async () => (await annotations(ids[1]!)).length).toBe(1);
+    await page.keyboard.press('Control+Shift+v');
+    await expect.poll(async () => (await annotations(ids[1]!)).length).toBe(2);
+    const [p1, p2] = await annotations(ids[1]!);
+    expect([p1!.classId, Math.round(p1!.w)]).toEqual([dog, Math.round((await annotations(id))[0]!.w)]);
+    expect([p2!.x, p2!.y, p2!.w, p2!.h]).toEqual([p1!.x, p1!.y, p1!.w, p1!.h]);
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
