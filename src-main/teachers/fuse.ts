@@ -36,6 +36,35 @@ export function boxIou(a: readonly number[], b: readonly number[]): number {
   return union > 0 ? inter / union : 0;
 }
 
+/**
+ * Greedy same-class matching at an IoU threshold: predictions by score (highest first), each taking the free truth
+ * of its class it overlaps most. Returns the IoU of each prediction's match, or -1 when it matched nothing.
+ */
+export function greedyMatch(
+  preds: readonly { classId: number; box: readonly number[]; score: number }[],
+  truths: readonly { classId: number; box: readonly number[] }[],
+  threshold = 0.5,
+): { matches: { pred: number; truth: number; iou: number }[]; unmatchedTruths: number } {
+  const used = new Set<number>();
+  const matches: { pred: number; truth: number; iou: number }[] = [];
+  const order = preds.map((_, i) => i).sort((a, b) => preds[b]!.score - preds[a]!.score);
+  for (const pi of order) {
+    const p = preds[pi]!;
+    let best = -1;
+    let bestIou = threshold;
+    truths.forEach((t, i) => {
+      if (used.has(i) || t.classId !== p.classId) return;
+      const v = boxIou(p.box, t.box);
+      if (v >= bestIou) [best, bestIou] = [i, v];
+    });
+    if (best >= 0) {
+      used.add(best);
+      matches.push({ pred: pi, truth: best, iou: bestIou });
+    }
+  }
+  return { matches, unmatchedTruths: truths.length - used.size };
+}
+
 export function fuse(sets: readonly DetectionSet[], o: FuseOptions): FusedBox[] {
   return o.method === 'nms' ? nmsFuse(sets, o) : weightedBoxesFusion(sets, o);
 }

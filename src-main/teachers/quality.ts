@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ProjectStore } from '../store/project.js';
 import { cocoEvaluate, type CocoDet, type CocoGt } from '../train/coco-eval.js';
-import { boxIou } from './fuse.js';
+import { greedyMatch } from './fuse.js';
 
 export interface PseudoLabelQuality {
   groundTruth: string;
@@ -92,7 +92,7 @@ export function pseudoLabelQuality(store: ProjectStore): PseudoLabelQuality | nu
     for (const imageId of imageOf.values()) {
       const kept = preds.get(imageId)!.filter((p) => p.score >= score);
       n += kept.length;
-      tp += greedyMatches(kept, truths.get(imageId) ?? []);
+      tp += greedyMatch(kept, truths.get(imageId) ?? []).matches.length;
     }
     return { score, precision: n ? tp / n : 0, recall: totalTruths ? tp / totalTruths : 0, boxes: n };
   });
@@ -105,27 +105,4 @@ export function pseudoLabelQuality(store: ProjectStore): PseudoLabelQuality | nu
     ap50: Math.max(0, stats[1]!),
     thresholds,
   };
-}
-
-/** True positives at IoU 0.5: predictions by score, each matching the best free truth of its class. */
-function greedyMatches(
-  preds: { classId: number; box: number[]; score: number }[],
-  truths: { classId: number; box: number[] }[],
-): number {
-  const used = new Set<number>();
-  let tp = 0;
-  for (const p of [...preds].sort((a, b) => b.score - a.score)) {
-    let best = -1;
-    let bestIou = 0.5;
-    truths.forEach((t, i) => {
-      if (used.has(i) || t.classId !== p.classId) return;
-      const v = boxIou(p.box, t.box);
-      if (v >= bestIou) [best, bestIou] = [i, v];
-    });
-    if (best >= 0) {
-      used.add(best);
-      tp++;
-    }
-  }
-  return tp;
 }

@@ -3,7 +3,7 @@
  * split, per image (true positives, false positives, false negatives, low-IoU matches at a confidence), plus the
  * PR curves and the confusion matrix whose cells list their images. Nothing is re-run: review is instant.
  */
-import { boxIou } from '../teachers/fuse.js';
+import { greedyMatch } from '../teachers/fuse.js';
 import type { ProjectStore } from '../store/project.js';
 import { cocoDetectionMetrics, type DetectionMetrics } from './metrics.js';
 
@@ -55,33 +55,16 @@ export function reviewDetections(
     for (const g of gts) gtAnns.push({ image_id: im.id, category_id: index.get(g.classId)!, bbox: g.box });
     for (const p of preds)
       dets.push({ image_id: im.id, category_id: index.get(p.classId)!, bbox: p.box, score: p.score });
-    // Greedy same-class matching at IoU 0.5, highest score first.
-    const used = new Set<number>();
-    let tp = 0;
-    let fp = 0;
-    let lowIou = 0;
-    for (const p of preds.filter((x) => x.score >= conf).sort((a, b) => b.score - a.score)) {
-      let best = -1;
-      let bestIou = 0.5;
-      gts.forEach((g, i) => {
-        if (used.has(i) || g.classId !== p.classId) return;
-        const v = boxIou(p.box, g.box);
-        if (v >= bestIou) [best, bestIou] = [i, v];
-      });
-      if (best < 0) fp++;
-      else {
-        used.add(best);
-        tp++;
-        if (bestIou < 0.75) lowIou++;
-      }
-    }
+    const confident = preds.filter((x) => x.score >= conf);
+    const { matches, unmatchedTruths } = greedyMatch(confident, gts);
     out.push({
       imageId: im.id,
       path: im.path,
-      tp,
-      fp,
-      fn: gts.length - used.size,
-      lowIou,
+      tp: matches.length,
+      fp: confident.length - matches.length,
+      fn: unmatchedTruths,
+      // Found at IoU 0.5 but badly placed.
+      lowIou: matches.filter((m) => m.iou < 0.75).length,
       classes: [...new Set([...gts, ...preds].map((x) => x.classId))],
     });
   }
