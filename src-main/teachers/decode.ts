@@ -37,6 +37,11 @@ export interface DecodeOptions {
 
 export type Out = { dims: readonly number[]; data: Float32Array };
 
+/** onnxruntime's result map as decoder outputs (float tensors: dims and data). */
+export function asOutputs(res: Record<string, { dims: readonly number[]; data: unknown }>): Record<string, Out> {
+  return Object.fromEntries(Object.entries(res).map(([k, v]) => [k, { dims: v.dims, data: v.data as Float32Array }]));
+}
+
 /** RT-DETR always answers with this many queries; no YOLOv5 grid has exactly 300 rows (3 x 21/16 x (s/8)^2). */
 const DETR_QUERIES = 300;
 

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { parseNames } from '../export/metadata.js';
-import { letterbox } from '../train/augment.js';
-import { decode, detectLayout, type DecodeOptions, type Detection, type Layout } from './decode.js';
+import { letterbox, unletterbox } from '../train/augment.js';
+import { asOutputs, decode, detectLayout, type DecodeOptions, type Detection, type Layout } from './decode.js';
 
 const { onnx } = onnxProto;
 
@@ -62,19 +62,10 @@ export async function predict(
     for (const file of images) {
       const lb = await letterbox({ file, boxes: [] }, size);
       const res = await session.run({ [info.inputName]: new ort.Tensor('float32', lb.data, [1, 3, size, size]) });
-      const outputs = Object.fromEntries(
-        Object.entries(res).map(([k, v]) => [k, { dims: v.dims, data: v.data as Float32Array }]),
-      );
+      const outputs = asOutputs(res);
       const layout = o.layout ?? detectLayout(outputs, info.metadata);
       const dets = decode(layout, outputs, 0, { ...o, inputSize: size }).map((d) => {
-        // Back from letterbox to original pixels.
-        const [x, y, w, h] = d.box;
-        const box: [number, number, number, number] = [
-          (x - lb.padX) / lb.scale,
-          (y - lb.padY) / lb.scale,
-          w / lb.scale,
-          h / lb.scale,
-        ];
+        const box = unletterbox(d.box, lb); // back to original pixels
         return { ...d, box, name: info.names[d.classId] ?? `class${d.classId}` };
       });
       out.push({ file, detections: dets });

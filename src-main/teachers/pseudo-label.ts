@@ -13,7 +13,7 @@ import type { JobContext } from '../jobs/manager.js';
 import type { ProjectStore } from '../store/project.js';
 import type { PseudoBox } from '../store/pseudo-labels.js';
 import type { ImageRecord, TeacherRecord } from '../store/types.js';
-import { DecodeError, letterboxPixels } from '../train/augment.js';
+import { DecodeError, letterboxPixels, unletterbox } from '../train/augment.js';
 import { fuse, type DetectionSet, type FuseMethod } from './fuse.js';
 import { TeacherSession, type TeacherProbe, type TeacherSettings } from './teacher.js';
 
@@ -209,9 +209,10 @@ function toImage(
   lb: { scale: number; padX: number; padY: number },
   im: { width: number; height: number },
 ): [number, number, number, number] | null {
-  const x1 = Math.max(0, (box[0] - lb.padX) / lb.scale);
-  const y1 = Math.max(0, (box[1] - lb.padY) / lb.scale);
-  const x2 = Math.min(im.width, (box[0] + box[2] - lb.padX) / lb.scale);
-  const y2 = Math.min(im.height, (box[1] + box[3] - lb.padY) / lb.scale);
+  const [x, y, w, h] = unletterbox(box, lb);
+  const x1 = Math.max(0, x);
+  const y1 = Math.max(0, y);
+  const x2 = Math.min(im.width, x + w);
+  const y2 = Math.min(im.height, y + h);
   return x2 - x1 >= 1 && y2 - y1 >= 1 ? [x1, y1, x2 - x1, y2 - y1] : null;
 }

@@ -7,7 +7,16 @@
 import fs from 'node:fs';
 import ort from 'onnxruntime-node';
 import { hwcToChw } from '../train/augment.js';
-import { checkLayout, decode, detectLayout, LAYOUTS, type Detection, type Layout, type Out } from './decode.js';
+import {
+  asOutputs,
+  checkLayout,
+  decode,
+  detectLayout,
+  LAYOUTS,
+  type Detection,
+  type Layout,
+  type Out,
+} from './decode.js';
 import { inspectModel } from './predictor.js';
 
 export interface TeacherProbe {
@@ -39,9 +48,6 @@ async function openSession(file: string): Promise<ort.InferenceSession> {
   });
 }
 
-const outsOf = (res: ort.InferenceSession.OnnxValueMapType): Record<string, Out> =>
-  Object.fromEntries(Object.entries(res).map(([k, v]) => [k, { dims: v.dims, data: v.data as Float32Array }]));
-
 export async function probeTeacher(
   file: string,
   o: { family?: Layout; names?: string[]; imgsz?: number } = {},
@@ -63,7 +69,7 @@ export async function probeTeacher(
         imgsz,
       ]),
     });
-    const outs = outsOf(res);
+    const outs = asOutputs(res);
     const family = o.family ?? detectLayout(outs, info.metadata);
     try {
       checkLayout(family, outs);
@@ -162,7 +168,7 @@ export class TeacherSession {
       const res = await this.session.run({
         [this.probe.inputName]: new ort.Tensor('float32', data, [part.length, 3, s, s]),
       });
-      const outs = outsOf(res);
+      const outs = asOutputs(res);
       for (let b = 0; b < part.length; b++)
         perView.push(decode(this.probe.family, outs, b, { conf: o.conf, iou: o.iou, maxDet: o.maxDet, inputSize: s }));
     }

@@ -194,6 +194,14 @@ export async function letterbox(
   return { data: toChw(r.pixels, size), size, boxes: r.boxes, scale: r.scale, padX: r.padX, padY: r.padY };
 }
 
+/** A box (x, y, w, h) in letterboxed network-input pixels back to original image pixels. */
+export function unletterbox(
+  box: readonly [number, number, number, number],
+  lb: { scale: number; padX: number; padY: number },
+): [number, number, number, number] {
+  return [(box[0] - lb.padX) / lb.scale, (box[1] - lb.padY) / lb.scale, box[2] / lb.scale, box[3] / lb.scale];
+}
+
 /** Letterbox as packed RGB bytes (HWC): callers that build batches convert once, straight into the batch. */
 export async function letterboxPixels(
   src: Source,

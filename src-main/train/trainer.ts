@@ -19,9 +19,9 @@ import type { DetectorConfig } from '../models/config.js';
 import type { Detector } from '../models/detector.js';
 import { buildDetector } from '../models/zoo.js';
 import { Runner, type Device } from '../runtime/session.js';
-import { decode } from '../teachers/decode.js';
+import { asOutputs, decode } from '../teachers/decode.js';
 import { Rng } from '../util/random.js';
-import { DEFAULT_HYP, letterbox, type Source } from './augment.js';
+import { DEFAULT_HYP, letterbox, unletterbox, type Source } from './augment.js';
 import { cocoEvaluate, type CocoDet, type CocoGt } from './coco-eval.js';
 import { createLoader, type BatchSource } from './threaded-loader.js';
 import { objectiveFor, type Objective } from './objectives.js';
@@ -365,17 +365,8 @@ export class Trainer {
           iscrowd: 0,
         });
       const res = await session.run({ ...weights, images: new ort.Tensor('float32', lb.data, [1, 3, size, size]) });
-      const outs = Object.fromEntries(
-        names.map((k) => [k, { dims: res[k]!.dims, data: res[k]!.data as Float32Array }]),
-      );
-      for (const d of decode(this.objective.layout, outs, 0, { conf: 0.001, iou: 0.7, maxDet: 300 })) {
-        const [x, y, w, h] = d.box;
-        dets.push({
-          image_id: i + 1,
-          category_id: d.classId,
-          score: d.score,
-          bbox: [(x - lb.padX) / lb.scale, (y - lb.padY) / lb.scale, w / lb.scale, h / lb.scale],
-        });
+      for (const d of decode(this.objective.layout, asOutputs(res), 0, { conf: 0.001, iou: 0.7, maxDet: 300 })) {
+        dets.push({ image_id: i + 1, category_id: d.classId, score: d.score, bbox: unletterbox(d.box, lb) });
       }
     }
     const r = cocoEvaluate(gt, dets);

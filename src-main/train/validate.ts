@@ -9,8 +9,8 @@ import { parseDetectorConfig } from '../models/config.js';
 import { buildDetector } from '../models/zoo.js';
 import { loadWeights } from '../models/weights.js';
 import type { ProjectStore } from '../store/project.js';
-import { decode, type Layout } from '../teachers/decode.js';
-import { letterbox } from './augment.js';
+import { asOutputs, decode, type Layout } from '../teachers/decode.js';
+import { letterbox, unletterbox } from './augment.js';
 import { cocoEvaluate, type CocoDet, type CocoGt } from './coco-eval.js';
 import { cocoDetectionMetrics, type DetectionMetrics } from './metrics.js';
 
@@ -63,16 +63,8 @@ export async function evaluateRun(
       }
       const lb = await letterbox({ file: store.absolutePath(im.path), boxes: [] }, imgsz);
       const res = await session.run({ images: new ort.Tensor('float32', lb.data, [1, 3, imgsz, imgsz]) });
-      const outs = Object.fromEntries(
-        Object.entries(res).map(([k, t]) => [k, { dims: t.dims, data: t.data as Float32Array }]),
-      );
-      for (const d of decode(layout, outs, 0, { conf, iou: 0.7, maxDet: 300 })) {
-        const box: [number, number, number, number] = [
-          (d.box[0] - lb.padX) / lb.scale,
-          (d.box[1] - lb.padY) / lb.scale,
-          d.box[2] / lb.scale,
-          d.box[3] / lb.scale,
-        ];
+      for (const d of decode(layout, asOutputs(res), 0, { conf, iou: 0.7, maxDet: 300 })) {
+        const box = unletterbox(d.box, lb);
         dets.push({ image_id: im.id, category_id: d.classId, score: d.score, bbox: box });
         stored.push({
           imageId: im.id,
