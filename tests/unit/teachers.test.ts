@@ -331,6 +331,40 @@ describe('pseudo-label job and review', () => {
     }
   }, 120_000);
 
+  it('skips an unreadable image with its path, writes nothing for it, and retries it on the next run', async () => {
+    const root = `${tmp.dir}/corrupt`;
+    const [good] = await writeJpegs(`${root}/images`, 1, { width: S, height: S });
+    const store = ProjectStore.create(root);
+    try {
+      store.classes.create('person');
+      const bad = `${root}/images/broken.jpg`;
+      fs.writeFileSync(bad, 'not a jpeg');
+      store.images.addMany([
+        { path: store.storedPath(good!), hash: 'g', width: S, height: S },
+        { path: store.storedPath(bad), hash: 'b', width: S, height: S },
+      ]);
+      const probe = await probeTeacher(models.raw!);
+      const t = store.teachers.add('people', models.raw!, probe.family, { ...probe } as unknown as Record<
+        string,
+        unknown
+      >);
+      const ctx = { signal: new AbortController().signal, progress: () => {}, throwIfCancelled: () => {} };
+      const req = { teachers: [t.id], conf: 0.25, iou: 0.6, fuse: 'nms' as const, only: 'unlabeled' as const };
+      const r = await runPseudoLabel(store, req, ctx);
+      expect(r.skipped).toHaveLength(1);
+      expect(r.skipped[0]!.problem).toMatch(/broken\.jpg: cannot decode/);
+      expect(r.images).toBe(1);
+      const badId = store.images.byPath(store.storedPath(bad))!.id;
+      expect(store.annotations.forImage(badId)).toEqual([]);
+      expect(store.pseudoLabels.counts().pending).toBe(1); // the good image's person box
+      // Not marked done: the next run of the same job tries it again (and skips it again).
+      const again = await runPseudoLabel(store, req, ctx);
+      expect([again.resumed, again.skipped.length]).toEqual([1, 1]);
+    } finally {
+      store.close();
+    }
+  });
+
   it('measures pseudo-labels against hidden ground truth', async () => {
     const root = `${tmp.dir}/hidden`;
     const files = await writeJpegs(`${root}/images`, 2, { width: S, height: S });
