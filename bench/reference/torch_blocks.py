@@ -156,7 +156,12 @@ def main():
 
     loss = step()
     save_safetensors(grads_out, {k: p.grad for k, p in model.named_parameters()})
-    for _ in range(3):
+    print(json.dumps({'loss': float(loss), **time_steps(step, 3, iters)}))
+
+
+def time_steps(step, warmup, iters):
+    """Median and min milliseconds of `iters` calls of `step` after `warmup` calls, with peak memory and versions."""
+    for _ in range(warmup):
         step()
     times = []
     for _ in range(iters):
@@ -164,9 +169,9 @@ def main():
         step()
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
-    print(json.dumps({'loss': float(loss), 'median_ms': times[len(times) // 2], 'min_ms': times[0],
-                      'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      'torch': torch.__version__, 'threads': torch.get_num_threads()}))
+    return {'median_ms': times[len(times) // 2], 'min_ms': times[0],
+            'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            'torch': torch.__version__, 'threads': torch.get_num_threads()}
 
 
 if __name__ == '__main__':

@@ -6,11 +6,11 @@ usage: /usr/bin/python3 torch_yolo11.py BACKBONE WEIGHTS.safetensors GRADS_OUT.s
 Loads Starling's state dict strictly (same names and shapes = same architecture) and the input batch, computes one
 step's gradients of loss = sum over levels of mean(y^2), writes them, then times ITERS forward+backward steps.
 """
-import json, math, resource, sys, time
+import json, math, sys
 import torch
 import torch.nn as nn
 import torchvision
-from torch_blocks import StarBlock, ConvBN, load_safetensors, save_safetensors, make_divisible
+from torch_blocks import StarBlock, ConvBN, load_safetensors, save_safetensors, make_divisible, time_steps
 
 
 class Conv(nn.Module):
@@ -273,17 +273,7 @@ def main():
 
     loss = step()
     save_safetensors(grads_out, {k: p.grad for k, p in net.named_parameters() if p.grad is not None})
-    for _ in range(2):
-        step()
-    times = []
-    for _ in range(iters):
-        t = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    print(json.dumps({'loss': float(loss), 'params': params, 'median_ms': times[len(times) // 2], 'min_ms': times[0],
-                      'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      'torch': torch.__version__, 'threads': torch.get_num_threads()}))
+    print(json.dumps({'loss': float(loss), 'params': params, **time_steps(step, 2, iters)}))
 
 
 main()
