@@ -11,7 +11,7 @@ import { Session } from './api/session.js';
 
 const MEDIA_SCHEME = 'starling-media';
 protocol.registerSchemesAsPrivileged([
-  { scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true, stream: true } },
+  { scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true } },
 ]);
 
 const session = new Session();

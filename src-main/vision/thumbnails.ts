@@ -23,7 +23,7 @@ export function thumbnailFor(cacheDir: string, source: string, hash: string, siz
       await sharp(source, { failOn: 'error' })
         .rotate()
         .resize(size, size, { fit: 'inside', withoutEnlargement: true })
-        .webp({ quality: 70 })
+        .webp({ quality: 70, effort: 0 })
         .toFile(tmp);
       fs.renameSync(tmp, target);
       return target;

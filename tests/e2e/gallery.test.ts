@@ -1,6 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src-main/api/dispatch.js';
+import { ProjectStore } from '../../src-main/store/project.js';
 import { writeJpegs } from '../helpers.js';
 import { artifactPath, startE2E, stopE2E, type E2E } from './browser.js';
 
@@ -8,11 +11,13 @@ let e: E2E | undefined;
 let session: E2E['session'];
 let server: E2E['server'];
 let browser: Browser;
+let tmpDir: string;
 const N_IMAGES = 30;
 
 beforeAll(async () => {
   e = await startE2E(async (s, dir) => {
     session = s;
+    tmpDir = dir;
     await call(session, 'project.create', { path: `${dir}/proj`, name: 'e2e project' });
     await writeJpegs(`${dir}/proj/images`, N_IMAGES, { width: 96, height: 72 });
     const { jobId } = await call(session, 'images.add', { paths: [`${dir}/proj/images`] });
@@ -67,6 +72,44 @@ describe('browser mode, end to end', () => {
     const page = await browser.newPage();
     const res = await page.goto(server.url + '/');
     expect(res?.status()).toBe(401);
+    await page.close();
+  });
+
+  // Last: it opens another project in the shared session.
+  it('jumps to the end of a 20,000-image project: records and thumbnails arrive, a corrupt file says so', async () => {
+    const N = 20_000;
+    const dir = path.join(tmpDir, 'big');
+    const sources = fs.readdirSync(`${tmpDir}/proj/images`).map((f) => path.join(tmpDir, 'proj/images', f));
+    fs.mkdirSync(path.join(dir, 'images'), { recursive: true });
+    const rows = Array.from({ length: N }, (_, i) => {
+      const rel = `images/img_${String(i).padStart(5, '0')}.jpg`;
+      if (i === N - 1) fs.writeFileSync(path.join(dir, rel), 'not a jpeg');
+      else fs.linkSync(sources[i % sources.length]!, path.join(dir, rel));
+      return { path: rel, hash: `h${String(i).padStart(39, '0')}`, width: 96, height: 72 };
+    });
+    const store = ProjectStore.create(dir, 'big');
+    store.images.addMany(rows);
+    store.close();
+    await call(session, 'project.open', { path: dir });
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const thumbs: string[] = [];
+    page.on('request', (r) => r.url().includes('/media/thumb/') && thumbs.push(r.url()));
+    await page.goto(server.openUrl);
+    await expect.poll(() => page.textContent('[data-testid="gallery-total"]')).toBe(`${N} images`);
+    await page.focus('.grid-scroller');
+    for (let k = 0; k < 30; k++) await page.keyboard.press('PageDown');
+    await page.keyboard.press('End');
+    const last = page.locator(`[data-testid="gallery-cell"][data-index="${N - 1}"]`);
+    await expect.poll(() => last.textContent(), { timeout: 15_000 }).toMatch(/unreadable image/);
+    await expect.poll(() => last.getAttribute('aria-selected')).toBe('true');
+    // The row before the last shows decoded thumbnails.
+    const neighbour = page.locator(`[data-testid="gallery-cell"][data-index="${N - 2}"] img`);
+    await expect
+      .poll(() => neighbour.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth > 0), { timeout: 15_000 })
+      .toBe(true);
+    // Cells that only flashed past were not all fetched: thumbnails are loaded for what stays on screen.
+    expect(thumbs.length).toBeLessThan(1000);
     await page.close();
   });
 });
