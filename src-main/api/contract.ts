@@ -18,6 +18,7 @@ import type {
 } from '../store/types.js';
 import { IMAGE_STATUSES, REVIEW_STATES, SPLITS } from '../store/types.js';
 import type { ModelCard } from '../models/card.js';
+import type { Leaderboard } from '../train/leaderboard.js';
 import type { RunEvaluation } from '../train/validate.js';
 import type { DetectionReview } from '../train/detection-review.js';
 import { LAYOUTS } from '../teachers/decode.js';
@@ -312,6 +313,8 @@ export const contract = {
       .strict(),
   ),
   'runs.evaluate': method<RunEvaluation>()(z.object({ id, split: z.enum(['val', 'test']).default('val') }).strict()),
+  /** Every run with its latest evaluation on the split (same evaluator), model size, latency and train time. */
+  'runs.leaderboard': method<Leaderboard>()(z.object({ split: z.enum(['val', 'test']).default('val') }).strict()),
   /** A run's stored predictions against the split's labels: per-image TP/FP/FN, PR curves, confusion matrix. */
   'runs.review': method<DetectionReview>()(
     z

@@ -12,6 +12,7 @@ import { STARLING_VERSION } from '../version.js';
 import { detectorCard, zooCards } from '../models/card.js';
 import { exportModel } from '../export/export-model.js';
 import { runTraining } from '../train/train-job.js';
+import { leaderboard } from '../train/leaderboard.js';
 import { evaluateRun } from '../train/validate.js';
 import { reviewDetections } from '../train/detection-review.js';
 import { runPseudoLabel } from '../teachers/pseudo-label.js';
@@ -276,6 +277,7 @@ export const handlers: Handlers = {
   'runs.list': (s) => s.requireProject().runs.list(),
   'runs.epochs': (s, { id }) => s.requireProject().runs.epochs(id),
   'runs.evaluate': (s, { id, split }) => evaluateRun(s.requireProject(), id, split),
+  'runs.leaderboard': (s, { split }) => leaderboard(s.requireProject(), split),
   'runs.review': (s, { id, split, conf }) => reviewDetections(s.requireProject(), id, split, conf),
   'runs.predictions': (s, { id, imageId }) => s.requireProject().runs.predictions(id, imageId),
   'train.start': (s, req) => {

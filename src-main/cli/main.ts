@@ -19,6 +19,7 @@ import { follow } from './follow.js';
 import { withProject, withSession } from './with-session.js';
 import { addTeacherCommands, printQuality } from './teachers.js';
 import { runDemo } from './demo.js';
+import { addRunsCommand } from './runs.js';
 
 type Format = 'coco' | 'yolo' | 'voc';
 type SplitName = 'train' | 'val' | 'test';
@@ -377,6 +378,12 @@ export function buildProgram(): Command {
         process.stdout.write(
           ` best-F1 confidence ${r.metrics.bestConf.toFixed(3)}: precision ${r.metrics.precision.toFixed(3)}, recall ${r.metrics.recall.toFixed(3)}\n`,
         );
+        const l = r.latency;
+        process.stdout.write(
+          ` ${(r.parameters / 1e6).toFixed(2)}M parameters, ${r.gflops.toFixed(2)} GFLOPs at ${r.imgsz}; per image: ` +
+            `${l.preprocessMs.toFixed(1)} ms preprocess, ${l.inferenceMs.toFixed(1)} ms inference, ` +
+            `${l.postprocessMs.toFixed(1)} ms postprocess (${l.machine})\n`,
+        );
         for (const c of r.perClass)
           process.stdout.write(`  ${c.name.padEnd(16)} AP50 ${c.ap50.toFixed(3)}  AP50-95 ${c.ap.toFixed(3)}\n`);
       }),
@@ -485,6 +492,7 @@ export function buildProgram(): Command {
     );
 
   addTeacherCommands(program);
+  addRunsCommand(program);
   return program;
 }
 

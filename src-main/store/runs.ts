@@ -80,6 +80,22 @@ export class RunRepo {
     ).map((r) => ({ epoch: r.epoch, metrics: JSON.parse(r.metrics) as Record<string, number> }));
   }
 
+  /** Records a run's evaluation on a split, replacing the previous one (the leaderboard keeps the latest). */
+  putEvaluation(runId: number, split: string, result: object): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO run_evaluations (run_id, split, result, created_at) VALUES (?, ?, ?, ?)')
+      .run(runId, split, JSON.stringify(result), Date.now());
+  }
+
+  /** The latest evaluation of every run on a split, by run id. */
+  evaluations(split: string): Map<number, unknown> {
+    const rows = this.db.prepare('SELECT run_id, result FROM run_evaluations WHERE split = ?').all(split) as {
+      run_id: number;
+      result: string;
+    }[];
+    return new Map(rows.map((r) => [r.run_id, JSON.parse(r.result) as unknown]));
+  }
+
   /** Replaces a run's predictions for the given images in one transaction. */
   putPredictions(
     runId: number,

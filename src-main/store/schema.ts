@@ -130,6 +130,16 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (job_key, image_id)
   );
   `,
+  // 3: the leaderboard: each run's latest evaluation per split (metrics, model size, measured latency)
+  `
+  CREATE TABLE run_evaluations (
+    run_id     INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    split      TEXT NOT NULL,
+    result     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (run_id, split)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { JobContext } from '../jobs/manager.js';
 import { StarlingError } from '../errors.js';
 import { parseDetectorConfig } from '../models/config.js';
+import { modelFigures } from '../models/flops.js';
 import type { ProjectStore } from '../store/project.js';
 import type { Device } from '../runtime/session.js';
 import { projectSources } from './loader.js';
@@ -91,6 +92,12 @@ export async function runTraining(
       outDir,
       resume: req.resume !== undefined,
     });
+    // Model size for the leaderboard, counted on the model being trained (before any evaluation exists).
+    const figures = modelFigures(
+      trainer.model,
+      settings.imgsz,
+      (g) => void trainer.model.forward(g.input('images', [1, 3, settings.imgsz, settings.imgsz])),
+    );
     const result = await trainer.fit({
       afterStep: (s) => {
         const done = s.epoch * s.stepsPerEpoch + s.step + 1;
@@ -122,6 +129,8 @@ export async function runTraining(
         ...(trainer.badImages.length ? { badImages: trainer.badImages } : {}),
         best: bestEpoch?.metrics ?? {},
         bestEpoch: bestEpoch?.epoch ?? -1,
+        parameters: figures.parameters,
+        gflops: figures.gflops,
       },
     });
     return { runId: run.id, epochs: result.epochs, best: bestEpoch?.metrics ?? {} };

@@ -1,14 +1,20 @@
 /**
  * Evaluates a training run's best checkpoint (EMA weights) on a project split with the one evaluator every
  * run is compared by: COCO mAP (pycocotools' numbers) plus Ultralytics-style P/R, per-class AP, PR curves and
- * the confusion matrix. Predictions are stored per run for the detection review.
+ * the confusion matrix, with the model's size and its latency measured on this machine. Predictions are stored
+ * per run for the detection review, and the evaluation for the runs leaderboard.
  */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import ort from 'onnxruntime-node';
 import { exportDetector } from '../export/detector.js';
 import { parseDetectorConfig } from '../models/config.js';
+import { modelFigures } from '../models/flops.js';
 import { buildDetector } from '../models/zoo.js';
 import { loadWeights } from '../models/weights.js';
 import type { ProjectStore } from '../store/project.js';
+import type { ImageRecord } from '../store/types.js';
 import { asOutputs, decode, type Layout } from '../teachers/decode.js';
 import { letterbox, unletterbox } from './augment.js';
 import { cocoEvaluate, type CocoDet, type CocoGt } from './coco-eval.js';
@@ -21,7 +27,64 @@ export interface RunEvaluation {
   stats: number[];
   metrics: Omit<DetectionMetrics, 'cells'>;
   perClass: { name: string; ap: number; ap50: number }[];
+  /** Model size, as the zoo counts it, at the run's image size. */
+  parameters: number;
+  gflops: number;
+  imgsz: number;
+  /** Milliseconds per image on this machine (medians): onnxruntime on the CPU, batch 1, default threads. */
+  latency: LatencyFigures;
+  /** Fingerprint of the split's images and accepted labels: a later edit makes this evaluation stale. */
+  labelsDigest: string;
+  /** When the evaluated checkpoint was written (ms since epoch): a newer checkpoint makes it stale. */
+  checkpointTime: number;
+  evaluatedAt: number;
 }
+
+export interface LatencyFigures {
+  /** `session.run` alone, after warm-up: 20 timed runs of one letterboxed image. */
+  inferenceMs: number;
+  /** Decode + letterbox, and output decoding + NMS, per image of the split. */
+  preprocessMs: number;
+  postprocessMs: number;
+  machine: string;
+}
+
+/** The split's labeled images and their accepted boxes, as COCO ground truth, with a fingerprint of both. */
+export function splitGroundTruth(
+  store: ProjectStore,
+  split: 'val' | 'test',
+): { images: ImageRecord[]; gt: CocoGt; digest: string } {
+  const classes = store.classes.list();
+  const index = new Map(classes.map((c, i) => [c.id, i]));
+  const images = store.images.list({ split }, 0, 1e9).filter((im) => im.status !== 'unlabeled');
+  const gt: CocoGt = { images: [], annotations: [], categories: classes.map((_, i) => ({ id: i })) };
+  const hash = crypto.createHash('sha1');
+  hash.update(classes.map((c) => c.id).join(',') + '|');
+  let annId = 1;
+  for (const im of images) {
+    gt.images.push({ id: im.id });
+    hash.update(`${im.id}:`);
+    for (const a of store.annotations.forImage(im.id)) {
+      if (a.review !== 'accepted') continue;
+      hash.update(`${a.classId},${a.x},${a.y},${a.w},${a.h};`);
+      gt.annotations.push({
+        id: annId++,
+        image_id: im.id,
+        category_id: index.get(a.classId)!,
+        bbox: [a.x, a.y, a.w, a.h],
+        area: a.w * a.h,
+        iscrowd: 0,
+      });
+    }
+  }
+  return { images, gt, digest: hash.digest('hex').slice(0, 16) };
+}
+
+const median = (xs: number[]) => {
+  if (!xs.length) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
 
 export async function evaluateRun(
   store: ProjectStore,
@@ -34,35 +97,28 @@ export async function evaluateRun(
   const config = parseDetectorConfig(settings.config ?? {});
   const imgsz = settings.imgsz ?? 320;
   if (!run.artifacts.best) throw new Error(`run ${runId} has no checkpoint yet`);
+  const checkpointTime = fs.statSync(run.artifacts.best).mtimeMs;
   const model = buildDetector(config);
   loadWeights(model, run.artifacts.best);
+  const figures = modelFigures(model, imgsz, (g) => void model.forward(g.input('images', [1, 3, imgsz, imgsz])));
   // The same graph `starling export` writes, so the numbers are the exported model's.
   const { bytes } = exportDetector(model, { imgsz, style: model.centernet ? 'centernet' : 'raw' });
   const layout: Layout = model.centernet ? 'centernet' : 'ultralytics-raw';
   const session = await ort.InferenceSession.create(bytes);
   const classes = store.classes.list();
-  const index = new Map(classes.map((c, i) => [c.id, i]));
-  const images = store.images.list({ split }, 0, 1e9).filter((im) => im.status !== 'unlabeled');
-  const gt: CocoGt = { images: [], annotations: [], categories: classes.map((_, i) => ({ id: i })) };
+  const { images, gt, digest } = splitGroundTruth(store, split);
   const dets: CocoDet[] = [];
   const stored: { imageId: number; classId: number; x: number; y: number; w: number; h: number; score: number }[] = [];
-  let annId = 1;
+  const times = { pre: [] as number[], post: [] as number[], run: [] as number[] };
+  let input = new ort.Tensor('float32', new Float32Array(3 * imgsz * imgsz).fill(114 / 255), [1, 3, imgsz, imgsz]);
   try {
     for (const im of images) {
-      gt.images.push({ id: im.id });
-      for (const a of store.annotations.forImage(im.id)) {
-        if (a.review !== 'accepted') continue;
-        gt.annotations.push({
-          id: annId++,
-          image_id: im.id,
-          category_id: index.get(a.classId)!,
-          bbox: [a.x, a.y, a.w, a.h],
-          area: a.w * a.h,
-          iscrowd: 0,
-        });
-      }
+      const t0 = performance.now();
       const lb = await letterbox({ file: store.absolutePath(im.path), boxes: [] }, imgsz);
-      const res = await session.run({ images: new ort.Tensor('float32', lb.data, [1, 3, imgsz, imgsz]) });
+      input = new ort.Tensor('float32', lb.data, [1, 3, imgsz, imgsz]);
+      const t1 = performance.now();
+      const res = await session.run({ images: input });
+      const t2 = performance.now();
       for (const d of decode(layout, asOutputs(res), 0, { conf, iou: 0.7, maxDet: 300 })) {
         const box = unletterbox(d.box, lb);
         dets.push({ image_id: im.id, category_id: d.classId, score: d.score, bbox: box });
@@ -76,23 +132,50 @@ export async function evaluateRun(
           score: d.score,
         });
       }
+      times.pre.push(t1 - t0);
+      times.post.push(performance.now() - t2);
+    }
+    // Inference latency on its own: warm-up, then timed runs of one image (the split's last, or grey).
+    for (let i = 0; i < 3; i++) await session.run({ images: input });
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      await session.run({ images: input });
+      times.run.push(performance.now() - t);
     }
   } finally {
     await session.release();
   }
-  store.runs.putPredictions(
-    runId,
-    images.map((im) => im.id),
-    stored,
-  );
   const r = cocoEvaluate(gt, dets);
   const { cells: _cells, ...metrics } = cocoDetectionMetrics(gt, dets);
-  return {
+  const cpus = os.cpus();
+  const evaluation: RunEvaluation = {
     runId,
     split,
     images: images.length,
     stats: r.stats,
     metrics,
     perClass: r.perClass.map((p, i) => ({ name: classes[i]!.name, ap: p.ap, ap50: p.ap50 })),
+    parameters: figures.parameters,
+    gflops: figures.gflops,
+    imgsz,
+    latency: {
+      inferenceMs: median(times.run),
+      preprocessMs: median(times.pre),
+      postprocessMs: median(times.post),
+      machine: `${cpus[0]?.model.trim() ?? 'unknown CPU'} (${cpus.length} logical cores), onnxruntime ${ort.env.versions.common} CPU`,
+    },
+    labelsDigest: digest,
+    checkpointTime,
+    evaluatedAt: Date.now(),
   };
+  // Predictions (for the detection review) and the leaderboard entry change together.
+  store.db.transaction(() => {
+    store.runs.putPredictions(
+      runId,
+      images.map((im) => im.id),
+      stored,
+    );
+    store.runs.putEvaluation(runId, split, evaluation);
+  })();
+  return evaluation;
 }

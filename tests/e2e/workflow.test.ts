@@ -87,12 +87,49 @@ describe('teachers, training and runs views, end to end', () => {
       .toMatch(/step \d+\/4/);
     await expect.poll(() => page.textContent('[data-testid="train-progress"]'), { timeout: 120_000 }).toContain('done');
     await expect.poll(() => page.locator('[data-testid="runs-table"] tbody tr').count()).toBe(1);
-    await expect.poll(() => page.textContent('[data-testid="runs-table"] tbody tr')).toMatch(/done\s*2/);
+    const row = page.locator('[data-testid="runs-table"] tbody tr').first();
+    await expect.poll(() => row.textContent()).toMatch(/done/);
+    expect(await row.locator('[data-col="epochs"]').textContent()).toBe('2');
     await page.screenshot({ path: artifactPath('train.png') });
+    // The leaderboard: evaluate on val with the one evaluator; mAP, size, latency and train time appear.
     await page.goto(`${server.openUrl}#/runs`);
     await page.waitForSelector('[data-testid="runs-view"]');
-    await page.click('text=Evaluate on test');
-    await page.screenshot({ path: artifactPath('runs.png') });
+    await page.click('[data-testid="leaderboard-evaluate-all"]');
+    const first = page.locator('[data-testid="runs-table"] tbody tr').first();
+    await expect.poll(() => first.locator('[data-col="latency"]').textContent(), { timeout: 60_000 }).toMatch(/\d ms/);
+    expect(await first.locator('[data-col="map"]').textContent()).toMatch(/^\d\.\d{3}$/);
+    expect(await first.locator('[data-col="params"]').textContent()).toMatch(/^\d\.\d\dM$/);
+    expect(await first.locator('[data-col="train"]').textContent()).toMatch(/\d s/);
+    // A second run (a different backbone) to compare side by side; sorting by latency orders the rows.
+    const second = await call(session, 'train.start', {
+      config: { backbone: 'shufflenetv2_x0_5', head: 'yolo', scale: 'n' },
+      imgsz: 64,
+      epochs: 1,
+      batch: 3,
+    });
+    await session.jobs.wait(second.jobId);
+    await page.reload();
+    await page.waitForSelector('[data-testid="runs-view"]');
+    await expect.poll(() => page.locator('[data-testid="runs-table"] tbody tr').count()).toBe(2);
+    await page.click('[data-testid="leaderboard-evaluate-all"]');
+    await expect
+      .poll(() => page.locator('[data-testid="runs-table"] [data-col="latency"]').allTextContents(), {
+        timeout: 60_000,
+      })
+      .toEqual([expect.stringMatching(/ms/), expect.stringMatching(/ms/)]);
+    await page.click('[data-testid="sort-latency"]'); // ascending: fastest first
+    const latencies = (await page.locator('[data-testid="runs-table"] [data-col="latency"]').allTextContents()).map(
+      (t) => parseFloat(t),
+    );
+    expect(latencies[0]).toBeLessThanOrEqual(latencies[1]!);
+    const boxes = page.locator('[data-testid="runs-table"] tbody input[type="checkbox"]');
+    for (let i = 0; i < 2; i++) if (!(await boxes.nth(i).isChecked())) await boxes.nth(i).check();
+    await expect.poll(() => page.textContent('[data-testid="runs-compare"]')).toMatch(/shufflenetv2_x0_5/);
+    expect(await page.textContent('[data-testid="runs-compare"]')).toMatch(/latency[\s\S]*ms/);
+    // Test split: its own evaluations, missing until asked for.
+    await page.selectOption('[data-testid="leaderboard-split"]', 'test');
+    await expect.poll(() => page.textContent('[data-testid="leaderboard-evaluate-all"]')).toMatch(/Evaluate 2 on test/);
+    await page.screenshot({ path: artifactPath('runs.png'), fullPage: true });
     // Export the run and see the file verified on onnxruntime.
     await page.goto(`${server.openUrl}#/export`);
     await page.waitForSelector('[data-testid="export-go"]');
@@ -108,7 +145,7 @@ describe('teachers, training and runs views, end to end', () => {
 
     // Detection review: evaluate, see the confusion matrix; a confident prediction where no label is becomes a
     // label with one key.
-    const run = (await call(session, 'runs.list', {}))[0]!;
+    const run = (await call(session, 'runs.list', {})).at(-1)!; // the view opens the newest run
     await page.goto(`${server.openUrl}#/detections`);
     await page.waitForSelector('[data-testid="det-confusion"]');
     await page.click('[data-testid="det-evaluate"]');

@@ -1,0 +1,78 @@
+/**
+ * `starling runs`: the runs leaderboard in the terminal, the same `runs.leaderboard` the Runs view shows.
+ * `--evaluate` first evaluates every run whose evaluation on the split is missing or stale.
+ */
+import { Option, type Command } from 'commander';
+import { call } from '../api/dispatch.js';
+import type { Leaderboard, LeaderboardRow } from '../train/leaderboard.js';
+import { withProject } from './with-session.js';
+
+const num = (x: number | null | undefined, digits: number) => (x === null || x === undefined ? '-' : x.toFixed(digits));
+
+function minutes(seconds: number | null): string {
+  if (seconds === null) return '-';
+  return seconds < 90 ? `${seconds.toFixed(0)}s` : `${(seconds / 60).toFixed(1)}m`;
+}
+
+/** Rows sorted best first (mAP50-95 of the evaluation; unevaluated runs last). */
+export function formatLeaderboard(board: Leaderboard): string {
+  const score = (r: LeaderboardRow) => r.evaluation?.stats[0] ?? -1;
+  const rows = [...board.rows].sort((a, b) => score(b) - score(a));
+  const header = ['run', 'model', 'imgsz', 'mAP50-95', 'mAP50', 'params', 'GFLOPs', 'latency', 'train', 'epochs', ''];
+  const table = rows.map((r) => [
+    `${r.runId} ${r.name}`,
+    `${r.model.backbone}/${r.model.head}/${r.model.scale}`,
+    String(r.imgsz),
+    num(r.evaluation?.stats[0], 3),
+    num(r.evaluation?.stats[1], 3),
+    r.parameters === null ? '-' : `${(r.parameters / 1e6).toFixed(2)}M`,
+    num(r.gflops, 2),
+    r.evaluation ? `${r.evaluation.latency.inferenceMs.toFixed(1)} ms` : '-',
+    minutes(r.trainSeconds),
+    r.epochs === null ? '-' : String(r.epochs),
+    r.stale
+      ? `stale: ${r.stale}`
+      : r.evaluation
+        ? ''
+        : r.hasCheckpoint
+          ? 'not evaluated'
+          : `no checkpoint (${r.status})`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= 2 && i <= 9 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  const machine = rows.find((r) => r.evaluation)?.evaluation?.latency.machine;
+  return (
+    `runs on ${board.split} (${board.images} labeled images), one evaluator: COCO mAP of the exported graph\n` +
+    [line(header), ...table.map(line)].join('\n') +
+    '\n' +
+    (machine ? `latency: onnxruntime session.run, batch 1, median of 20, on ${machine}\n` : '')
+  );
+}
+
+export function addRunsCommand(program: Command): void {
+  program
+    .command('runs')
+    .description('the runs leaderboard: every run on one split, same evaluator, with size, latency and train time')
+    .argument('<project>', 'project folder or .starling file')
+    .addOption(new Option('--split <split>', 'split').choices(['val', 'test']).default('val'))
+    .option('--evaluate', 'first evaluate the runs whose evaluation on the split is missing or stale')
+    .option('--json', 'print JSON')
+    .action((project: string, o: { split: 'val' | 'test'; evaluate?: boolean; json?: boolean }) =>
+      withProject(project, async (s) => {
+        let board = await call(s, 'runs.leaderboard', { split: o.split });
+        if (o.evaluate) {
+          for (const r of board.rows) {
+            if (!r.hasCheckpoint || (r.evaluation && !r.stale)) continue;
+            if (!o.json) process.stderr.write(`evaluating run ${r.runId} on ${o.split} ...\n`);
+            await call(s, 'runs.evaluate', { id: r.runId, split: o.split });
+          }
+          board = await call(s, 'runs.leaderboard', { split: o.split });
+        }
+        process.stdout.write(o.json ? JSON.stringify(board, null, 2) + '\n' : formatLeaderboard(board));
+      }),
+    );
+}

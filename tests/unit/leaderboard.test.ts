@@ -1,0 +1,106 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { saveCheckpoint } from '../../src-main/engine/checkpoint.js';
+import { detectorCard } from '../../src-main/models/card.js';
+import { buildDetector } from '../../src-main/models/zoo.js';
+import { ProjectStore } from '../../src-main/store/project.js';
+import { leaderboard } from '../../src-main/train/leaderboard.js';
+import { evaluateRun } from '../../src-main/train/validate.js';
+import { formatLeaderboard } from '../../src-main/cli/runs.js';
+import { tempDir, writeJpegs } from '../helpers.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+/** A run whose best checkpoint holds a freshly initialised detector (evaluation needs weights, not skill). */
+function makeRun(store: ProjectStore, name: string, config: Record<string, unknown>, imgsz: number) {
+  const model = buildDetector(config);
+  const file = path.join(store.root, 'runs', name, 'best.safetensors');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  saveCheckpoint(file, {
+    tensors: new Map([...model.namedTensors()].map(([n, p]) => [`ema/${n}`, { shape: [...p.shape], data: p.data }])),
+    metadata: {},
+  });
+  const run = store.runs.create(name, { config, imgsz, batch: 4, optimizer: 'AdamW' });
+  store.runs.update(run.id, { status: 'done', artifacts: { best: file }, summary: { epochs: 3 } });
+  store.runs.putEpoch(run.id, 0, { seconds: 12.5 });
+  store.runs.putEpoch(run.id, 1, { seconds: 10 });
+  return run;
+}
+
+describe('runs leaderboard', () => {
+  it('ranks runs by one evaluator, with size, measured latency and train time, and marks stale evaluations', async () => {
+    const store = ProjectStore.create(`${tmp.dir}/p`);
+    try {
+      const files = await writeJpegs(`${tmp.dir}/p/images`, 3, { width: 80, height: 60 });
+      const cls = store.classes.create('thing');
+      const ids = store.images.addMany(
+        files.map((f, i) => ({
+          path: path.relative(`${tmp.dir}/p`, f),
+          hash: `h${i}`,
+          width: 80,
+          height: 60,
+          split: 'val' as const,
+          status: 'labeled' as const,
+        })),
+      );
+      store.annotations.addMany(ids.map((id) => ({ imageId: id, classId: cls.id, x: 10, y: 10, w: 30, h: 20 })));
+      const config = { backbone: 'starnet_s050', head: 'yolo' as const, scale: 'n' as const, nc: 1 };
+      const a = makeRun(store, 'a', config, 64);
+      const b = makeRun(store, 'b', { ...config, backbone: 'shufflenetv2_x0_5' }, 96);
+      store.runs.create('queued', { config, imgsz: 64 }); // never trained: listed, nothing to evaluate
+
+      let board = leaderboard(store, 'val');
+      expect(board.images).toBe(3);
+      expect(board.rows.map((r) => r.name)).toEqual(['a', 'b', 'queued']);
+      expect(board.rows.every((r) => r.evaluation === null && r.stale === null)).toBe(true);
+      expect(board.rows[0]!.trainSeconds).toBeCloseTo(22.5);
+      expect(board.rows[2]!.hasCheckpoint).toBe(false);
+
+      const ea = await evaluateRun(store, a.id, 'val');
+      await evaluateRun(store, b.id, 'val');
+      const card = detectorCard(config, 64);
+      expect(ea.parameters).toBe(card.parameters);
+      expect(ea.gflops).toBeCloseTo(card.gflops, 6);
+      expect(ea.latency.inferenceMs).toBeGreaterThan(0);
+      expect(ea.latency.preprocessMs).toBeGreaterThan(0);
+      expect(ea.latency.machine).toMatch(/logical cores/);
+
+      board = leaderboard(store, 'val');
+      const [ra, rb] = board.rows;
+      expect(ra!.evaluation?.stats).toEqual(ea.stats);
+      expect(ra!.parameters).toBe(card.parameters);
+      // Different backbones and image sizes: different sizes, both measured.
+      expect(rb!.parameters).not.toBe(ra!.parameters);
+      expect(rb!.evaluation!.imgsz).toBe(96);
+      expect(ra!.stale).toBeNull();
+      // Another split has its own evaluations.
+      expect(leaderboard(store, 'test').rows.every((r) => r.evaluation === null)).toBe(true);
+
+      // A label edit on the split makes every evaluation on it stale.
+      store.annotations.addMany([{ imageId: ids[0]!, classId: cls.id, x: 40, y: 30, w: 10, h: 10 }]);
+      board = leaderboard(store, 'val');
+      expect(board.rows[0]!.stale).toMatch(/val labels changed/);
+      expect(board.rows[1]!.stale).toMatch(/val labels changed/);
+      expect(formatLeaderboard(board)).toMatch(/stale: the val labels changed/);
+
+      // Re-evaluating clears it; a newer checkpoint makes that run's evaluation stale again.
+      await evaluateRun(store, a.id, 'val');
+      await evaluateRun(store, b.id, 'val');
+      expect(leaderboard(store, 'val').rows[0]!.stale).toBeNull();
+      const later = new Date(Date.now() + 5000);
+      fs.utimesSync(store.runs.get(a.id).artifacts.best!, later, later);
+      board = leaderboard(store, 'val');
+      expect(board.rows[0]!.stale).toMatch(/newer checkpoint/);
+      expect(board.rows[1]!.stale).toBeNull();
+
+      const text = formatLeaderboard(board);
+      expect(text).toMatch(/runs on val \(3 labeled images\)/);
+      expect(text).toMatch(/no checkpoint \(queued\)/);
+      expect(text).toMatch(/latency: onnxruntime session.run, batch 1, median of 20/);
+    } finally {
+      store.close();
+    }
+  });
+});
