@@ -11,7 +11,7 @@ import { createSampleProject } from '../vision/sample/project.js';
 import { STARLING_VERSION } from '../version.js';
 import { detectorCard, zooCards } from '../models/card.js';
 import { exportModel } from '../export/export-model.js';
-import { runTraining } from '../train/train-job.js';
+import { startTraining } from '../train/threaded-training.js';
 import { leaderboard } from '../train/leaderboard.js';
 import { evaluateRun } from '../train/validate.js';
 import { reviewDetections } from '../train/detection-review.js';
@@ -284,7 +284,7 @@ export const handlers: Handlers = {
     const store = s.requireProject();
     const label =
       req.resume !== undefined ? `Resume run ${req.resume}` : `Train ${String(req.config.backbone ?? 'yolo11')}`;
-    const job = s.jobs.start('train', label, (ctx) => runTraining(store, req, ctx));
+    const job = s.jobs.start('train', label, (ctx) => startTraining(store, req, ctx));
     return { jobId: job.id };
   },
 

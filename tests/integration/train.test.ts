@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportModelResult } from '../../src-main/api/contract.js';
 import { call } from '../../src-main/api/dispatch.js';
@@ -78,4 +79,49 @@ describe('training through the API', () => {
     expect(job.error?.message).toMatch(/head 'none' has no detection output to train/);
     expect((await call(session, 'runs.list', {})).length).toBe(before);
   });
+
+  it('keeps the process answering during training steps (a worker thread), and a cancelled run resumes', async () => {
+    const stamps: number[] = [];
+    const off = session.onEvent((e) => {
+      if (e.event === 'job.progress' && (e.data as { kind: string }).kind === 'train') stamps.push(performance.now());
+    });
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    const { jobId } = await call(session, 'train.start', {
+      config: { backbone: 'starnet_s050' },
+      imgsz: 256,
+      epochs: 3,
+      batch: 4,
+      device: 'cpu',
+      valEvery: 10,
+      name: 'threaded',
+    });
+    // Lag is measured once steps run (the worker's start-up compiles TypeScript on its own thread).
+    await expect.poll(() => stamps.length, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(2);
+    lag.enable();
+    await expect.poll(() => stamps.length, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(5);
+    lag.disable();
+    await call(session, 'jobs.cancel', { id: jobId });
+    const job = await session.jobs.wait(jobId);
+    off();
+    const steps = stamps.slice(1).map((t, i) => t - stamps[i]!);
+    const stepMs = [...steps].sort((a, b) => a - b)[Math.floor(steps.length / 2)]!;
+    const maxLagMs = lag.max / 1e6;
+    // Meaningful only if a step is long: on the main thread the loop would stall for a whole step.
+    expect(stepMs).toBeGreaterThan(100);
+    expect(maxLagMs).toBeLessThan(Math.max(100, stepMs / 2));
+    expect(job.status).toBe('cancelled');
+    const run = (await call(session, 'runs.list', {})).find((r) => r.name === 'threaded')!;
+    expect(run.status).toBe('cancelled');
+
+    const resumed = await call(session, 'train.start', {
+      config: {},
+      imgsz: 256,
+      epochs: 3,
+      batch: 4,
+      device: 'cpu',
+      resume: run.id,
+    });
+    expect((await session.jobs.wait(resumed.jobId)).status).toBe('done');
+    expect((await call(session, 'runs.list', {})).find((r) => r.id === run.id)!.status).toBe('done');
+  }, 300_000);
 });
