@@ -7,7 +7,16 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rollupOptions: { input: { index: resolve('src-main/index.ts') } },
+      rollupOptions: {
+        // Worker-thread entries are entries of their own (util/worker-entry.ts finds them beside index.js), and
+        // every chunk stays in out/main so `new URL('./<entry>.js', import.meta.url)` resolves from any of them.
+        input: {
+          index: resolve('src-main/index.ts'),
+          'train-worker': resolve('src-main/train/train-worker.ts'),
+          'loader-worker': resolve('src-main/train/loader-worker.ts'),
+        },
+        output: { entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
+      },
     },
   },
   preload: {

@@ -1,12 +1,10 @@
 /**
  * The loader run in a worker thread (see loader-worker.ts for why), behind the same interface as `Loader`:
  * `batchesPerEpoch`, `epochs` and `epoch(e)`. Batches arrive as transferred buffers, so nothing is copied.
- * Where no worker can be started (the bundled Electron main has no TypeScript sources beside it), `createLoader`
- * falls back to the in-thread `Loader`.
+ * Where no worker entry can be found (util/worker-entry.ts), `createLoader` falls back to the in-thread `Loader`.
  */
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../util/worker-entry.js';
 import type { Source } from './augment.js';
 import { Loader, type Batch, type LoaderOptions } from './loader.js';
 import type { FromWorker, ToWorker } from './loader-worker.js';
@@ -17,9 +15,6 @@ export interface BatchSource {
   epoch(epoch: number): AsyncGenerator<Batch>;
   close(): Promise<void>;
 }
-
-const ENTRY = new URL('./loader-worker.ts', import.meta.url);
-const BOOT = new URL('../util/ts-worker-boot.mjs', import.meta.url);
 
 export class ThreadedLoader implements BatchSource {
   readonly batchesPerEpoch: number;
@@ -32,12 +27,12 @@ export class ThreadedLoader implements BatchSource {
   constructor(
     sources: readonly Source[],
     private readonly o: LoaderOptions,
+    worker: Worker,
   ) {
     if (!sources.length) throw new Error('no labeled images to train on');
     this.batchesPerEpoch = Math.ceil(sources.length / o.batch);
     this.epochs = o.epochs;
-    const { onBadImage: _onBad, ...options } = o;
-    this.worker = new Worker(BOOT, { workerData: { __entry: ENTRY.href, sources, options } });
+    this.worker = worker;
     this.worker.on('message', (m: FromWorker) => {
       if (m.type === 'bad') this.o.onBadImage?.(m.file, m.problem);
       else this.push(m);
@@ -86,11 +81,12 @@ class InThreadLoader extends Loader implements BatchSource {
   async close(): Promise<void> {}
 }
 
-/** A worker-thread loader when the sources to run one are here, else the in-thread loader. */
+/** A worker-thread loader when its entry can be found (util/worker-entry.ts), else the in-thread loader. */
 export function createLoader(sources: readonly Source[], o: LoaderOptions): BatchSource {
-  const canThread =
-    ENTRY.protocol === 'file:' && fs.existsSync(fileURLToPath(ENTRY)) && fs.existsSync(fileURLToPath(BOOT));
-  return canThread && process.env.STARLING_LOADER_THREAD !== '0'
-    ? new ThreadedLoader(sources, o)
-    : new InThreadLoader(sources, o);
+  const { onBadImage: _onBad, ...options } = o;
+  const worker =
+    process.env.STARLING_LOADER_THREAD === '0' || !sources.length
+      ? null
+      : startWorker(import.meta.url, 'loader-worker', { sources, options });
+  return worker ? new ThreadedLoader(sources, o, worker) : new InThreadLoader(sources, o);
 }

@@ -5,34 +5,23 @@
  * in the desktop app, IPC. The worker opens its own connection to the project file (SQLite WAL with a busy
  * timeout), so runs and epochs are written there while the main thread keeps answering.
  *
- * Where no worker can be started (the bundled Electron main has no TypeScript sources beside it), training runs
- * in-thread as before.
+ * Where no worker entry is found (util/worker-entry.ts), training runs in-thread as before;
+ * STARLING_TRAIN_THREAD=0 forces that (the test of this module compares both).
  */
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { StarlingError, type ErrorCode } from '../errors.js';
 import type { JobContext } from '../jobs/manager.js';
 import type { ProjectStore } from '../store/project.js';
 import { runTraining, type TrainRequest } from './train-job.js';
 import type { FromTrainWorker, ToTrainWorker } from './train-worker.js';
-
-const ENTRY = new URL('./train-worker.ts', import.meta.url);
-const BOOT = new URL('../util/ts-worker-boot.mjs', import.meta.url);
-
-function canThread(): boolean {
-  return (
-    ENTRY.protocol === 'file:' &&
-    fs.existsSync(fileURLToPath(ENTRY)) &&
-    fs.existsSync(fileURLToPath(BOOT)) &&
-    process.env.STARLING_TRAIN_THREAD !== '0'
-  );
-}
+import { startWorker } from '../util/worker-entry.js';
 
 export function startTraining(store: ProjectStore, req: TrainRequest, ctx: JobContext): ReturnType<typeof runTraining> {
-  if (!canThread()) return runTraining(store, req, ctx);
+  const worker =
+    process.env.STARLING_TRAIN_THREAD === '0'
+      ? null
+      : startWorker(import.meta.url, 'train-worker', { projectFile: store.file, req });
+  if (!worker) return runTraining(store, req, ctx);
   return new Promise((resolve, reject) => {
-    const worker = new Worker(BOOT, { workerData: { __entry: ENTRY.href, projectFile: store.file, req } });
     const cancel = () => worker.postMessage({ type: 'cancel' } satisfies ToTrainWorker);
     ctx.signal.addEventListener('abort', cancel, { once: true });
     let settled = false;

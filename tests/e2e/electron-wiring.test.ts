@@ -207,7 +207,7 @@ describe('the Electron build', () => {
     const win = electron.rec.windows[0]!;
     const forwarded = win.sent.length;
     win.sent.push = (...items: [string, unknown][]) => {
-      for (const [, payload] of items) void page.evaluate(`window.__ipcEmit(${JSON.stringify(payload)})`);
+      for (const [, payload] of items) page.evaluate(`window.__ipcEmit(${JSON.stringify(payload)})`).catch(() => {}); // the page may be gone
       return Array.prototype.push.apply(win.sent, items);
     };
     await writeJpegs(`${tmp.dir}/more`, 2, { width: 40, height: 30 });
@@ -216,7 +216,39 @@ describe('the Electron build', () => {
     expect(win.sent.length).toBeGreaterThan(forwarded);
     // Media URLs are the app's scheme, which only Electron serves (checked above through its handler).
     expect(await page.evaluate('window.starlingBridge.mediaBase')).toBe('starling-media://media');
+    delete (win.sent as { push?: unknown }).push; // back to Array.prototype.push
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('trains from the bundle: its worker entries are emitted beside index.js and a job completes over IPC', async () => {
+    for (const f of ['train-worker.js', 'loader-worker.js'])
+      expect(fs.existsSync(path.join(OUT, 'main', f))).toBe(true);
+    const cls = (await invoke('classes.create', { name: 'square' })) as { ok: boolean; result: { id: number } };
+    const images = (await invoke('images.list', {})) as { result: { items: { id: number }[] } };
+    for (const im of images.result.items)
+      await invoke('annotations.edit', {
+        imageId: im.id,
+        ops: [{ op: 'create', classId: cls.result.id, x: 4, y: 4, w: 16, h: 12 }],
+        label: 'draw',
+      });
+    const started = (await invoke('train.start', {
+      config: { backbone: 'starnet_s050' },
+      imgsz: 32,
+      epochs: 1,
+      batch: 2,
+      device: 'cpu',
+      valEvery: 5,
+    })) as { ok: boolean; result: { jobId: string }; error?: { message: string } };
+    expect(started.error).toBeUndefined();
+    await vi.waitFor(
+      async () => {
+        const job = (await invoke('jobs.get', { id: started.result.jobId })) as { result: { status: string } };
+        expect(job.result.status).toBe('done');
+      },
+      { timeout: 120_000, interval: 200 },
+    );
+    const runs = (await invoke('runs.list', {})) as { result: { status: string }[] };
+    expect(runs.result.map((r) => r.status)).toEqual(['done']);
+  }, 180_000);
 });
