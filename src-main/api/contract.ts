@@ -137,7 +137,7 @@ export interface ExportModelResult {
   bytes: number;
   folded: number;
   outputs: string[];
-  /** What the export run on onnxruntime measured: output shapes and one inference's latency. */
+  /** What the export run on onnxruntime measured: output shapes and latency (median of 20 after warm-up). */
   verified: { shapes: Record<string, number[]>; latencyMs: number };
   weights?: { matched: number; missing: number; unexpected: number; shapeMismatch: number; report: string };
 }

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import type { ExportModelResult } from '../api/contract.js';
 import { StarlingError } from '../errors.js';
+import { measureLatency } from '../runtime/latency.js';
 import { buildDetector } from '../models/zoo.js';
 import { formatWeightReport, loadWeights } from '../models/weights.js';
 import { exportDetector, type OutputStyle } from './detector.js';
@@ -65,10 +65,7 @@ export async function exportModel(o: ExportModelOptions): Promise<ExportModelRes
 
   const session = await ort.InferenceSession.create(out);
   const x = new ort.Tensor('float32', new Float32Array(3 * o.imgsz * o.imgsz).fill(0.5), [1, 3, o.imgsz, o.imgsz]);
-  await session.run({ images: x }); // warm-up
-  const t = performance.now();
-  const res = await session.run({ images: x });
-  const latencyMs = performance.now() - t;
+  const { medianMs: latencyMs, outputs: res } = await measureLatency(session, { images: x });
   await session.release();
   return {
     out,

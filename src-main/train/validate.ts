@@ -11,6 +11,7 @@ import ort from 'onnxruntime-node';
 import { exportDetector } from '../export/detector.js';
 import { parseDetectorConfig } from '../models/config.js';
 import { modelFigures } from '../models/flops.js';
+import { measureLatency } from '../runtime/latency.js';
 import { buildDetector } from '../models/zoo.js';
 import { loadWeights } from '../models/weights.js';
 import type { ProjectStore } from '../store/project.js';
@@ -109,7 +110,8 @@ export async function evaluateRun(
   const { images, gt, digest } = splitGroundTruth(store, split);
   const dets: CocoDet[] = [];
   const stored: { imageId: number; classId: number; x: number; y: number; w: number; h: number; score: number }[] = [];
-  const times = { pre: [] as number[], post: [] as number[], run: [] as number[] };
+  const times = { pre: [] as number[], post: [] as number[] };
+  let inferenceMs = 0;
   let input = new ort.Tensor('float32', new Float32Array(3 * imgsz * imgsz).fill(114 / 255), [1, 3, imgsz, imgsz]);
   try {
     for (const im of images) {
@@ -136,12 +138,7 @@ export async function evaluateRun(
       times.post.push(performance.now() - t2);
     }
     // Inference latency on its own: warm-up, then timed runs of one image (the split's last, or grey).
-    for (let i = 0; i < 3; i++) await session.run({ images: input });
-    for (let i = 0; i < 20; i++) {
-      const t = performance.now();
-      await session.run({ images: input });
-      times.run.push(performance.now() - t);
-    }
+    inferenceMs = (await measureLatency(session, { images: input })).medianMs;
   } finally {
     await session.release();
   }
@@ -159,7 +156,7 @@ export async function evaluateRun(
     gflops: figures.gflops,
     imgsz,
     latency: {
-      inferenceMs: median(times.run),
+      inferenceMs,
       preprocessMs: median(times.pre),
       postprocessMs: median(times.post),
       machine: `${cpus[0]?.model.trim() ?? 'unknown CPU'} (${cpus.length} logical cores), onnxruntime ${ort.env.versions.common} CPU`,
