@@ -12,7 +12,7 @@ export default defineConfig({
         // every chunk stays in out/main so `new URL('./<entry>.js', import.meta.url)` resolves from any of them.
         input: {
           index: resolve('src-main/index.ts'),
-          'train-worker': resolve('src-main/train/train-worker.ts'),
+          'job-worker': resolve('src-main/jobs/job-worker.ts'),
           'loader-worker': resolve('src-main/train/loader-worker.ts'),
         },
         output: { entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },

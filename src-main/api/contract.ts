@@ -327,7 +327,14 @@ export const contract = {
   'teachers.list': method<TeacherRecord[]>()(none),
   /** Inspects an ONNX file as a teacher would be (family, input size, classes) without registering it. */
   'teachers.probe': method<TeacherProbe>()(
-    z.object({ path: z.string().min(1), family: layout.optional(), imgsz: imgsz.optional() }).strict(),
+    z
+      .object({
+        path: z.string().min(1),
+        family: layout.optional(),
+        imgsz: imgsz.optional(),
+        names: z.array(z.string().min(1)).optional(),
+      })
+      .strict(),
   ),
   'teachers.add': method<TeacherRecord>()(
     z

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StarlingError } from '../errors.js';
+import { runJob } from '../jobs/threaded-job.js';
 import { datasetFromProject } from '../formats/from-project.js';
 import type { DatasetImage } from '../formats/dataset.js';
 import { parseDataset, writeDataset } from '../formats/index.js';
@@ -11,11 +12,9 @@ import { createSampleProject } from '../vision/sample/project.js';
 import { STARLING_VERSION } from '../version.js';
 import { detectorCard, zooCards } from '../models/card.js';
 import { exportModel } from '../export/export-model.js';
-import { startTraining } from '../train/threaded-training.js';
 import { leaderboard } from '../train/leaderboard.js';
 import { evaluateRun } from '../train/validate.js';
 import { reviewDetections } from '../train/detection-review.js';
-import { runPseudoLabel } from '../teachers/pseudo-label.js';
 import { pseudoLabelQuality } from '../teachers/quality.js';
 import { registerTeacher, updateTeacher } from '../teachers/registry.js';
 import { probeTeacher } from '../teachers/teacher.js';
@@ -245,12 +244,14 @@ export const handlers: Handlers = {
 
   // ---- later capabilities (read-only until their issues land) -----------------------------------
   'teachers.list': (s) => s.requireProject().teachers.list(),
-  'teachers.probe': async (_s, { path: file, family, imgsz }) =>
-    probeTeacher(path.resolve(file), { ...(family ? { family } : {}), ...(imgsz ? { imgsz } : {}) }).catch(
-      (e: unknown) => {
-        throw new StarlingError('INVALID_INPUT', (e as Error).message);
-      },
-    ),
+  'teachers.probe': async (_s, { path: file, family, imgsz, names }) =>
+    probeTeacher(path.resolve(file), {
+      ...(family ? { family } : {}),
+      ...(imgsz ? { imgsz } : {}),
+      ...(names?.length ? { names } : {}),
+    }).catch((e: unknown) => {
+      throw new StarlingError('INVALID_INPUT', (e as Error).message);
+    }),
   'teachers.add': (s, req) => registerTeacher(s.requireProject(), req),
   'teachers.update': (s, { id, ...patch }) => updateTeacher(s.requireProject(), id, patch),
   'teachers.remove': (s, { id }) => {
@@ -263,7 +264,7 @@ export const handlers: Handlers = {
     const store = s.requireProject();
     for (const t of req.teachers) store.teachers.get(t); // NOT_FOUND before the job starts
     const job = s.jobs.start('pseudo-label', `Pseudo-label with ${req.teachers.length} teacher(s)`, (ctx) =>
-      runPseudoLabel(store, req, ctx),
+      runJob(store, { kind: 'pseudo-label', req }, ctx),
     );
     return { jobId: job.id };
   },
@@ -284,7 +285,7 @@ export const handlers: Handlers = {
     const store = s.requireProject();
     const label =
       req.resume !== undefined ? `Resume run ${req.resume}` : `Train ${String(req.config.backbone ?? 'yolo11')}`;
-    const job = s.jobs.start('train', label, (ctx) => startTraining(store, req, ctx));
+    const job = s.jobs.start('train', label, (ctx) => runJob(store, { kind: 'train', req }, ctx));
     return { jobId: job.id };
   },
 

@@ -78,8 +78,12 @@ export async function probeTeacher(
     }
     const names = o.names?.length ? o.names : info.names;
     const classCount = classCountOf(family, outs);
-    if (names.length && names.length !== classCount)
+    if (classCount !== null && names.length && names.length !== classCount)
       throw new Error(`${file}: ${names.length} class names for a model with ${classCount} classes`);
+    if (classCount === null && !names.length)
+      throw new Error(
+        `${file}: ${family} outputs do not tell how many classes the model has, and it has no "names" metadata: give its class names (\`--names a,b,c\`, or Class names in the Teachers view)`,
+      );
     return {
       file,
       family,
@@ -87,7 +91,7 @@ export async function probeTeacher(
       inputName: info.inputName,
       imgsz,
       dynamicBatch,
-      names: names.length ? names : Array.from({ length: classCount }, (_, i) => `class${i}`),
+      names: names.length ? names : Array.from({ length: classCount ?? 0 }, (_, i) => `class${i}`),
       outputs: Object.fromEntries(Object.entries(outs).map(([k, v]) => [k, [...v.dims]])),
       metadata: info.metadata,
     };
@@ -100,7 +104,8 @@ export async function probeTeacher(
 }
 
 /** Number of classes the outputs carry (NMS rows carry ids only: taken as unknown = 0 unless named). */
-function classCountOf(family: Layout, outs: Record<string, Out>): number {
+/** The number of classes the outputs imply, or null when they do not say (NMS rows carry a class id only). */
+function classCountOf(family: Layout, outs: Record<string, Out>): number | null {
   const d = Object.values(outs)[0]!.dims;
   switch (family) {
     case 'ultralytics-raw':
@@ -112,7 +117,7 @@ function classCountOf(family: Layout, outs: Record<string, Out>): number {
     case 'centernet':
       return outs.cls!.dims[1]!;
     case 'ultralytics-nms':
-      return 0;
+      return null;
   }
 }
 

@@ -222,8 +222,7 @@ describe('the Electron build', () => {
   });
 
   it('trains from the bundle: its worker entries are emitted beside index.js and a job completes over IPC', async () => {
-    for (const f of ['train-worker.js', 'loader-worker.js'])
-      expect(fs.existsSync(path.join(OUT, 'main', f))).toBe(true);
+    for (const f of ['job-worker.js', 'loader-worker.js']) expect(fs.existsSync(path.join(OUT, 'main', f))).toBe(true);
     const cls = (await invoke('classes.create', { name: 'square' })) as { ok: boolean; result: { id: number } };
     const images = (await invoke('images.list', {})) as { result: { items: { id: number }[] } };
     for (const im of images.result.items)

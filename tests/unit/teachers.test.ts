@@ -142,7 +142,7 @@ const boxes = (p: Awaited<ReturnType<typeof predict>>) =>
 
 describe('teacher families', () => {
   it('detects each output layout and decodes its boxes exactly', async () => {
-    const fam = async (k: string) => (await probeTeacher(models[k]!)).family;
+    const fam = async (k: string) => (await probeTeacher(models[k]!, k === 'nms' ? { names: ['a', 'b'] } : {})).family;
     expect(await fam('raw')).toBe('ultralytics-raw');
     expect(await fam('nms')).toBe('ultralytics-nms');
     expect(await fam('yolov5')).toBe('yolov5');
@@ -183,6 +183,15 @@ describe('teacher families', () => {
     await expect(probeTeacher(models.raw!, { family: 'centernet' })).rejects.toThrow(/do not fit centernet/);
     // A YOLOv5-shaped output forced to RT-DETR fits the shape rule, so the override is honoured.
     expect((await probeTeacher(models.nms!, { family: 'rtdetr' })).detected).toBe(false);
+    // NMS rows carry class ids only: the names come from metadata or the user, and any count is accepted.
+    await expect(probeTeacher(models.nms!)).rejects.toThrow(/do not tell how many classes.*--names/);
+    expect((await probeTeacher(models.nms!, { names: ['a', 'b', 'c'] })).names).toEqual(['a', 'b', 'c']);
+    const named = constantModel(
+      `${tmp.dir}/nms-named.onnx`,
+      { output0: { shape: [10, 6], data: rows(10, 6, [[22, 27, 42, 37, 0.9, 0]]) } },
+      { names: "{0: 'person', 1: 'car', 2: 'bus'}" },
+    );
+    expect((await probeTeacher(named)).names).toEqual(['person', 'car', 'bus']);
     await expect(probeTeacher(`${tmp.dir}/missing.onnx`)).rejects.toThrow(/missing\.onnx/);
     fs.writeFileSync(`${tmp.dir}/cut.onnx`, fs.readFileSync(models.raw!).subarray(0, 200));
     await expect(probeTeacher(`${tmp.dir}/cut.onnx`)).rejects.toThrow(/cut\.onnx/);

@@ -1,0 +1,46 @@
+/**
+ * Worker-thread entry for the jobs that run onnxruntime (see threaded-job.ts for why): training and
+ * pseudo-labeling. It opens its own connection to the project file, runs the job with a context whose progress
+ * is posted back, and stops when told to.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { StarlingError } from '../errors.js';
+import { ProjectStore } from '../store/project.js';
+import { runPseudoLabel, type PseudoLabelRequest } from '../teachers/pseudo-label.js';
+import { runTraining, type TrainRequest } from '../train/train-job.js';
+import type { JobContext } from './manager.js';
+
+export type WorkerJob = { kind: 'train'; req: TrainRequest } | { kind: 'pseudo-label'; req: PseudoLabelRequest };
+export type ToJobWorker = { type: 'cancel' };
+export type FromJobWorker =
+  | { type: 'progress'; done: number; total: number; message?: string }
+  | { type: 'done'; result: unknown }
+  | { type: 'error'; code?: string; message: string };
+
+const { projectFile, job } = workerData as { projectFile: string; job: WorkerJob };
+const port = parentPort!;
+const controller = new AbortController();
+port.on('message', (m: ToJobWorker) => {
+  if (m.type === 'cancel') controller.abort();
+});
+const post = (m: FromJobWorker) => port.postMessage(m);
+
+const ctx: JobContext = {
+  signal: controller.signal,
+  progress: (done, total, message) => post({ type: 'progress', done, total, ...(message ? { message } : {}) }),
+  throwIfCancelled: () => {
+    if (controller.signal.aborted) throw new StarlingError('CANCELLED', 'cancelled');
+  },
+};
+
+const store = ProjectStore.open(projectFile);
+try {
+  const result =
+    job.kind === 'train' ? await runTraining(store, job.req, ctx) : await runPseudoLabel(store, job.req, ctx);
+  post({ type: 'done', result });
+} catch (e) {
+  post({ type: 'error', message: (e as Error).message, ...(e instanceof StarlingError ? { code: e.code } : {}) });
+} finally {
+  store.close();
+  port.close();
+}

@@ -1,0 +1,54 @@
+/**
+ * The jobs that run onnxruntime (training, pseudo-labeling) run in a worker thread. onnxruntime-node's
+ * `session.run` holds the JS thread for the whole call (a 238 ms training step let no timer through), so on the
+ * main thread these jobs froze everything else the process serves, for up to a second at a time: browser-mode
+ * API calls (annotation saves, gallery pages, thumbnails) and, in the desktop app, IPC. The worker opens its own
+ * connection to the project file (SQLite WAL with a busy timeout), so the job writes there while the main
+ * thread keeps answering.
+ *
+ * Where no worker entry is found (util/worker-entry.ts), the job runs in-thread; STARLING_JOB_THREAD=0 forces
+ * that (the responsiveness test compares both).
+ */
+import { StarlingError, type ErrorCode } from '../errors.js';
+import type { ProjectStore } from '../store/project.js';
+import { runPseudoLabel, type PseudoLabelResult } from '../teachers/pseudo-label.js';
+import { runTraining } from '../train/train-job.js';
+import { startWorker } from '../util/worker-entry.js';
+import type { FromJobWorker, ToJobWorker, WorkerJob } from './job-worker.js';
+import type { JobContext } from './manager.js';
+
+type TrainResult = Awaited<ReturnType<typeof runTraining>>;
+
+export function runJob(store: ProjectStore, job: WorkerJob & { kind: 'train' }, ctx: JobContext): Promise<TrainResult>;
+export function runJob(
+  store: ProjectStore,
+  job: WorkerJob & { kind: 'pseudo-label' },
+  ctx: JobContext,
+): Promise<PseudoLabelResult>;
+export function runJob(store: ProjectStore, job: WorkerJob, ctx: JobContext): Promise<unknown> {
+  const worker =
+    process.env.STARLING_JOB_THREAD === '0'
+      ? null
+      : startWorker(import.meta.url, 'job-worker', { projectFile: store.file, job });
+  if (!worker) return job.kind === 'train' ? runTraining(store, job.req, ctx) : runPseudoLabel(store, job.req, ctx);
+  return new Promise((resolve, reject) => {
+    const cancel = () => worker.postMessage({ type: 'cancel' } satisfies ToJobWorker);
+    ctx.signal.addEventListener('abort', cancel, { once: true });
+    let settled = false;
+    const finish = (f: () => void) => {
+      if (settled) return;
+      settled = true;
+      ctx.signal.removeEventListener('abort', cancel);
+      f();
+    };
+    worker.on('message', (m: FromJobWorker) => {
+      if (m.type === 'progress') ctx.progress(m.done, m.total, m.message);
+      else if (m.type === 'done') finish(() => resolve(m.result));
+      else finish(() => reject(m.code ? new StarlingError(m.code as ErrorCode, m.message) : new Error(m.message)));
+    });
+    worker.on('error', (e) => finish(() => reject(e)));
+    worker.on('exit', (code) =>
+      finish(() => reject(new Error(`the ${job.kind} worker stopped (exit code ${code}) before reporting a result`))),
+    );
+  });
+}
