@@ -142,6 +142,32 @@ describe('annotator and review queue, end to end', () => {
     const [p1, p2] = await annotations(ids[1]!);
     expect([p1!.classId, Math.round(p1!.w)]).toEqual([dog, Math.round((await annotations(id))[0]!.w)]);
     expect([p2!.x, p2!.y, p2!.w, p2!.h]).toEqual([p1!.x, p1!.y, p1!.w, p1!.h]);
+
+    // Rename a class by double-clicking it; Escape on a second rename leaves the name alone.
+    await page.dblclick('[data-testid="class-dog"]');
+    await page.fill('[data-testid="class-rename"]', 'puppy');
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(
+        async () =>
+          session
+            .requireProject()
+            .classes.list()
+            .find((c) => c.id === dog)?.name,
+      )
+      .toBe('puppy');
+    await expect.poll(() => page.locator('.boxes li').first().textContent()).toContain('puppy');
+    await page.dblclick('[data-testid="class-puppy"]');
+    await page.fill('[data-testid="class-rename"]', 'nope');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('[data-testid="class-rename"]').count()).toBe(0);
+    expect(
+      session
+        .requireProject()
+        .classes.list()
+        .find((c) => c.id === dog)?.name,
+    ).toBe('puppy');
+    await call(session, 'classes.update', { id: dog, name: 'dog' }); // the next test expects the original names
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
