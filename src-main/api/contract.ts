@@ -379,6 +379,8 @@ export const contract = {
   'review.counts': method<ReviewCounts>()(none),
   'review.quality': method<PseudoLabelQuality | null>()(none),
   'runs.list': method<RunRecord[]>()(none),
+  /** Execution providers this onnxruntime-node install can use, and what `auto` picks. */
+  'runtime.devices': method<{ available: string[]; auto: string }>()(none),
 
   'jobs.list': method<JobInfo[]>()(none),
   'jobs.get': method<JobInfo>()(z.object({ id: z.string() }).strict()),

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StarlingError } from '../errors.js';
 import { runJob } from '../jobs/threaded-job.js';
+import { chooseDevice } from '../runtime/session.js';
 import { datasetFromProject } from '../formats/from-project.js';
 import type { DatasetImage } from '../formats/dataset.js';
 import { parseDataset, writeDataset } from '../formats/index.js';
@@ -276,6 +277,10 @@ export const handlers: Handlers = {
   'review.counts': (s) => s.requireProject().pseudoLabels.counts(),
   'review.quality': (s) => pseudoLabelQuality(s.requireProject()),
   'runs.list': (s) => s.requireProject().runs.list(),
+  'runtime.devices': () => {
+    const d = chooseDevice('auto');
+    return { available: d.available, auto: d.used };
+  },
   'runs.epochs': (s, { id }) => s.requireProject().runs.epochs(id),
   'runs.evaluate': (s, { id, split }) => evaluateRun(s.requireProject(), id, split),
   'runs.leaderboard': (s, { split }) => leaderboard(s.requireProject(), split),

@@ -182,4 +182,52 @@ describe('teachers, training and runs views, end to end', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 240_000);
+
+  it('cancels a training from the Train view and resumes it from the runs table', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.openUrl}#/train`);
+    // The model card counts the project's classes; the device list says what this install has.
+    await expect.poll(() => page.textContent('[data-testid="train-card"]')).toMatch(/\(6 classes\)/);
+    expect(await page.locator('[data-testid="train-device"] option[value="auto"]').textContent()).toMatch(
+      /auto \(cpu\)/,
+    );
+    await page.fill('[data-testid="train-epochs"]', '200');
+    await page.fill('[data-testid="train-batch"]', '3');
+    await page.fill('input[type="number"][step="32"]', '64');
+    const before = (await call(session, 'runs.list', {})).length;
+    await page.click('[data-testid="train-start"]');
+    await expect
+      .poll(() => page.textContent('[data-testid="train-progress"]'), { timeout: 60_000 })
+      .toMatch(/step \d+/);
+    await page.click('[data-testid="train-cancel"]');
+    await expect
+      .poll(() => page.textContent('[data-testid="train-progress"]'), { timeout: 60_000 })
+      .toMatch(/cancelled/);
+    const run = (await call(session, 'runs.list', {})).at(-1)!;
+    expect((await call(session, 'runs.list', {})).length).toBe(before + 1);
+    expect(run.status).toBe('cancelled');
+    // Resume from the leaderboard row, then cancel again: the same run continues, no new run is made.
+    await page
+      .locator(`[data-testid="runs-table"] tr[data-run="${run.id}"]`)
+      .locator('button', { hasText: 'Resume' })
+      .click();
+    await expect
+      .poll(async () => (await call(session, 'runs.list', {})).find((r) => r.id === run.id)!.status, {
+        timeout: 60_000,
+      })
+      .toBe('running');
+    await expect.poll(() => page.locator('[data-testid="train-cancel"]').count(), { timeout: 60_000 }).toBe(1);
+    await page.click('[data-testid="train-cancel"]');
+    await expect
+      .poll(async () => (await call(session, 'runs.list', {})).find((r) => r.id === run.id)!.status, {
+        timeout: 60_000,
+      })
+      .toBe('cancelled');
+    expect((await call(session, 'runs.list', {})).length).toBe(before + 1);
+    await page.screenshot({ path: artifactPath('train-cancelled.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 180_000);
 });
