@@ -94,6 +94,20 @@ async function timeToFilled(page: Page): Promise<number> {
   })`)) as number;
 }
 
+/** Sets the scroll position to 20 places across the project (a scrollbar drag); fill time after each. */
+async function jumpAround(page: Page): Promise<number[]> {
+  const fills: number[] = [];
+  for (let k = 0; k < 20; k++) {
+    const frac = ((k * 7919) % 20) / 20 + 0.025;
+    await page.evaluate(`(() => {
+      const s = document.querySelector('.grid-scroller');
+      s.scrollTop = ${frac} * (s.scrollHeight - s.clientHeight);
+    })()`);
+    fills.push(await timeToFilled(page));
+  }
+  return fills;
+}
+
 interface Census {
   frames: number;
   blank: number;
@@ -165,26 +179,10 @@ try {
 
     // Jumps: the scrollbar dragged to 20 places across the project; fill time after each.
     await page.evaluate(CENSUS);
-    const fills: number[] = [];
-    for (let k = 0; k < 20; k++) {
-      const frac = ((k * 7919) % 20) / 20 + 0.025;
-      await page.evaluate(`(() => {
-        const s = document.querySelector('.grid-scroller');
-        s.scrollTop = ${frac} * (s.scrollHeight - s.clientHeight);
-      })()`);
-      fills.push(await timeToFilled(page));
-    }
+    const fills = await jumpAround(page);
     const jumps = (await page.evaluate(STOP)) as Census;
     // The same 20 places again: thumbnails now come from the server's disk cache (or the page's memory).
-    const revisits: number[] = [];
-    for (let k = 0; k < 20; k++) {
-      const frac = ((k * 7919) % 20) / 20 + 0.025;
-      await page.evaluate(`(() => {
-        const s = document.querySelector('.grid-scroller');
-        s.scrollTop = ${frac} * (s.scrollHeight - s.clientHeight);
-      })()`);
-      revisits.push(await timeToFilled(page));
-    }
+    const revisits = await jumpAround(page);
     const q = (xs: number[], p: number) => {
       const sorted = [...xs].sort((a, b) => a - b);
       return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!.toFixed(0);
