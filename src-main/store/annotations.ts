@@ -92,36 +92,38 @@ export class AnnotationRepo {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const now = Date.now();
-    return this.db.transaction(() =>
-      anns.map((a, i) => {
-        checkBox(a, `annotation ${i}`);
-        const source = a.source ?? 'manual';
-        if (!SOURCE_RE.test(source))
-          throw new StarlingError('INVALID_INPUT', `annotation ${i}: bad source "${source}"`);
-        return Number(
-          insert.run(
-            a.imageId,
-            a.classId,
-            a.x,
-            a.y,
-            a.w,
-            a.h,
-            source,
-            a.score ?? null,
-            a.review ?? 'accepted',
-            now,
-            now,
-          ).lastInsertRowid,
-        );
-      }),
-    )();
+    return this.db
+      .transaction(() =>
+        anns.map((a, i) => {
+          checkBox(a, `annotation ${i}`);
+          const source = a.source ?? 'manual';
+          if (!SOURCE_RE.test(source))
+            throw new StarlingError('INVALID_INPUT', `annotation ${i}: bad source "${source}"`);
+          return Number(
+            insert.run(
+              a.imageId,
+              a.classId,
+              a.x,
+              a.y,
+              a.w,
+              a.h,
+              source,
+              a.score ?? null,
+              a.review ?? 'accepted',
+              now,
+              now,
+            ).lastInsertRowid,
+          );
+        }),
+      )
+      .immediate();
   }
 
   /** Sets the review state of many annotations (accept/reject pseudo-labels) in one transaction. */
   setReview(ids: readonly number[], review: ReviewState): number {
     const st = this.db.prepare('UPDATE annotations SET review = ?, updated_at = ? WHERE id = ?');
     const now = Date.now();
-    return this.db.transaction(() => ids.reduce((n, id) => n + st.run(review, now, id).changes, 0))();
+    return this.db.transaction(() => ids.reduce((n, id) => n + st.run(review, now, id).changes, 0)).immediate();
   }
 
   // ---- edits with undo/redo history -------------------------------------------------------------
@@ -135,59 +137,61 @@ export class AnnotationRepo {
       throw new StarlingError('NOT_FOUND', `image ${imageId} does not exist`);
     }
     const created: number[] = [];
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM edit_groups WHERE image_id = ? AND undone = 1').run(imageId);
-      const groupId = Number(
-        this.db
-          .prepare('INSERT INTO edit_groups (image_id, label, created_at) VALUES (?, ?, ?)')
-          .run(imageId, label, Date.now()).lastInsertRowid,
-      );
-      const logOp = this.db.prepare(
-        'INSERT INTO edit_ops (group_id, annotation_id, before, after) VALUES (?, ?, ?, ?)',
-      );
-      const now = Date.now();
-      for (const op of ops) {
-        if (op.op === 'create') {
-          checkBox(op, 'new box');
-          const id = Number(
-            this.db
-              .prepare(
-                `INSERT INTO annotations (image_id, class_id, x, y, w, h, source, score, review, created_at, updated_at)
+    this.db
+      .transaction(() => {
+        this.db.prepare('DELETE FROM edit_groups WHERE image_id = ? AND undone = 1').run(imageId);
+        const groupId = Number(
+          this.db
+            .prepare('INSERT INTO edit_groups (image_id, label, created_at) VALUES (?, ?, ?)')
+            .run(imageId, label, Date.now()).lastInsertRowid,
+        );
+        const logOp = this.db.prepare(
+          'INSERT INTO edit_ops (group_id, annotation_id, before, after) VALUES (?, ?, ?, ?)',
+        );
+        const now = Date.now();
+        for (const op of ops) {
+          if (op.op === 'create') {
+            checkBox(op, 'new box');
+            const id = Number(
+              this.db
+                .prepare(
+                  `INSERT INTO annotations (image_id, class_id, x, y, w, h, source, score, review, created_at, updated_at)
                  VALUES (?, ?, ?, ?, ?, ?, 'manual', NULL, 'accepted', ?, ?)`,
-              )
-              .run(imageId, op.classId, op.x, op.y, op.w, op.h, now, now).lastInsertRowid,
-          );
-          created.push(id);
-          logOp.run(groupId, id, null, JSON.stringify(this.rawRow(id)));
-        } else {
-          const before = this.rawRow(op.id);
-          if (!before || before.image_id !== imageId) {
-            throw new StarlingError('NOT_FOUND', `annotation ${op.id} is not on image ${imageId}`);
-          }
-          if (op.op === 'delete') {
-            this.db.prepare('DELETE FROM annotations WHERE id = ?').run(op.id);
-            logOp.run(groupId, op.id, JSON.stringify(before), null);
+                )
+                .run(imageId, op.classId, op.x, op.y, op.w, op.h, now, now).lastInsertRowid,
+            );
+            created.push(id);
+            logOp.run(groupId, id, null, JSON.stringify(this.rawRow(id)));
           } else {
-            const next = {
-              class_id: op.classId ?? before.class_id,
-              x: op.x ?? before.x,
-              y: op.y ?? before.y,
-              w: op.w ?? before.w,
-              h: op.h ?? before.h,
-              review: op.review ?? before.review,
-            };
-            checkBox(next, `annotation ${op.id}`);
-            this.db
-              .prepare(
-                'UPDATE annotations SET class_id = ?, x = ?, y = ?, w = ?, h = ?, review = ?, updated_at = ? WHERE id = ?',
-              )
-              .run(next.class_id, next.x, next.y, next.w, next.h, next.review, now, op.id);
-            logOp.run(groupId, op.id, JSON.stringify(before), JSON.stringify(this.rawRow(op.id)));
+            const before = this.rawRow(op.id);
+            if (!before || before.image_id !== imageId) {
+              throw new StarlingError('NOT_FOUND', `annotation ${op.id} is not on image ${imageId}`);
+            }
+            if (op.op === 'delete') {
+              this.db.prepare('DELETE FROM annotations WHERE id = ?').run(op.id);
+              logOp.run(groupId, op.id, JSON.stringify(before), null);
+            } else {
+              const next = {
+                class_id: op.classId ?? before.class_id,
+                x: op.x ?? before.x,
+                y: op.y ?? before.y,
+                w: op.w ?? before.w,
+                h: op.h ?? before.h,
+                review: op.review ?? before.review,
+              };
+              checkBox(next, `annotation ${op.id}`);
+              this.db
+                .prepare(
+                  'UPDATE annotations SET class_id = ?, x = ?, y = ?, w = ?, h = ?, review = ?, updated_at = ? WHERE id = ?',
+                )
+                .run(next.class_id, next.x, next.y, next.w, next.h, next.review, now, op.id);
+              logOp.run(groupId, op.id, JSON.stringify(before), JSON.stringify(this.rawRow(op.id)));
+            }
           }
         }
-      }
-      this.db.prepare("UPDATE images SET status = 'labeled' WHERE id = ? AND status = 'unlabeled'").run(imageId);
-    })();
+        this.db.prepare("UPDATE images SET status = 'labeled' WHERE id = ? AND status = 'unlabeled'").run(imageId);
+      })
+      .immediate();
     return { ...this.state(imageId), created };
   }
 
@@ -213,13 +217,15 @@ export class AnnotationRepo {
       )
       .get(imageId, undo ? 0 : 1) as { id: number } | undefined;
     if (group) {
-      this.db.transaction(() => {
-        const ops = this.db
-          .prepare(`SELECT * FROM edit_ops WHERE group_id = ? ORDER BY id ${undo ? 'DESC' : 'ASC'}`)
-          .all(group.id) as OpRow[];
-        for (const op of ops) this.restore(op.annotation_id, undo ? op.before : op.after);
-        this.db.prepare('UPDATE edit_groups SET undone = ? WHERE id = ?').run(undo ? 1 : 0, group.id);
-      })();
+      this.db
+        .transaction(() => {
+          const ops = this.db
+            .prepare(`SELECT * FROM edit_ops WHERE group_id = ? ORDER BY id ${undo ? 'DESC' : 'ASC'}`)
+            .all(group.id) as OpRow[];
+          for (const op of ops) this.restore(op.annotation_id, undo ? op.before : op.after);
+          this.db.prepare('UPDATE edit_groups SET undone = ? WHERE id = ?').run(undo ? 1 : 0, group.id);
+        })
+        .immediate();
     }
     return { ...this.state(imageId), created: [], changed: !!group };
   }

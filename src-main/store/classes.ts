@@ -103,7 +103,7 @@ export class ClassRepo {
       throw new StarlingError('INVALID_INPUT', 'reorder needs every class id exactly once');
     }
     const set = this.db.prepare('UPDATE classes SET ord = ? WHERE id = ?');
-    this.db.transaction(() => ids.forEach((id, i) => set.run(i, id)))();
+    this.db.transaction(() => ids.forEach((id, i) => set.run(i, id))).immediate();
     return this.list();
   }
 
@@ -113,24 +113,26 @@ export class ClassRepo {
    */
   delete(id: number, reassignTo?: number): void {
     this.get(id);
-    this.db.transaction(() => {
-      if (reassignTo !== undefined) {
-        if (reassignTo === id) throw new StarlingError('INVALID_INPUT', 'cannot reassign a class to itself');
-        this.get(reassignTo);
-        this.db.prepare('UPDATE annotations SET class_id = ? WHERE class_id = ?').run(reassignTo, id);
-        this.db.prepare('UPDATE predictions SET class_id = ? WHERE class_id = ?').run(reassignTo, id);
-      } else {
-        const { n } = this.db.prepare('SELECT COUNT(*) AS n FROM annotations WHERE class_id = ?').get(id) as {
-          n: number;
-        };
-        if (n > 0) {
-          throw new StarlingError(
-            'CONFLICT',
-            `class ${id} still has ${n} annotations; reassign them to another class first`,
-          );
+    this.db
+      .transaction(() => {
+        if (reassignTo !== undefined) {
+          if (reassignTo === id) throw new StarlingError('INVALID_INPUT', 'cannot reassign a class to itself');
+          this.get(reassignTo);
+          this.db.prepare('UPDATE annotations SET class_id = ? WHERE class_id = ?').run(reassignTo, id);
+          this.db.prepare('UPDATE predictions SET class_id = ? WHERE class_id = ?').run(reassignTo, id);
+        } else {
+          const { n } = this.db.prepare('SELECT COUNT(*) AS n FROM annotations WHERE class_id = ?').get(id) as {
+            n: number;
+          };
+          if (n > 0) {
+            throw new StarlingError(
+              'CONFLICT',
+              `class ${id} still has ${n} annotations; reassign them to another class first`,
+            );
+          }
         }
-      }
-      this.db.prepare('DELETE FROM classes WHERE id = ?').run(id);
-    })();
+        this.db.prepare('DELETE FROM classes WHERE id = ?').run(id);
+      })
+      .immediate();
   }
 }

@@ -12,6 +12,9 @@ function applyPragmas(db: DB): void {
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
   db.pragma('synchronous = NORMAL');
+  // Two connections write to a project at once (the main thread, and a job's worker thread), so every write
+  // transaction in the store begins IMMEDIATE: it takes the write lock up front and waits here for the other
+  // writer, where a deferred transaction that read first could fail with SQLITE_BUSY when it came to write.
   db.pragma('busy_timeout = 5000');
 }
 
@@ -28,7 +31,7 @@ function migrate(db: DB, file: string): void {
       db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${v + 1}`);
     });
-    step();
+    step.immediate();
   }
 }
 

@@ -100,21 +100,23 @@ export class ImageRepo {
       'INSERT INTO images (path, hash, width, height, split, status, added_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const now = Date.now();
-    return this.db.transaction(() =>
-      images.map((im) => {
-        try {
-          return Number(
-            insert.run(im.path, im.hash, im.width, im.height, im.split ?? 'train', im.status ?? 'unlabeled', now)
-              .lastInsertRowid,
-          );
-        } catch (e) {
-          if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-            throw new StarlingError('CONFLICT', `${im.path}: this image is already in the project`);
+    return this.db
+      .transaction(() =>
+        images.map((im) => {
+          try {
+            return Number(
+              insert.run(im.path, im.hash, im.width, im.height, im.split ?? 'train', im.status ?? 'unlabeled', now)
+                .lastInsertRowid,
+            );
+          } catch (e) {
+            if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+              throw new StarlingError('CONFLICT', `${im.path}: this image is already in the project`);
+            }
+            throw e;
           }
-          throw e;
-        }
-      }),
-    )();
+        }),
+      )
+      .immediate();
   }
 
   get(id: number): ImageRecord {
@@ -175,16 +177,16 @@ export class ImageRepo {
 
   setSplit(ids: readonly number[], split: Split): void {
     const st = this.db.prepare('UPDATE images SET split = ? WHERE id = ?');
-    this.db.transaction(() => ids.forEach((id) => st.run(split, id)))();
+    this.db.transaction(() => ids.forEach((id) => st.run(split, id))).immediate();
   }
 
   setStatus(ids: readonly number[], status: ImageStatus): void {
     const st = this.db.prepare('UPDATE images SET status = ? WHERE id = ?');
-    this.db.transaction(() => ids.forEach((id) => st.run(status, id)))();
+    this.db.transaction(() => ids.forEach((id) => st.run(status, id))).immediate();
   }
 
   remove(ids: readonly number[]): void {
     const st = this.db.prepare('DELETE FROM images WHERE id = ?');
-    this.db.transaction(() => ids.forEach((id) => st.run(id)))();
+    this.db.transaction(() => ids.forEach((id) => st.run(id))).immediate();
   }
 }

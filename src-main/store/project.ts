@@ -70,7 +70,7 @@ export class ProjectStore {
 
   /** Runs `fn` in one transaction (nested calls join the outer one). */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.db.transaction(fn).immediate();
   }
 
   // ---- settings ---------------------------------------------------------------------------------

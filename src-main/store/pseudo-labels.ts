@@ -71,17 +71,19 @@ export class PseudoLabelRepo {
       'INSERT OR REPLACE INTO pseudo_label_done (job_key, image_id, boxes) VALUES (?, ?, ?)',
     );
     const now = Date.now();
-    this.db.transaction(() => {
-      for (const r of results) {
-        clear.run(r.imageId);
-        for (const b of r.boxes) {
-          if (![b.x, b.y, b.w, b.h, b.score].every(Number.isFinite) || b.w < 0 || b.h < 0)
-            throw new StarlingError('INVALID_INPUT', `image ${r.imageId}: a pseudo-label box is not finite`);
-          insert.run(r.imageId, b.classId, b.x, b.y, b.w, b.h, b.source, b.score, now, now);
+    this.db
+      .transaction(() => {
+        for (const r of results) {
+          clear.run(r.imageId);
+          for (const b of r.boxes) {
+            if (![b.x, b.y, b.w, b.h, b.score].every(Number.isFinite) || b.w < 0 || b.h < 0)
+              throw new StarlingError('INVALID_INPUT', `image ${r.imageId}: a pseudo-label box is not finite`);
+            insert.run(r.imageId, b.classId, b.x, b.y, b.w, b.h, b.source, b.score, now, now);
+          }
+          mark.run(jobKey, r.imageId, r.boxes.length);
         }
-        mark.run(jobKey, r.imageId, r.boxes.length);
-      }
-    })();
+      })
+      .immediate();
   }
 
   /**
@@ -91,23 +93,25 @@ export class PseudoLabelRepo {
   review(f: ReviewFilter, state: Exclude<ReviewState, 'pending'>): number {
     const { where, params } = this.where(f);
     const now = Date.now();
-    return this.db.transaction(() => {
-      const images = (
-        this.db.prepare(`SELECT DISTINCT image_id FROM annotations WHERE ${where}`).all(...params) as {
-          image_id: number;
-        }[]
-      ).map((r) => r.image_id);
-      const changed = this.db
-        .prepare(`UPDATE annotations SET review = ?, updated_at = ? WHERE ${where}`)
-        .run(state, now, ...params).changes;
-      const settle = this.db.prepare(
-        `UPDATE images SET status = 'reviewed' WHERE id = ? AND status = 'unlabeled'
+    return this.db
+      .transaction(() => {
+        const images = (
+          this.db.prepare(`SELECT DISTINCT image_id FROM annotations WHERE ${where}`).all(...params) as {
+            image_id: number;
+          }[]
+        ).map((r) => r.image_id);
+        const changed = this.db
+          .prepare(`UPDATE annotations SET review = ?, updated_at = ? WHERE ${where}`)
+          .run(state, now, ...params).changes;
+        const settle = this.db.prepare(
+          `UPDATE images SET status = 'reviewed' WHERE id = ? AND status = 'unlabeled'
            AND NOT EXISTS (SELECT 1 FROM annotations WHERE image_id = images.id AND review = 'pending')
            AND EXISTS (SELECT 1 FROM annotations WHERE image_id = images.id AND review = 'accepted')`,
-      );
-      for (const id of images) settle.run(id);
-      return changed;
-    })();
+        );
+        for (const id of images) settle.run(id);
+        return changed;
+      })
+      .immediate();
   }
 
   /** Puts reviewed teacher boxes matching `f` back to pending (undo of a bulk decision). */

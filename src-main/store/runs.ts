@@ -106,10 +106,12 @@ export class RunRepo {
     const ins = this.db.prepare(
       'INSERT INTO predictions (run_id, image_id, class_id, x, y, w, h, score) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.db.transaction(() => {
-      for (const id of imageIds) del.run(runId, id);
-      for (const p of preds) ins.run(runId, p.imageId, p.classId, p.x, p.y, p.w, p.h, p.score);
-    })();
+    this.db
+      .transaction(() => {
+        for (const id of imageIds) del.run(runId, id);
+        for (const p of preds) ins.run(runId, p.imageId, p.classId, p.x, p.y, p.w, p.h, p.score);
+      })
+      .immediate();
   }
 
   predictions(runId: number, imageId?: number): PredictionRecord[] {

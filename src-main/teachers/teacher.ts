@@ -103,7 +103,6 @@ export async function probeTeacher(
   }
 }
 
-/** Number of classes the outputs carry (NMS rows carry ids only: taken as unknown = 0 unless named). */
 /** The number of classes the outputs imply, or null when they do not say (NMS rows carry a class id only). */
 function classCountOf(family: Layout, outs: Record<string, Out>): number | null {
   const d = Object.values(outs)[0]!.dims;

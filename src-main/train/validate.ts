@@ -166,13 +166,15 @@ export async function evaluateRun(
     evaluatedAt: Date.now(),
   };
   // Predictions (for the detection review) and the leaderboard entry change together.
-  store.db.transaction(() => {
-    store.runs.putPredictions(
-      runId,
-      images.map((im) => im.id),
-      stored,
-    );
-    store.runs.putEvaluation(runId, split, evaluation);
-  })();
+  store.db
+    .transaction(() => {
+      store.runs.putPredictions(
+        runId,
+        images.map((im) => im.id),
+        stored,
+      );
+      store.runs.putEvaluation(runId, split, evaluation);
+    })
+    .immediate();
   return evaluation;
 }
