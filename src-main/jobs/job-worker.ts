@@ -14,6 +14,7 @@ export type WorkerJob = { kind: 'train'; req: TrainRequest } | { kind: 'pseudo-l
 export type ToJobWorker = { type: 'cancel' };
 export type FromJobWorker =
   | { type: 'progress'; done: number; total: number; message?: string }
+  | { type: 'run'; runId: number }
   | { type: 'done'; result: unknown }
   | { type: 'error'; code?: string; message: string };
 
@@ -36,7 +37,9 @@ const ctx: JobContext = {
 const store = ProjectStore.open(projectFile);
 try {
   const result =
-    job.kind === 'train' ? await runTraining(store, job.req, ctx) : await runPseudoLabel(store, job.req, ctx);
+    job.kind === 'train'
+      ? await runTraining(store, job.req, ctx, (runId) => post({ type: 'run', runId }))
+      : await runPseudoLabel(store, job.req, ctx);
   post({ type: 'done', result });
 } catch (e) {
   post({ type: 'error', message: (e as Error).message, ...(e instanceof StarlingError ? { code: e.code } : {}) });

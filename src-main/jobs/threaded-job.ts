@@ -35,20 +35,29 @@ export function runJob(store: ProjectStore, job: WorkerJob, ctx: JobContext): Pr
     const cancel = () => worker.postMessage({ type: 'cancel' } satisfies ToJobWorker);
     ctx.signal.addEventListener('abort', cancel, { once: true });
     let settled = false;
+    let runId: number | null = null;
     const finish = (f: () => void) => {
       if (settled) return;
       settled = true;
       ctx.signal.removeEventListener('abort', cancel);
       f();
     };
+    /** A worker that died (crash, out of memory) could not mark its run: do it here, so it can be resumed. */
+    const died = (e: Error) =>
+      finish(() => {
+        if (runId !== null && store.runs.get(runId).status === 'running')
+          store.runs.update(runId, { status: 'failed', summary: { error: e.message } });
+        reject(e);
+      });
     worker.on('message', (m: FromJobWorker) => {
       if (m.type === 'progress') ctx.progress(m.done, m.total, m.message);
+      else if (m.type === 'run') runId = m.runId;
       else if (m.type === 'done') finish(() => resolve(m.result));
       else finish(() => reject(m.code ? new StarlingError(m.code as ErrorCode, m.message) : new Error(m.message)));
     });
-    worker.on('error', (e) => finish(() => reject(e)));
+    worker.on('error', died);
     worker.on('exit', (code) =>
-      finish(() => reject(new Error(`the ${job.kind} worker stopped (exit code ${code}) before reporting a result`))),
+      died(new Error(`the ${job.kind} worker stopped (exit code ${code}) before reporting a result`)),
     );
   });
 }

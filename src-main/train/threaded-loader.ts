@@ -23,6 +23,7 @@ export class ThreadedLoader implements BatchSource {
   private readonly inbox: FromWorker[] = [];
   private wake: (() => void) | null = null;
   private failure: Error | null = null;
+  private closing = false;
 
   constructor(
     sources: readonly Source[],
@@ -40,6 +41,12 @@ export class ThreadedLoader implements BatchSource {
     this.worker.on('error', (e) => {
       this.failure = e;
       this.push({ type: 'error', message: e.message });
+    });
+    // A worker that exits without an error event (killed, crashed natively) must not leave an epoch waiting.
+    this.worker.on('exit', (code) => {
+      if (this.closing || this.failure) return;
+      this.failure = new Error(`data loader: its worker thread stopped (exit code ${code})`);
+      this.push({ type: 'error', message: this.failure.message });
     });
   }
 
@@ -73,6 +80,7 @@ export class ThreadedLoader implements BatchSource {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.worker.terminate();
   }
 }

@@ -39,6 +39,8 @@ export async function runTraining(
   store: ProjectStore,
   req: TrainRequest,
   ctx: JobContext,
+  /** Told the run's id as soon as it exists (a worker thread reports it, in case the worker dies). */
+  onRun?: (runId: number) => void,
 ): Promise<{ runId: number; epochs: number; best: Record<string, number> }> {
   const { sources: train, classes } = projectSources(store, { split: 'train', includePending: req.includePending });
   const { sources: val } = projectSources(store, { split: 'val' });
@@ -58,6 +60,7 @@ export async function runTraining(
       settings as unknown as Record<string, unknown>,
     );
   }
+  onRun?.(run.id);
   const outDir = path.join(store.root, 'runs', String(run.id));
   store.runs.update(run.id, {
     status: 'running',

@@ -146,6 +146,21 @@ describe('loader', () => {
     }
   });
 
+  it('fails an epoch with a clear error when its worker thread dies, instead of waiting forever', async () => {
+    const threaded = createLoader(sources, { imgsz: 64, batch: 1, seed: 1, epochs: 1 });
+    expect(threaded).toBeInstanceOf(ThreadedLoader);
+    const it = threaded.epoch(0);
+    await it.next();
+    // As if the thread were killed from outside (not through close()).
+    await (threaded as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await expect(
+      (async () => {
+        for (;;) if ((await it.next()).done) return;
+      })(),
+    ).rejects.toThrow(/data loader: its worker thread stopped \(exit code 1\)/);
+    await threaded.close();
+  });
+
   it('reads accepted boxes from a project, and pending ones only when asked, with their weight', () => {
     const store = ProjectStore.create(`${tmp.dir}/proj`);
     const [c] = [store.classes.create('rect')];
