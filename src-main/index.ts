@@ -11,7 +11,10 @@ import { Session } from './api/session.js';
 
 const MEDIA_SCHEME = 'starling-media';
 protocol.registerSchemesAsPrivileged([
-  { scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true } },
+  {
+    scheme: MEDIA_SCHEME,
+    privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true, corsEnabled: true },
+  },
 ]);
 
 const session = new Session();
@@ -53,8 +56,13 @@ void app.whenReady().then(() => {
     const media = parseMediaPath(url.pathname);
     if (url.host !== 'media' || !media) return new Response('not found', { status: 404 });
     try {
-      const { file } = await resolveMedia(session, media.kind, media.id);
-      return net.fetch(pathToFileURL(file).toString());
+      const { file, contentType } = await resolveMedia(session, media.kind, media.id);
+      const res = await net.fetch(pathToFileURL(file).toString());
+      // The renderer (a file: page) fetches thumbnails from this scheme: a cross-origin request.
+      return new Response(res.body, {
+        status: res.status,
+        headers: { 'content-type': contentType, 'access-control-allow-origin': '*' },
+      });
     } catch (e) {
       return new Response(toErrorBody(e).message, { status: 404 });
     }

@@ -199,7 +199,8 @@ export function startServer(opts: ServerOptions): Promise<RunningServer> {
           const { file, contentType } = await resolveMedia(session, media.kind, media.id);
           res.writeHead(200, {
             'content-type': contentType,
-            'cache-control': 'private, max-age=300',
+            // A `v` (the content hash) pins the bytes; without it, ids repeat across projects: revalidate.
+            'cache-control': url.searchParams.has('v') ? 'private, max-age=31536000, immutable' : 'no-cache',
             'x-content-type-options': 'nosniff',
           });
           fs.createReadStream(file).pipe(res);

@@ -265,14 +265,15 @@ export const handlers: Handlers = {
     const store = s.requireProject();
     for (const t of req.teachers) store.teachers.get(t); // NOT_FOUND before the job starts
     const job = s.jobs.start('pseudo-label', `Pseudo-label with ${req.teachers.length} teacher(s)`, (ctx) =>
-      runJob(store, { kind: 'pseudo-label', req }, ctx),
+      runJob(store, { kind: 'pseudo-label', req }, ctx).finally(() => changed(s, 'annotations')),
     );
     return { jobId: job.id };
   },
   'review.set': (s, { state, ...filter }) => {
     const store = s.requireProject();
-    const changed = state === 'pending' ? store.pseudoLabels.reopen(filter) : store.pseudoLabels.review(filter, state);
-    return { changed };
+    const n = state === 'pending' ? store.pseudoLabels.reopen(filter) : store.pseudoLabels.review(filter, state);
+    if (n) changed(s, 'annotations');
+    return { changed: n };
   },
   'review.counts': (s) => s.requireProject().pseudoLabels.counts(),
   'review.quality': (s) => pseudoLabelQuality(s.requireProject()),

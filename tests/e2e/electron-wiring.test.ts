@@ -114,7 +114,10 @@ function loadPreload(ipcRenderer: Record<string, Handler>): Record<string, unkno
 describe('the Electron build', () => {
   it('registers its media scheme, IPC channel and a sandboxed window on the built renderer and preload', () => {
     expect(electron.rec.schemes).toEqual([
-      { scheme: 'starling-media', privileges: expect.objectContaining({ standard: true, supportFetchAPI: true }) },
+      {
+        scheme: 'starling-media',
+        privileges: expect.objectContaining({ standard: true, supportFetchAPI: true, corsEnabled: true }),
+      },
     ]);
     expect([...electron.rec.ipc.keys()]).toEqual(['starling:api']);
     expect([...electron.rec.protocols.keys()]).toEqual(['starling-media']);
@@ -165,6 +168,8 @@ describe('the Electron build', () => {
     const media = electron.rec.protocols.get('starling-media')!;
     const thumb = await media(new Request('starling-media://media/thumb/1'));
     expect(thumb.status).toBe(200);
+    expect(thumb.headers.get('content-type')).toBe('image/webp');
+    expect(thumb.headers.get('access-control-allow-origin')).toBe('*');
     const bytes = Buffer.from(await thumb.arrayBuffer());
     expect(bytes.subarray(8, 12).toString()).toBe('WEBP');
     expect((await media(new Request('starling-media://media/image/999'))).status).toBe(404);

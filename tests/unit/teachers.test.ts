@@ -320,7 +320,11 @@ describe('pseudo-label job and review', () => {
 
       // Review: accept person boxes >= 0.4, reject the rest of the person boxes; change the threshold later.
       const personId = store.classes.byName('person')!.id;
+      const events: string[] = [];
+      const off = s.onEvent((e) => e.event === 'project.changed' && events.push((e.data as { what: string }).what));
       expect((await call(s, 'review.set', { state: 'accepted', classId: personId, minScore: 0.4 })).changed).toBe(5);
+      expect(events).toEqual(['annotations']); // open views (the gallery) refresh
+      off();
       expect((await call(s, 'review.set', { state: 'rejected', maxScore: 0.4 })).changed).toBe(5);
       let c = await call(s, 'review.counts', {});
       expect([c.pending, c.accepted, c.rejected]).toEqual([0, 5, 5]);

@@ -99,9 +99,13 @@ class ApiClient {
     return () => set.delete(listener as Listener<ApiEventName>);
   }
 
-  /** URL of an image or its thumbnail; the backend serves only images registered in the open project. */
-  mediaUrl(kind: 'image' | 'thumb', imageId: number): string {
-    return `${this.transport.mediaBase}/${kind}/${imageId}`;
+  /**
+   * URL of an image or its thumbnail; the backend serves only images registered in the open project. With the
+   * image's content hash as `version`, the URL names those bytes for good (ids repeat across projects), so it
+   * can be cached; without it the browser revalidates every time.
+   */
+  mediaUrl(kind: 'image' | 'thumb', imageId: number, version?: string): string {
+    return `${this.transport.mediaBase}/${kind}/${imageId}${version ? `?v=${encodeURIComponent(version)}` : ''}`;
   }
 }
 

@@ -76,11 +76,15 @@ class ThumbnailLoader {
       waiters.forEach((x) => this.waiting.delete(x));
       const abort = new AbortController();
       this.inFlight.set(url, { abort, waiters });
-      void this.load(url, abort).then((objectUrl) => {
+      void this.load(url, abort).then((r) => {
+        if ('objectUrl' in r) this.remember(url, r.objectUrl);
         if (this.inFlight.get(url)?.abort !== abort) return; // dropped meanwhile
         this.inFlight.delete(url);
         for (const x of waiters) {
-          if (objectUrl) x.img.src = objectUrl;
+          if ('objectUrl' in r) x.img.src = r.objectUrl;
+          // Not fetchable from here (the server restarting, a scheme fetch may not use): the <img> tries the URL
+          // itself, and its own onerror marks the image unreadable if that fails too.
+          else if ('unreachable' in r) x.img.src = url;
           else x.params.onError?.();
         }
         this.pump();
@@ -88,21 +92,32 @@ class ThumbnailLoader {
     }
   }
 
-  private async load(url: string, abort: AbortController): Promise<string | null> {
+  private async load(
+    url: string,
+    abort: AbortController,
+  ): Promise<{ objectUrl: string } | { missing: true } | { unreachable: true }> {
     try {
       const res = await fetch(url, { signal: abort.signal });
-      if (!res.ok) return null;
-      const objectUrl = URL.createObjectURL(await res.blob());
-      this.cache.set(url, objectUrl);
-      if (this.cache.size > CACHE_SIZE) {
-        const [oldUrl, oldObject] = this.cache.entries().next().value!;
-        this.cache.delete(oldUrl);
-        // An <img> already showing it keeps its decoded pixels; only new uses need the URL.
-        URL.revokeObjectURL(oldObject);
-      }
-      return objectUrl;
+      // The server answers 404 for a missing or undecodable image file.
+      if (!res.ok) return { missing: true };
+      return { objectUrl: URL.createObjectURL(await res.blob()) };
     } catch {
-      return null; // aborted, or the server is gone: the caller tells them apart
+      return { unreachable: true }; // aborted (then unused) or a network failure
+    }
+  }
+
+  private remember(url: string, objectUrl: string): void {
+    const old = this.cache.get(url);
+    if (old !== undefined) {
+      this.cache.delete(url);
+      URL.revokeObjectURL(old);
+    }
+    this.cache.set(url, objectUrl);
+    if (this.cache.size > CACHE_SIZE) {
+      const [oldUrl, oldObject] = this.cache.entries().next().value!;
+      this.cache.delete(oldUrl);
+      // An <img> already showing it keeps its decoded pixels; only new uses need the URL.
+      URL.revokeObjectURL(oldObject);
     }
   }
 
