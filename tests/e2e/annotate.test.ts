@@ -116,6 +116,25 @@ describe('annotator and review queue, end to end', () => {
     await page.keyboard.press('2');
     await expect.poll(async () => (await annotations(id))[0]!.classId).toBe(dog);
 
+    // A pan released over the sidebar ends there. Deselect first (a click on empty canvas), pan, release
+    // outside, then click the box: it is selected (Delete below removes it), not the start of a new box.
+    const area = (await page.locator('[data-testid="annotator-canvas"]').boundingBox())!;
+    const empty = await at(page, 300, 20);
+    await page.mouse.click(empty.x, empty.y);
+    const xBefore = Number(await page.getAttribute('[data-testid="annotator-canvas"]', 'data-x'));
+    await page.keyboard.down(' ');
+    await page.mouse.move(area.x + 200, area.y + 200);
+    await page.mouse.down();
+    await page.mouse.move(area.x + 240, area.y + 210, { steps: 4 });
+    await page.mouse.move(area.x + area.width + 120, area.y + 210); // one jump, onto the sidebar
+    await page.mouse.up();
+    await page.keyboard.up(' ');
+    expect(Number(await page.getAttribute('[data-testid="annotator-canvas"]', 'data-x'))).not.toBe(xBefore);
+    const [moved] = await annotations(id);
+    const inside = await at(page, moved!.x + moved!.w / 2, moved!.y + moved!.h / 2);
+    await page.mouse.click(inside.x, inside.y);
+    expect(await annotations(id)).toHaveLength(1);
+
     await page.keyboard.press('Delete');
     await expect.poll(async () => (await annotations(id)).length).toBe(0);
     await page.keyboard.press('Control+z');
