@@ -283,7 +283,17 @@ export const handlers: Handlers = {
     return { available: d.available, auto: d.used };
   },
   'runs.epochs': (s, { id }) => s.requireProject().runs.epochs(id),
-  'runs.evaluate': (s, { id, split }) => evaluateRun(s.requireProject(), id, split),
+  'runs.evaluate': (s, { id, split }) =>
+    evaluateRun(
+      s.requireProject(),
+      id,
+      split,
+      undefined,
+      s.jobs
+        .list()
+        .filter((j) => j.status === 'running')
+        .map((j) => j.label),
+    ),
   'runs.leaderboard': (s, { split }) => leaderboard(s.requireProject(), split),
   'runs.review': (s, { id, split, conf }) => reviewDetections(s.requireProject(), id, split, conf),
   'runs.predictions': (s, { id, imageId }) => s.requireProject().runs.predictions(id, imageId),

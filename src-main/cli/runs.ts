@@ -16,7 +16,8 @@ function minutes(seconds: number | null): string {
 
 /** Rows sorted best first (mAP50-95 of the evaluation; unevaluated runs last). */
 export function formatLeaderboard(board: Leaderboard): string {
-  const score = (r: LeaderboardRow) => r.evaluation?.stats[0] ?? -1;
+  // Stale evaluations are shown but ranked with the unevaluated runs, as the Runs view does.
+  const score = (r: LeaderboardRow) => (r.stale ? -1 : (r.evaluation?.stats[0] ?? -1));
   const rows = [...board.rows].sort((a, b) => score(b) - score(a));
   const header = ['run', 'model', 'imgsz', 'mAP50-95', 'mAP50', 'params', 'GFLOPs', 'latency', 'train', 'epochs', ''];
   const table = rows.map((r) => [
@@ -27,7 +28,9 @@ export function formatLeaderboard(board: Leaderboard): string {
     num(r.evaluation?.stats[1], 3),
     r.parameters === null ? '-' : `${(r.parameters / 1e6).toFixed(2)}M`,
     num(r.gflops, 2),
-    r.evaluation ? `${r.evaluation.latency.inferenceMs.toFixed(1)} ms` : '-',
+    r.evaluation
+      ? `${r.evaluation.latency.inferenceMs.toFixed(1)} ms${r.evaluation.latency.concurrentJobs?.length ? '*' : ''}`
+      : '-',
     minutes(r.trainSeconds),
     r.epochs === null ? '-' : String(r.epochs),
     r.stale
@@ -49,7 +52,10 @@ export function formatLeaderboard(board: Leaderboard): string {
     `runs on ${board.split} (${board.images} labeled images), one evaluator: COCO mAP of the exported graph\n` +
     [line(header), ...table.map(line)].join('\n') +
     '\n' +
-    (machine ? `latency: onnxruntime session.run, batch 1, median of 20, on ${machine}\n` : '')
+    (machine ? `latency: onnxruntime session.run, batch 1, median of 20, on ${machine}\n` : '') +
+    (rows.some((r) => r.evaluation?.latency.concurrentJobs?.length)
+      ? '* measured while another job ran: re-evaluate on an idle machine to compare\n'
+      : '')
   );
 }
 

@@ -3,8 +3,9 @@
  * `session.run` holds the JS thread for the whole call (a 238 ms training step let no timer through), so on the
  * main thread these jobs froze everything else the process serves, for up to a second at a time: browser-mode
  * API calls (annotation saves, gallery pages, thumbnails) and, in the desktop app, IPC. The worker opens its own
- * connection to the project file (SQLite WAL with a busy timeout), so the job writes there while the main
- * thread keeps answering.
+ * connection to the project file (SQLite WAL): reads never wait; writes take turns, each store write
+ * transaction beginning IMMEDIATE and waiting for the other's (the job's are one short transaction per epoch
+ * or per chunk of images).
  *
  * Where no worker entry is found (util/worker-entry.ts), the job runs in-thread; STARLING_JOB_THREAD=0 forces
  * that (the responsiveness test compares both).

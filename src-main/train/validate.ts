@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import ort from 'onnxruntime-node';
+import { StarlingError } from '../errors.js';
 import { exportDetector } from '../export/detector.js';
 import { parseDetectorConfig } from '../models/config.js';
 import { modelFigures } from '../models/flops.js';
@@ -48,6 +49,8 @@ export interface LatencyFigures {
   preprocessMs: number;
   postprocessMs: number;
   machine: string;
+  /** Jobs that ran during the measurement (training, pseudo-labeling): the figures are then not comparable. */
+  concurrentJobs: string[];
 }
 
 /** The split's labeled images and their accepted boxes, as COCO ground truth, with a fingerprint of both. */
@@ -92,12 +95,16 @@ export async function evaluateRun(
   runId: number,
   split: 'val' | 'test',
   conf = 0.001,
+  /** Jobs using the CPU meanwhile (their labels): recorded with the latency, which they inflate. */
+  concurrentJobs: string[] = [],
 ): Promise<RunEvaluation> {
   const run = store.runs.get(runId);
   const settings = run.config as { config?: Record<string, unknown>; imgsz?: number };
   const config = parseDetectorConfig(settings.config ?? {});
   const imgsz = settings.imgsz ?? 320;
-  if (!run.artifacts.best) throw new Error(`run ${runId} has no checkpoint yet`);
+  // `best` is named when the run starts; the file exists once a validated epoch has been saved.
+  if (!run.artifacts.best || !fs.existsSync(run.artifacts.best))
+    throw new StarlingError('INVALID_INPUT', `run ${runId} has no checkpoint yet (${run.status}): nothing to evaluate`);
   const checkpointTime = fs.statSync(run.artifacts.best).mtimeMs;
   const model = buildDetector(config);
   loadWeights(model, run.artifacts.best);
@@ -160,6 +167,7 @@ export async function evaluateRun(
       preprocessMs: median(times.pre),
       postprocessMs: median(times.post),
       machine: `${cpus[0]?.model.trim() ?? 'unknown CPU'} (${cpus.length} logical cores), onnxruntime ${ort.env.versions.common} CPU`,
+      concurrentJobs,
     },
     labelsDigest: digest,
     checkpointTime,

@@ -59,7 +59,9 @@ describe('runs leaderboard', () => {
       expect(board.rows[2]!.hasCheckpoint).toBe(false);
 
       const ea = await evaluateRun(store, a.id, 'val');
-      await evaluateRun(store, b.id, 'val');
+      await evaluateRun(store, b.id, 'val', undefined, ['Train yolo11']);
+      await expect(evaluateRun(store, board.rows[2]!.runId, 'val')).rejects.toThrow(/has no checkpoint yet/);
+      expect(ea.latency.concurrentJobs).toEqual([]);
       const card = detectorCard(config, 64);
       expect(ea.parameters).toBe(card.parameters);
       expect(ea.gflops).toBeCloseTo(card.gflops, 6);
@@ -74,6 +76,9 @@ describe('runs leaderboard', () => {
       // Different backbones and image sizes: different sizes, both measured.
       expect(rb!.parameters).not.toBe(ra!.parameters);
       expect(rb!.evaluation!.imgsz).toBe(96);
+      // Measured while a training ran: marked, so it is not compared with idle figures unawares.
+      expect(rb!.evaluation!.latency.concurrentJobs).toEqual(['Train yolo11']);
+      expect(formatLeaderboard(board)).toMatch(/ ms\*[\s\S]*measured while another job ran/);
       expect(ra!.stale).toBeNull();
       // Another split has its own evaluations.
       expect(leaderboard(store, 'test').rows.every((r) => r.evaluation === null)).toBe(true);
