@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StarlingError } from '../errors.js';
@@ -109,6 +110,26 @@ export class ProjectStore {
   }
 
   // ---- counts -----------------------------------------------------------------------------------
+
+  /**
+   * A fingerprint of a split's evaluation labels: its labeled images, their accepted boxes (ids, classes,
+   * coordinates, last change) and the class order, in one aggregate query, so the leaderboard can tell cheaply,
+   * even on a large split, whether an evaluation still describes the current labels.
+   */
+  labelsFingerprint(split: 'train' | 'val' | 'test'): { images: number; digest: string } {
+    const row = this.db
+      .prepare(
+        `SELECT count(DISTINCT i.id) AS images, total(DISTINCT i.id) AS imageIds, count(a.id) AS boxes,
+                total(a.id) AS boxIds, total(a.class_id * 7 + a.x + a.y * 3 + a.w * 5 + a.h * 11) AS geometry,
+                max(a.updated_at) AS changed,
+                (SELECT group_concat(id) FROM (SELECT id FROM classes ORDER BY ord, id)) AS classes
+         FROM images i LEFT JOIN annotations a ON a.image_id = i.id AND a.review = 'accepted'
+         WHERE i.split = ? AND i.status != 'unlabeled'`,
+      )
+      .get(split) as Record<string, number | string | null>;
+    const digest = crypto.createHash('sha1').update(JSON.stringify(row)).digest('hex').slice(0, 16);
+    return { images: Number(row.images), digest };
+  }
 
   counts(): ProjectCounts {
     const bySplit = Object.fromEntries(SPLITS.map((s) => [s, 0])) as Record<Split, number>;

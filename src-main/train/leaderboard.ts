@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { parseDetectorConfig } from '../models/config.js';
 import type { ProjectStore } from '../store/project.js';
-import { splitGroundTruth, type RunEvaluation } from './validate.js';
+import type { RunEvaluation } from './validate.js';
 
 export interface LeaderboardRow {
   runId: number;
@@ -36,7 +36,7 @@ export interface Leaderboard {
 }
 
 export function leaderboard(store: ProjectStore, split: 'val' | 'test'): Leaderboard {
-  const { images, digest } = splitGroundTruth(store, split);
+  const { images, digest } = store.labelsFingerprint(split);
   const evaluations = store.runs.evaluations(split);
   const rows = store.runs.list().map((run): LeaderboardRow => {
     const settings = run.config as { config?: Record<string, unknown>; imgsz?: number };
@@ -68,5 +68,5 @@ export function leaderboard(store: ProjectStore, split: 'val' | 'test'): Leaderb
       stale,
     };
   });
-  return { split, images: images.length, rows };
+  return { split, images, rows };
 }

@@ -4,7 +4,6 @@
  * the confusion matrix, with the model's size and its latency measured on this machine. Predictions are stored
  * per run for the detection review, and the evaluation for the runs leaderboard.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import ort from 'onnxruntime-node';
@@ -35,7 +34,7 @@ export interface RunEvaluation {
   imgsz: number;
   /** Milliseconds per image on this machine (medians): onnxruntime on the CPU, batch 1, default threads. */
   latency: LatencyFigures;
-  /** Fingerprint of the split's images and accepted labels: a later edit makes this evaluation stale. */
+  /** `store.labelsFingerprint` of the split when evaluated: a later label edit makes this evaluation stale. */
   labelsDigest: string;
   /** When the evaluated checkpoint was written (ms since epoch): a newer checkpoint makes it stale. */
   checkpointTime: number;
@@ -53,24 +52,17 @@ export interface LatencyFigures {
   concurrentJobs: string[];
 }
 
-/** The split's labeled images and their accepted boxes, as COCO ground truth, with a fingerprint of both. */
-export function splitGroundTruth(
-  store: ProjectStore,
-  split: 'val' | 'test',
-): { images: ImageRecord[]; gt: CocoGt; digest: string } {
+/** The split's labeled images and their accepted boxes, as COCO ground truth. */
+export function splitGroundTruth(store: ProjectStore, split: 'val' | 'test'): { images: ImageRecord[]; gt: CocoGt } {
   const classes = store.classes.list();
   const index = new Map(classes.map((c, i) => [c.id, i]));
   const images = store.images.list({ split }, 0, 1e9).filter((im) => im.status !== 'unlabeled');
   const gt: CocoGt = { images: [], annotations: [], categories: classes.map((_, i) => ({ id: i })) };
-  const hash = crypto.createHash('sha1');
-  hash.update(classes.map((c) => c.id).join(',') + '|');
   let annId = 1;
   for (const im of images) {
     gt.images.push({ id: im.id });
-    hash.update(`${im.id}:`);
     for (const a of store.annotations.forImage(im.id)) {
       if (a.review !== 'accepted') continue;
-      hash.update(`${a.classId},${a.x},${a.y},${a.w},${a.h};`);
       gt.annotations.push({
         id: annId++,
         image_id: im.id,
@@ -81,7 +73,7 @@ export function splitGroundTruth(
       });
     }
   }
-  return { images, gt, digest: hash.digest('hex').slice(0, 16) };
+  return { images, gt };
 }
 
 const median = (xs: number[]) => {
@@ -114,7 +106,8 @@ export async function evaluateRun(
   const layout: Layout = model.centernet ? 'centernet' : 'ultralytics-raw';
   const session = await ort.InferenceSession.create(bytes);
   const classes = store.classes.list();
-  const { images, gt, digest } = splitGroundTruth(store, split);
+  const { images, gt } = splitGroundTruth(store, split);
+  const { digest } = store.labelsFingerprint(split);
   const dets: CocoDet[] = [];
   const stored: { imageId: number; classId: number; x: number; y: number; w: number; h: number; score: number }[] = [];
   const times = { pre: [] as number[], post: [] as number[] };

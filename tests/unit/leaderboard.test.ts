@@ -109,3 +109,55 @@ describe('runs leaderboard', () => {
     }
   });
 });
+
+describe('labels fingerprint', () => {
+  it('changes with every edit of the split evaluation labels, and only with those', () => {
+    const store = ProjectStore.create(`${tmp.dir}/fp`);
+    try {
+      const cls = store.classes.create('a');
+      const other = store.classes.create('b');
+      const [v1, v2, t1] = store.images.addMany([
+        { path: 'v1.jpg', hash: '1', width: 100, height: 100, split: 'val', status: 'labeled' },
+        { path: 'v2.jpg', hash: '2', width: 100, height: 100, split: 'val', status: 'labeled' },
+        { path: 't1.jpg', hash: '3', width: 100, height: 100, split: 'train', status: 'labeled' },
+      ]);
+      const fp = () => store.labelsFingerprint('val').digest;
+      const d0 = fp();
+      expect(store.labelsFingerprint('val').images).toBe(2);
+      store.annotations.edit(v1!, [{ op: 'create', classId: cls.id, x: 10, y: 10, w: 20, h: 20 }]);
+      const d1 = fp();
+      expect(d1).not.toBe(d0);
+      const id = store.annotations.forImage(v1!)[0]!.id;
+      store.annotations.edit(v1!, [{ op: 'update', id, x: 11 }]);
+      const d2 = fp();
+      expect(d2).not.toBe(d1);
+      store.annotations.undo(v1!); // the same labels as at d1
+      expect(fp()).toBe(d1);
+      store.annotations.edit(v1!, [{ op: 'update', id, classId: other.id }]);
+      expect(fp()).not.toBe(d1);
+      store.annotations.undo(v1!);
+      // Not evaluation labels: a pending pseudo-label, and edits on the train split.
+      store.annotations.addMany([
+        { imageId: v2!, classId: cls.id, x: 0, y: 0, w: 5, h: 5, source: 'teacher:t', score: 0.5, review: 'pending' },
+      ]);
+      store.annotations.edit(t1!, [{ op: 'create', classId: cls.id, x: 1, y: 1, w: 9, h: 9 }]);
+      expect(fp()).toBe(d1);
+      // Accepting that pseudo-label, or moving an image out of the split, changes them.
+      store.annotations.setReview(
+        store.annotations.forImage(v2!).map((a) => a.id),
+        'accepted',
+      );
+      const d3 = fp();
+      expect(d3).not.toBe(d1);
+      store.images.setSplit([v2!], 'train');
+      expect(fp()).not.toBe(d3);
+      expect(store.labelsFingerprint('val').images).toBe(1);
+      // The class order decides category indices.
+      const before = fp();
+      store.classes.reorder([other.id, cls.id]);
+      expect(fp()).not.toBe(before);
+    } finally {
+      store.close();
+    }
+  });
+});
