@@ -6,11 +6,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { StarlingError } from '../errors.js';
 import { ProjectStore } from '../store/project.js';
-import { runPseudoLabel, type PseudoLabelRequest } from '../teachers/pseudo-label.js';
-import { runTraining, type TrainRequest } from '../train/train-job.js';
 import type { JobContext } from './manager.js';
+import { runHere, type WorkerJob } from './threaded-job.js';
 
-export type WorkerJob = { kind: 'train'; req: TrainRequest } | { kind: 'pseudo-label'; req: PseudoLabelRequest };
 export type ToJobWorker = { type: 'cancel' };
 export type FromJobWorker =
   | { type: 'progress'; done: number; total: number; message?: string }
@@ -36,10 +34,7 @@ const ctx: JobContext = {
 
 const store = ProjectStore.open(projectFile);
 try {
-  const result =
-    job.kind === 'train'
-      ? await runTraining(store, job.req, ctx, (runId) => post({ type: 'run', runId }))
-      : await runPseudoLabel(store, job.req, ctx);
+  const result = await runHere(store, job, ctx, (runId) => post({ type: 'run', runId }));
   post({ type: 'done', result });
 } catch (e) {
   post({ type: 'error', message: (e as Error).message, ...(e instanceof StarlingError ? { code: e.code } : {}) });

@@ -12,13 +12,24 @@
  */
 import { StarlingError, type ErrorCode } from '../errors.js';
 import type { ProjectStore } from '../store/project.js';
-import { runPseudoLabel, type PseudoLabelResult } from '../teachers/pseudo-label.js';
-import { runTraining } from '../train/train-job.js';
+import { runPseudoLabel, type PseudoLabelRequest, type PseudoLabelResult } from '../teachers/pseudo-label.js';
+import { runTraining, type TrainRequest } from '../train/train-job.js';
 import { startWorker } from '../util/worker-entry.js';
-import type { FromJobWorker, ToJobWorker, WorkerJob } from './job-worker.js';
+import type { FromJobWorker, ToJobWorker } from './job-worker.js';
 import type { JobContext } from './manager.js';
 
+export type WorkerJob = { kind: 'train'; req: TrainRequest } | { kind: 'pseudo-label'; req: PseudoLabelRequest };
 type TrainResult = Awaited<ReturnType<typeof runTraining>>;
+
+/** Runs the job on this thread: the worker's body, and the fallback where no worker can start. */
+export function runHere(
+  store: ProjectStore,
+  job: WorkerJob,
+  ctx: JobContext,
+  onRun?: (runId: number) => void,
+): Promise<unknown> {
+  return job.kind === 'train' ? runTraining(store, job.req, ctx, onRun) : runPseudoLabel(store, job.req, ctx);
+}
 
 export function runJob(store: ProjectStore, job: WorkerJob & { kind: 'train' }, ctx: JobContext): Promise<TrainResult>;
 export function runJob(
@@ -31,7 +42,7 @@ export function runJob(store: ProjectStore, job: WorkerJob, ctx: JobContext): Pr
     process.env.STARLING_JOB_THREAD === '0'
       ? null
       : startWorker(import.meta.url, 'job-worker', { projectFile: store.file, job });
-  if (!worker) return job.kind === 'train' ? runTraining(store, job.req, ctx) : runPseudoLabel(store, job.req, ctx);
+  if (!worker) return runHere(store, job, ctx);
   return new Promise((resolve, reject) => {
     const cancel = () => worker.postMessage({ type: 'cancel' } satisfies ToJobWorker);
     ctx.signal.addEventListener('abort', cancel, { once: true });

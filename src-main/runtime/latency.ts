@@ -6,6 +6,13 @@ import type ort from 'onnxruntime-node';
 
 export const LATENCY_RUNS = 20;
 
+/** The middle value (the upper one of an even count); 0 for none. */
+export function median(xs: readonly number[]): number {
+  if (!xs.length) return 0;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
 export async function measureLatency(
   session: ort.InferenceSession,
   feeds: Record<string, ort.Tensor>,
@@ -20,6 +27,5 @@ export async function measureLatency(
     outputs = await session.run(feeds);
     times.push(performance.now() - t);
   }
-  times.sort((a, b) => a - b);
-  return { medianMs: times[Math.floor(times.length / 2)]!, outputs };
+  return { medianMs: median(times), outputs };
 }

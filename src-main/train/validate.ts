@@ -11,7 +11,7 @@ import { StarlingError } from '../errors.js';
 import { exportDetector } from '../export/detector.js';
 import { parseDetectorConfig } from '../models/config.js';
 import { modelFigures } from '../models/flops.js';
-import { measureLatency } from '../runtime/latency.js';
+import { measureLatency, median } from '../runtime/latency.js';
 import { buildDetector } from '../models/zoo.js';
 import { loadWeights } from '../models/weights.js';
 import type { ProjectStore } from '../store/project.js';
@@ -75,12 +75,6 @@ export function splitGroundTruth(store: ProjectStore, split: 'val' | 'test'): { 
   }
   return { images, gt };
 }
-
-const median = (xs: number[]) => {
-  if (!xs.length) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
 
 export async function evaluateRun(
   store: ProjectStore,
