@@ -190,9 +190,10 @@ describe('teachers, training and runs views, end to end', () => {
     await page.goto(`${server.openUrl}#/train`);
     // The model card counts the project's classes; the device list says what this install has.
     await expect.poll(() => page.textContent('[data-testid="train-card"]')).toMatch(/\(6 classes\)/);
-    expect(await page.locator('[data-testid="train-device"] option[value="auto"]').textContent()).toMatch(
-      /auto \(cpu\)/,
-    );
+    // runtime.devices answers on its own request, so the label may fill in after the card.
+    await expect
+      .poll(() => page.locator('[data-testid="train-device"] option[value="auto"]').textContent())
+      .toMatch(/auto \(cpu\)/);
     await page.fill('[data-testid="train-epochs"]', '200');
     await page.fill('[data-testid="train-batch"]', '3');
     await page.fill('input[type="number"][step="32"]', '64');
