@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StarlingError } from '../errors.js';
+import { UNCANCELLABLE } from '../jobs/manager.js';
 import { runJob } from '../jobs/threaded-job.js';
 import { chooseDevice } from '../runtime/session.js';
 import { datasetFromProject } from '../formats/from-project.js';
@@ -14,7 +15,6 @@ import { STARLING_VERSION } from '../version.js';
 import { detectorCard, zooCards } from '../models/card.js';
 import { exportModel } from '../export/export-model.js';
 import { leaderboard } from '../train/leaderboard.js';
-import { evaluateRun } from '../train/validate.js';
 import { reviewDetections } from '../train/detection-review.js';
 import { pseudoLabelQuality } from '../teachers/quality.js';
 import { registerTeacher, updateTeacher } from '../teachers/registry.js';
@@ -283,17 +283,14 @@ export const handlers: Handlers = {
     return { available: d.available, auto: d.used };
   },
   'runs.epochs': (s, { id }) => s.requireProject().runs.epochs(id),
-  'runs.evaluate': (s, { id, split }) =>
-    evaluateRun(
-      s.requireProject(),
-      id,
-      split,
-      undefined,
-      s.jobs
-        .list()
-        .filter((j) => j.status === 'running')
-        .map((j) => j.label),
-    ),
+  // An evaluation runs onnxruntime over the whole split: in a worker, like the jobs, so the API keeps answering.
+  'runs.evaluate': (s, { id, split }) => {
+    const concurrentJobs = s.jobs
+      .list()
+      .filter((j) => j.status === 'running')
+      .map((j) => j.label);
+    return runJob(s.requireProject(), { kind: 'evaluate', req: { runId: id, split, concurrentJobs } }, UNCANCELLABLE);
+  },
   'runs.leaderboard': (s, { split }) => leaderboard(s.requireProject(), split),
   'runs.review': (s, { id, split, conf }) => reviewDetections(s.requireProject(), id, split, conf),
   'runs.predictions': (s, { id, imageId }) => s.requireProject().runs.predictions(id, imageId),

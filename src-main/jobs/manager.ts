@@ -138,3 +138,10 @@ export class JobManager {
     await Promise.all(running.map((e) => e.promise));
   }
 }
+
+/** The context of work that is not a cancellable job (a run's evaluation, answered as one API call). */
+export const UNCANCELLABLE: JobContext = {
+  signal: new AbortController().signal,
+  progress: () => {},
+  throwIfCancelled: () => {},
+};

@@ -1,5 +1,5 @@
 /**
- * The jobs that run onnxruntime (training, pseudo-labeling) run in a worker thread. onnxruntime-node's
+ * The jobs that run onnxruntime (training, pseudo-labeling, a run's evaluation) run in a worker thread. onnxruntime-node's
  * `session.run` holds the JS thread for the whole call (a 238 ms training step let no timer through), so on the
  * main thread these jobs froze everything else the process serves, for up to a second at a time: browser-mode
  * API calls (annotation saves, gallery pages, thumbnails) and, in the desktop app, IPC. The worker opens its own
@@ -14,11 +14,16 @@ import { StarlingError, type ErrorCode } from '../errors.js';
 import type { ProjectStore } from '../store/project.js';
 import { runPseudoLabel, type PseudoLabelRequest, type PseudoLabelResult } from '../teachers/pseudo-label.js';
 import { runTraining, type TrainRequest } from '../train/train-job.js';
+import { evaluateRun, type RunEvaluation } from '../train/validate.js';
 import { startWorker } from '../util/worker-entry.js';
 import type { FromJobWorker, ToJobWorker } from './job-worker.js';
 import type { JobContext } from './manager.js';
 
-export type WorkerJob = { kind: 'train'; req: TrainRequest } | { kind: 'pseudo-label'; req: PseudoLabelRequest };
+export type EvaluateRequest = { runId: number; split: 'val' | 'test'; concurrentJobs: string[] };
+export type WorkerJob =
+  | { kind: 'train'; req: TrainRequest }
+  | { kind: 'pseudo-label'; req: PseudoLabelRequest }
+  | { kind: 'evaluate'; req: EvaluateRequest };
 type TrainResult = Awaited<ReturnType<typeof runTraining>>;
 
 /** Runs the job on this thread: the worker's body, and the fallback where no worker can start. */
@@ -28,20 +33,47 @@ export function runHere(
   ctx: JobContext,
   onRun?: (runId: number) => void,
 ): Promise<unknown> {
-  return job.kind === 'train' ? runTraining(store, job.req, ctx, onRun) : runPseudoLabel(store, job.req, ctx);
+  switch (job.kind) {
+    case 'train':
+      return runTraining(store, job.req, ctx, onRun);
+    case 'pseudo-label':
+      return runPseudoLabel(store, job.req, ctx);
+    case 'evaluate':
+      return evaluateRun(store, job.req.runId, job.req.split, undefined, job.req.concurrentJobs);
+  }
 }
 
-export function runJob(store: ProjectStore, job: WorkerJob & { kind: 'train' }, ctx: JobContext): Promise<TrainResult>;
+/** Starts the worker: `startWorker`, or a test's wrapper around it (to stop the worker midway). */
+export type StartJobWorker = typeof startWorker;
+
+export function runJob(
+  store: ProjectStore,
+  job: WorkerJob & { kind: 'train' },
+  ctx: JobContext,
+  start?: StartJobWorker,
+): Promise<TrainResult>;
 export function runJob(
   store: ProjectStore,
   job: WorkerJob & { kind: 'pseudo-label' },
   ctx: JobContext,
+  start?: StartJobWorker,
 ): Promise<PseudoLabelResult>;
-export function runJob(store: ProjectStore, job: WorkerJob, ctx: JobContext): Promise<unknown> {
+export function runJob(
+  store: ProjectStore,
+  job: WorkerJob & { kind: 'evaluate' },
+  ctx: JobContext,
+  start?: StartJobWorker,
+): Promise<RunEvaluation>;
+export function runJob(
+  store: ProjectStore,
+  job: WorkerJob,
+  ctx: JobContext,
+  start: StartJobWorker = startWorker,
+): Promise<unknown> {
   const worker =
     process.env.STARLING_JOB_THREAD === '0'
       ? null
-      : startWorker(import.meta.url, 'job-worker', { projectFile: store.file, job });
+      : start(import.meta.url, 'job-worker', { projectFile: store.file, job });
   if (!worker) return runHere(store, job, ctx);
   return new Promise((resolve, reject) => {
     const cancel = () => worker.postMessage({ type: 'cancel' } satisfies ToJobWorker);

@@ -1,9 +1,14 @@
 import fs from 'node:fs';
+import type { Worker } from 'node:worker_threads';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportModelResult } from '../../src-main/api/contract.js';
 import { call } from '../../src-main/api/dispatch.js';
 import { Session } from '../../src-main/api/session.js';
+import type { JobContext } from '../../src-main/jobs/manager.js';
+import { runJob } from '../../src-main/jobs/threaded-job.js';
+import { startWorker } from '../../src-main/util/worker-entry.js';
+import { evaluateRun } from '../../src-main/train/validate.js';
 import { tempDir } from '../helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -89,8 +94,8 @@ describe('training through the API', () => {
     const { jobId } = await call(session, 'train.start', {
       config: { backbone: 'starnet_s050' },
       imgsz: 320,
-      epochs: 3,
-      batch: 4,
+      epochs: 10, // room for the cancel to land before the end, on a slow machine too
+      batch: 8, // one long step per epoch: the stall a main-thread job would cause is well above scheduling noise
       device: 'cpu',
       valEvery: 10,
       name: 'threaded',
@@ -107,8 +112,8 @@ describe('training through the API', () => {
     const stepMs = [...steps].sort((a, b) => a - b)[Math.floor(steps.length / 2)]!;
     const maxLagMs = lag.max / 1e6;
     // Meaningful only if a step is long: on the main thread the loop would stall for a whole step.
-    expect(stepMs).toBeGreaterThan(150);
-    expect(maxLagMs).toBeLessThan(Math.max(150, stepMs * 0.6));
+    expect(stepMs).toBeGreaterThan(300);
+    expect(maxLagMs).toBeLessThan(Math.max(200, stepMs * 0.5));
     expect(job.status).toBe('cancelled');
     const run = (await call(session, 'runs.list', {})).find((r) => r.name === 'threaded')!;
     expect(run.status).toBe('cancelled');
@@ -116,12 +121,56 @@ describe('training through the API', () => {
     const resumed = await call(session, 'train.start', {
       config: {},
       imgsz: 320,
-      epochs: 3,
-      batch: 4,
+      epochs: 10,
+      batch: 8,
       device: 'cpu',
       resume: run.id,
     });
     expect((await session.jobs.wait(resumed.jobId)).status).toBe('done');
     expect((await call(session, 'runs.list', {})).find((r) => r.id === run.id)!.status).toBe('done');
+
+    // The evaluation runs in a worker too, and gives what the evaluator gives on this thread.
+    const viaWorker = await call(session, 'runs.evaluate', { id: run.id, split: 'val' });
+    const here = await evaluateRun(session.requireProject(), run.id, 'val');
+    expect(viaWorker.images).toBe(3);
+    expect(viaWorker.stats).toEqual(here.stats);
+    expect(viaWorker.parameters).toBe(here.parameters);
+    await expect(call(session, 'runs.evaluate', { id: 999, split: 'val' })).rejects.toThrow(/999/);
   }, 300_000);
+
+  it('marks the run failed when its worker dies midway, and the run resumes from its last epoch', async () => {
+    const store = session.requireProject();
+    let worker: Worker | null = null;
+    const ctx: JobContext = {
+      signal: new AbortController().signal,
+      // Killed as epoch 2 starts (epoch 1's checkpoint is written), as a crash or an out-of-memory kill would.
+      progress: (_done, _total, message) => {
+        if (message?.startsWith('epoch 2/')) void worker?.terminate();
+      },
+      throwIfCancelled: () => {},
+    };
+    const req = {
+      config: { backbone: 'starnet_s050' },
+      imgsz: 64,
+      epochs: 6, // steps left after the kill, so the worker cannot finish first
+      batch: 4,
+      optimizer: 'auto' as const,
+      device: 'cpu' as const,
+      seed: 0,
+      patience: 100,
+      includePending: false,
+      name: 'killed',
+    };
+    await expect(
+      runJob(store, { kind: 'train', req }, ctx, (url, name, data) => (worker = startWorker(url, name, data))),
+    ).rejects.toThrow(/the train worker stopped \(exit code 1\) before reporting a result/);
+    const run = store.runs.list().find((r) => r.name === 'killed')!;
+    expect(run.status).toBe('failed');
+    expect(run.summary).toMatchObject({ error: expect.stringMatching(/worker stopped/) });
+
+    const resumed = await call(session, 'train.start', { config: {}, imgsz: 64, epochs: 6, batch: 4, resume: run.id });
+    expect((await session.jobs.wait(resumed.jobId)).status).toBe('done');
+    expect(store.runs.get(run.id).status).toBe('done');
+    expect((await call(session, 'runs.epochs', { id: run.id })).map((e) => e.epoch)).toEqual([0, 1, 2, 3, 4, 5]);
+  }, 120_000);
 });
