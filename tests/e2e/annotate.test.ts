@@ -99,7 +99,8 @@ describe('annotator and review queue, end to end', () => {
     expect(Math.abs(a!.h - 60)).toBeLessThan(2);
     await page.screenshot({ path: artifactPath('annotate-drawn.png') });
 
-    // The new box is selected: drag its bottom-right handle.
+    // The new box is selected (once its save answers with its id): drag its bottom-right handle.
+    await page.waitForSelector(`[data-testid="annotator-canvas"][data-selected="${a!.id}"]`);
     await drag(page, await at(page, 120, 100), await at(page, 160, 140));
     await expect.poll(async () => Math.round((await annotations(id))[0]!.w)).toBeGreaterThan(110);
     [a] = await annotations(id);
@@ -133,6 +134,7 @@ describe('annotator and review queue, end to end', () => {
     const [moved] = await annotations(id);
     const inside = await at(page, moved!.x + moved!.w / 2, moved!.y + moved!.h / 2);
     await page.mouse.click(inside.x, inside.y);
+    await page.waitForSelector(`[data-testid="annotator-canvas"][data-selected="${moved!.id}"]`);
     expect(await annotations(id)).toHaveLength(1);
 
     await page.keyboard.press('Delete');

@@ -89,7 +89,7 @@ beforeAll(async () => {
   process.env.STARLING_HOME = `${tmp.dir}/home`;
   await import(path.join(OUT, 'main/index.js'));
   electron.rec.ready!();
-  await vi.waitFor(() => expect(electron.rec.windows.length).toBe(1));
+  await vi.waitFor(() => expect(electron.rec.windows.length).toBe(1), { timeout: 10_000 });
   invoke = (method, input) => electron.rec.ipc.get('starling:api')!({}, method, input);
   browser = await launchChromium();
 });
@@ -153,15 +153,20 @@ describe('the Electron build', () => {
     };
     expect(added.result.jobId).toBeTruthy();
     // Job events go to the window through webContents.send('starling:event').
-    await vi.waitFor(() =>
-      expect(
-        electron.rec.windows[0]!.sent.some(([c, e]) => c === 'starling:event' && /job/.test(JSON.stringify(e))),
-      ).toBe(true),
+    await vi.waitFor(
+      () =>
+        expect(
+          electron.rec.windows[0]!.sent.some(([c, e]) => c === 'starling:event' && /job/.test(JSON.stringify(e))),
+        ).toBe(true),
+      { timeout: 15_000, interval: 100 },
     );
-    await vi.waitFor(async () => {
-      const list = (await bridge.call('images.list', {})) as { result: { total: number } };
-      expect(list.result.total).toBe(3);
-    });
+    await vi.waitFor(
+      async () => {
+        const list = (await bridge.call('images.list', {})) as { result: { total: number } };
+        expect(list.result.total).toBe(3);
+      },
+      { timeout: 15_000, interval: 100 },
+    );
     const bad = await bridge.call('images.get', { id: 'x' });
     expect(bad.ok).toBe(false);
 

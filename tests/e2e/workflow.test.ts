@@ -99,7 +99,7 @@ describe('teachers, training and runs views, end to end', () => {
     await expect.poll(() => first.locator('[data-col="latency"]').textContent(), { timeout: 60_000 }).toMatch(/\d ms/);
     expect(await first.locator('[data-col="map"]').textContent()).toMatch(/^\d\.\d{3}$/);
     expect(await first.locator('[data-col="params"]').textContent()).toMatch(/^\d\.\d\dM$/);
-    expect(await first.locator('[data-col="train"]').textContent()).toMatch(/\d s/);
+    expect(await first.locator('[data-col="train"]').textContent()).toMatch(/\d (s|min)$/);
     // A second run (a different backbone) to compare side by side; sorting by latency orders the rows.
     const second = await call(session, 'train.start', {
       config: { backbone: 'shufflenetv2_x0_5', head: 'yolo', scale: 'n' },

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { call } from '../../src-main/api/dispatch.js';
 import { Session } from '../../src-main/api/session.js';
@@ -128,8 +128,13 @@ describe('browser-mode server', () => {
     await writeJpegs(`${tmp.dir}/proj/more`, 2);
     const r = JSON.parse((await api('images.add', { paths: [`${tmp.dir}/proj/more`] })).body);
     await session.jobs.wait(r.result.jobId);
-    await new Promise((res) => setTimeout(res, 100));
+    // Sent as the job ends; this client reads it on a later turn of the loop.
+    await vi.waitFor(
+      () => expect(events.some((e) => e.event === 'job.finished' && e.data.status === 'done')).toBe(true),
+      {
+        timeout: 5_000,
+      },
+    );
     ws.close();
-    expect(events.some((e) => e.event === 'job.finished' && e.data.status === 'done')).toBe(true);
   });
 });
