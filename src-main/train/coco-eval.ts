@@ -6,6 +6,13 @@
  * searchsorted(side='left'). The 12 summary numbers equal COCOeval.stats (tests/fixtures/coco).
  */
 
+/**
+ * How predictions are decoded for evaluation, in training's per-epoch validation and in a run's evaluation
+ * alike (Ultralytics' val settings): a low confidence floor so the PR curve reaches high recall, NMS at IoU 0.7,
+ * at most 300 boxes per image.
+ */
+export const EVAL_DECODE = { conf: 0.001, iou: 0.7, maxDet: 300 } as const;
+
 export interface CocoGt {
   images: { id: number }[];
   annotations: { id: number; image_id: number; category_id: number; bbox: number[]; area?: number; iscrowd?: number }[];

@@ -22,7 +22,7 @@ import { Runner, type Device } from '../runtime/session.js';
 import { asOutputs, decode } from '../teachers/decode.js';
 import { Rng } from '../util/random.js';
 import { DEFAULT_HYP, letterbox, unletterbox, type Source } from './augment.js';
-import { cocoEvaluate, type CocoDet, type CocoGt } from './coco-eval.js';
+import { cocoEvaluate, EVAL_DECODE, type CocoDet, type CocoGt } from './coco-eval.js';
 import { createLoader, type BatchSource } from './threaded-loader.js';
 import { objectiveFor, type Objective } from './objectives.js';
 
@@ -322,7 +322,7 @@ export class Trainer {
     return { epochs: history.length, bestFitness, last, best, stoppedEarly, cancelled, history };
   }
 
-  /** COCO mAP of the EMA weights on the validation sources (letterboxed, conf 0.001, NMS IoU 0.7). */
+  /** COCO mAP of the EMA weights on the validation sources (letterboxed, decoded as EVAL_DECODE says). */
   async validate(): Promise<Record<string, number>> {
     if (!this.o.val.length) return {};
     const size = this.o.imgsz;
@@ -365,7 +365,7 @@ export class Trainer {
           iscrowd: 0,
         });
       const res = await session.run({ ...weights, images: new ort.Tensor('float32', lb.data, [1, 3, size, size]) });
-      for (const d of decode(this.objective.layout, asOutputs(res), 0, { conf: 0.001, iou: 0.7, maxDet: 300 })) {
+      for (const d of decode(this.objective.layout, asOutputs(res), 0, EVAL_DECODE)) {
         dets.push({ image_id: i + 1, category_id: d.classId, score: d.score, bbox: unletterbox(d.box, lb) });
       }
     }

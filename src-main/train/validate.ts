@@ -18,7 +18,7 @@ import type { ProjectStore } from '../store/project.js';
 import type { ImageRecord } from '../store/types.js';
 import { asOutputs, decode, type Layout } from '../teachers/decode.js';
 import { letterbox, unletterbox } from './augment.js';
-import { cocoEvaluate, type CocoDet, type CocoGt } from './coco-eval.js';
+import { cocoEvaluate, EVAL_DECODE, type CocoDet, type CocoGt } from './coco-eval.js';
 import { cocoDetectionMetrics, type DetectionMetrics } from './metrics.js';
 
 export interface RunEvaluation {
@@ -80,7 +80,7 @@ export async function evaluateRun(
   store: ProjectStore,
   runId: number,
   split: 'val' | 'test',
-  conf = 0.001,
+  conf: number = EVAL_DECODE.conf,
   /** Jobs using the CPU meanwhile (their labels): recorded with the latency, which they inflate. */
   concurrentJobs: string[] = [],
 ): Promise<RunEvaluation> {
@@ -115,7 +115,7 @@ export async function evaluateRun(
       const t1 = performance.now();
       const res = await session.run({ images: input });
       const t2 = performance.now();
-      for (const d of decode(layout, asOutputs(res), 0, { conf, iou: 0.7, maxDet: 300 })) {
+      for (const d of decode(layout, asOutputs(res), 0, { ...EVAL_DECODE, conf })) {
         const box = unletterbox(d.box, lb);
         dets.push({ image_id: im.id, category_id: d.classId, score: d.score, bbox: box });
         stored.push({
