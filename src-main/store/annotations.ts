@@ -189,7 +189,13 @@ export class AnnotationRepo {
             }
           }
         }
-        this.db.prepare("UPDATE images SET status = 'labeled' WHERE id = ? AND status = 'unlabeled'").run(imageId);
+        // An image becomes labeled once nothing on it waits for review (review.set settles it the same way).
+        this.db
+          .prepare(
+            `UPDATE images SET status = 'labeled' WHERE id = ? AND status = 'unlabeled'
+             AND NOT EXISTS (SELECT 1 FROM annotations WHERE image_id = images.id AND review = 'pending')`,
+          )
+          .run(imageId);
       })
       .immediate();
     return { ...this.state(imageId), created };

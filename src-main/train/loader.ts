@@ -41,6 +41,10 @@ export function projectSources(
   const index = new Map(classes.map((c, i) => [c.id, i]));
   const byImage = new Map<number, LabeledBox[]>();
   const reviews: ('accepted' | 'pending')[] = o.includePending ? ['accepted', 'pending'] : ['accepted'];
+  // Images with boxes still waiting for review are trained on only with the pending boxes: without them, the
+  // objects nobody has reviewed yet would be learned as background.
+  const underReview = new Set<number>();
+  if (!o.includePending) for (const a of store.annotations.iterate(['pending'])) underReview.add(a.imageId);
   for (const a of store.annotations.iterate(reviews)) {
     const list = byImage.get(a.imageId) ?? [];
     list.push({
@@ -61,6 +65,7 @@ export function projectSources(
       const boxes = byImage.get(im.id) ?? [];
       // Unlabeled images take part only through their opted-in pseudo-labels.
       if (im.status === 'unlabeled' && !boxes.length) continue;
+      if (underReview.has(im.id)) continue;
       sources.push({ file: store.absolutePath(im.path), boxes, width: im.width, height: im.height });
     }
   }

@@ -177,4 +177,37 @@ describe('loader', () => {
     expect(withPending.map((s) => s.boxes[0]!.weight)).toEqual([1, 0.3]);
     store.close();
   });
+
+  it('leaves out an image while boxes on it wait for review, and takes it once they are decided', () => {
+    const store = ProjectStore.create(`${tmp.dir}/proj-review`);
+    const c = store.classes.create('rect');
+    const [id] = store.images.addMany([{ path: sources[0]!.file, hash: 'a', width: 200, height: 100 }]);
+    const pending = {
+      imageId: id!,
+      classId: c.id,
+      w: 20,
+      h: 20,
+      source: 'teacher:1',
+      score: 0.8,
+      review: 'pending' as const,
+    };
+    const [p1, p2] = store.annotations.addMany([
+      { ...pending, x: 10, y: 10 },
+      { ...pending, x: 100, y: 50 },
+    ]);
+    // Accepting one box in the annotator: the other still waits, so the image is neither labeled nor trained on
+    // (its unreviewed object would be learned as background).
+    store.annotations.edit(id!, [{ op: 'update', id: p1!, review: 'accepted' }]);
+    expect(store.images.get(id!).status).toBe('unlabeled');
+    expect(projectSources(store).sources).toHaveLength(0);
+    expect(projectSources(store, { includePending: true }).sources[0]!.boxes).toHaveLength(2);
+    // An image labeled earlier that a teacher ran over again (`--only all`) waits too.
+    store.images.setStatus([id!], 'labeled');
+    expect(projectSources(store).sources).toHaveLength(0);
+    store.images.setStatus([id!], 'unlabeled');
+    store.annotations.edit(id!, [{ op: 'update', id: p2!, review: 'rejected' }]);
+    expect(store.images.get(id!).status).toBe('labeled');
+    expect(projectSources(store).sources.map((s) => s.boxes.length)).toEqual([1]);
+    store.close();
+  });
 });
