@@ -207,7 +207,8 @@ export const contract = {
   'images.count': method<{ total: number }>()(z.object({ filter: imageFilterSchema.default({}) }).strict()),
   'images.get': method<ImageDetail>()(z.object({ id }).strict()),
   'images.neighbors': method<{ index: number; total: number; prev: number | null; next: number | null }>()(
-    z.object({ id, filter: imageFilterSchema.default({}) }).strict(),
+    // `wrap`: past the last image comes the first (the review queue goes round).
+    z.object({ id, filter: imageFilterSchema.default({}), wrap: z.boolean().default(false) }).strict(),
   ),
   'images.add': method<{ jobId: string }>()(
     z.object({ paths: z.array(z.string().min(1)).min(1), split: split.default('train') }).strict(),
@@ -373,6 +374,8 @@ export const contract = {
         classId: id.optional(),
         minScore: z.number().min(0).max(1).optional(),
         maxScore: z.number().min(0).max(1).optional(),
+        /** Count what would change, change nothing (the UI asks before a bulk accept). */
+        dryRun: z.boolean().default(false),
       })
       .strict(),
   ),

@@ -117,14 +117,13 @@ export const handlers: Handlers = {
       ...store.annotations.historyState(id),
     };
   },
-  'images.neighbors': (s, { id, filter }) => {
+  'images.neighbors': (s, { id, filter, wrap }) => {
     const store = s.requireProject();
-    const index = store.images.indexOf(id, filter);
-    const total = store.images.count(filter);
-    if (index < 0) return { index, total, prev: null, next: null };
-    const around = store.images.list(filter, Math.max(0, index - 1), index === 0 ? 2 : 3);
-    const at = around.findIndex((im) => im.id === id);
-    return { index, total, prev: around[at - 1]?.id ?? null, next: around[at + 1]?.id ?? null };
+    return {
+      index: store.images.indexOf(id, filter),
+      total: store.images.count(filter),
+      ...store.images.around(id, filter, wrap),
+    };
   },
   'images.add': (s, { paths, split }) => {
     const store = s.requireProject();
@@ -269,8 +268,9 @@ export const handlers: Handlers = {
     );
     return { jobId: job.id };
   },
-  'review.set': (s, { state, ...filter }) => {
+  'review.set': (s, { state, dryRun, ...filter }) => {
     const store = s.requireProject();
+    if (dryRun) return { changed: state === 'pending' ? 0 : store.pseudoLabels.countPending(filter) };
     const n = state === 'pending' ? store.pseudoLabels.reopen(filter) : store.pseudoLabels.review(filter, state);
     if (n) changed(s, 'annotations');
     return { changed: n };

@@ -162,6 +162,27 @@ export class ImageRepo {
       .all(...w.params) as number[];
   }
 
+  /**
+   * The images before and after `id` in a filtered list (gallery order), whether or not `id` itself is in it:
+   * the review queue steps on from an image whose last pending box was just decided. `wrap` goes round the ends.
+   */
+  around(id: number, filter: ImageFilter = {}, wrap = false): { prev: number | null; next: number | null } {
+    const w = whereClause(filter);
+    const and = w.sql ? w.sql + ' AND' : 'WHERE';
+    const one = (sql: string, ...extra: unknown[]) =>
+      (this.db
+        .prepare(sql)
+        .pluck()
+        .get(...w.params, ...extra) as number | null | undefined) ?? null;
+    let prev = one(`SELECT max(i.id) FROM images i ${and} i.id < ?`, id);
+    let next = one(`SELECT min(i.id) FROM images i ${and} i.id > ?`, id);
+    if (wrap) {
+      prev ??= one(`SELECT max(i.id) FROM images i ${and} i.id > ?`, id);
+      next ??= one(`SELECT min(i.id) FROM images i ${and} i.id < ?`, id);
+    }
+    return { prev, next };
+  }
+
   /** Position of an image within a filtered list (to scroll the gallery to it), or -1. */
   indexOf(id: number, filter: ImageFilter = {}): number {
     const w = whereClause(filter);

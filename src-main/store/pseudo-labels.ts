@@ -122,6 +122,15 @@ export class PseudoLabelRepo {
       .run(Date.now(), ...params).changes;
   }
 
+  /** How many pending teacher boxes match `f`: what `review(f, …)` would change (asked before a bulk accept). */
+  countPending(f: ReviewFilter): number {
+    const { where, params } = this.where(f);
+    return this.db
+      .prepare(`SELECT COUNT(*) FROM annotations WHERE ${where}`)
+      .pluck()
+      .get(...params) as number;
+  }
+
   counts(): ReviewCounts {
     const rows = this.db
       .prepare(

@@ -219,6 +219,39 @@ describe('annotator and review queue, end to end', () => {
     await page.keyboard.press('Delete');
     await expect.poll(async () => (await byClass(dog)).review).toBe('rejected');
     await expect.poll(() => page.textContent('[data-testid="pending-count"]')).toContain('0 pending');
+
+    // A teacher run leaves boxes on the other two images: D goes on from this one (no longer in the queue) to
+    // the first of them, walks on, and goes round; A walks back.
+    const pending = { source: 'teacher:t1', review: 'pending' as const, w: 40, h: 40, y: 20 };
+    session.requireProject().annotations.addMany([
+      { ...pending, imageId: ids[0]!, classId: cat, x: 200, score: 0.8 },
+      { ...pending, imageId: ids[1]!, classId: cat, x: 20, score: 0.6 },
+      { ...pending, imageId: ids[1]!, classId: dog, x: 120, score: 0.7 },
+    ]);
+    const shown = () => page.getAttribute('[data-testid="annotator-canvas"]', 'data-image');
+    for (const [key, id] of [
+      ['d', ids[0]],
+      ['d', ids[1]],
+      ['d', ids[0]],
+      ['a', ids[1]],
+    ] as const) {
+      await page.keyboard.press(key);
+      await expect.poll(shown).toBe(String(id));
+    }
+
+    // "accept ≥" for cat at the slider's 0.5, on every image: it asks first, with the count.
+    await page.locator('[data-testid="score-slider"]').fill('0.5');
+    const asked: string[] = [];
+    page.once('dialog', (d) => void (asked.push(d.message()), d.accept()));
+    await page.click('[data-testid="accept-above-cat"]');
+    await expect.poll(() => page.textContent('[data-testid="annotator-status"]')).toMatch(/Accepted 2 pending cat/);
+    expect(asked[0]).toMatch(/^Accept 2 pending cat box\(es\) scoring ≥ 0\.50 on every image/);
+    const reviews = async (id: number) =>
+      (await annotations(id))
+        .filter((x) => x.source === 'teacher:t1')
+        .map((x) => `${x.classId === cat ? 'cat' : 'dog'} ${x.review}`);
+    expect(await reviews(ids[0]!)).toEqual(['cat accepted']);
+    expect((await reviews(ids[1]!)).sort()).toEqual(['cat accepted', 'dog pending']);
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);

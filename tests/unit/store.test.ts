@@ -95,6 +95,36 @@ describe('project store', () => {
     expect(s.images.indexOf(b.id, { split: 'train' })).toBe(-1);
     s.close();
   });
+
+  it('finds the neighbours of an image in a filtered walk, from outside it too, going round when asked', () => {
+    const s = seeded();
+    const [cat] = s.classes.list();
+    const [c, d, e] = s.images.addMany(
+      ['c', 'd', 'e'].map((n, i) => ({ path: `${n}.jpg`, hash: `x${i}`, width: 9, height: 9 })),
+    );
+    const a = s.images.byPath('a.jpg')!.id;
+    const pending = {
+      classId: cat!.id,
+      x: 0,
+      y: 0,
+      w: 5,
+      h: 5,
+      source: 'teacher:1',
+      score: 0.5,
+      review: 'pending' as const,
+    };
+    s.annotations.addMany([a, d!, e!].map((imageId) => ({ ...pending, imageId })));
+    const queue = { status: 'pending' as const };
+    expect(s.images.around(d!, queue)).toEqual({ prev: a, next: e });
+    // c has no pending boxes (its last one was just decided): the walk still goes on from where it is.
+    expect(s.images.around(c!, queue)).toEqual({ prev: a, next: d });
+    expect(s.images.around(e!, queue)).toEqual({ prev: d, next: null });
+    expect(s.images.around(e!, queue, true)).toEqual({ prev: d, next: a });
+    expect(s.images.around(a, queue, true)).toEqual({ prev: e, next: d });
+    // The only image of a walk has no neighbours, round or not.
+    expect(s.images.around(a, { classId: 999 }, true)).toEqual({ prev: null, next: null });
+    s.close();
+  });
 });
 
 describe('annotation history', () => {
