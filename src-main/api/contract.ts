@@ -61,6 +61,16 @@ export const editOpSchema = z.discriminatedUnion('op', [
       y: finite,
       w: finite.nonnegative(),
       h: finite.nonnegative(),
+      /**
+       * A box from a run's prediction (`run:<id>` with its score), from the detection review: accepted (it was a
+       * missing label) or rejected (a false positive, kept as declined). Drawn boxes leave these out: manual.
+       */
+      source: z
+        .string()
+        .regex(/^run:\d+$/)
+        .optional(),
+      score: z.number().min(0).max(1).optional(),
+      review: z.enum(['accepted', 'rejected']).optional(),
     })
     .strict(),
   z

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { StarlingError } from '../errors.js';
 import { JobManager } from '../jobs/manager.js';
 import { ProjectStore } from '../store/project.js';
+import { settleInterruptedRuns } from '../train/run-owner.js';
 import type { ApiEvent, ApiEventName, ApiEvents } from './contract.js';
 
 export type EventListener = (e: ApiEvent) => void;
@@ -56,6 +57,7 @@ export class Session {
 
   open(p: string): ProjectStore {
     const store = ProjectStore.open(p);
+    settleInterruptedRuns(store);
     this.setProject(store);
     return store;
   }

@@ -41,7 +41,17 @@ export interface NewAnnotation extends Box {
 
 /** One user edit may hold several ops; it is one undo step. */
 export type EditOp =
-  | { op: 'create'; classId: number; x: number; y: number; w: number; h: number }
+  | {
+      op: 'create';
+      classId: number;
+      x: number;
+      y: number;
+      w: number;
+      h: number;
+      source?: string;
+      score?: number;
+      review?: 'accepted' | 'rejected';
+    }
   | { op: 'update'; id: number; classId?: number; x?: number; y?: number; w?: number; h?: number; review?: ReviewState }
   | { op: 'delete'; id: number };
 
@@ -156,9 +166,21 @@ export class AnnotationRepo {
               this.db
                 .prepare(
                   `INSERT INTO annotations (image_id, class_id, x, y, w, h, source, score, review, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, 'manual', NULL, 'accepted', ?, ?)`,
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
                 )
-                .run(imageId, op.classId, op.x, op.y, op.w, op.h, now, now).lastInsertRowid,
+                .run(
+                  imageId,
+                  op.classId,
+                  op.x,
+                  op.y,
+                  op.w,
+                  op.h,
+                  op.source ?? 'manual',
+                  op.score ?? null,
+                  op.review ?? 'accepted',
+                  now,
+                  now,
+                ).lastInsertRowid,
             );
             created.push(id);
             logOp.run(groupId, id, null, JSON.stringify(this.rawRow(id)));

@@ -4,6 +4,7 @@
  * events with loss terms, images/s and ETA, cancel that leaves a resumable run, and resume by run id.
  */
 import path from 'node:path';
+import { thisProcess } from './run-owner.js';
 import type { JobContext } from '../jobs/manager.js';
 import { StarlingError } from '../errors.js';
 import { parseDetectorConfig } from '../models/config.js';
@@ -64,6 +65,7 @@ export async function runTraining(
   const outDir = path.join(store.root, 'runs', String(run.id));
   store.runs.update(run.id, {
     status: 'running',
+    summary: { owner: thisProcess() }, // so a run whose process is killed can be found and resumed
     artifacts: {
       dir: outDir,
       last: path.join(outDir, 'last.safetensors'),

@@ -155,13 +155,14 @@ describe('teachers, training and runs views, end to end', () => {
     expect((await call(session, 'runs.review', { id: run.id, split: 'val' })).images.length).toBe(2);
     const val = (await call(session, 'images.list', { filter: { split: 'val' } })).items[0]!;
     const cls = session.requireProject().classes.list()[0]!;
-    session
-      .requireProject()
-      .runs.putPredictions(
-        run.id,
-        [val.id],
-        [{ imageId: val.id, classId: cls.id, x: 2, y: 3, w: 20, h: 18, score: 0.9 }],
-      );
+    session.requireProject().runs.putPredictions(
+      run.id,
+      [val.id],
+      [
+        { imageId: val.id, classId: cls.id, x: 2, y: 3, w: 20, h: 18, score: 0.9 },
+        { imageId: val.id, classId: cls.id, x: 30, y: 31, w: 15, h: 14, score: 0.8 },
+      ],
+    );
     await page.reload();
     await page.waitForSelector('[data-testid="det-images"] li');
     await page
@@ -175,10 +176,30 @@ describe('teachers, training and runs views, end to end', () => {
     await expect
       .poll(async () =>
         (await call(session, 'images.get', { id: val.id })).annotations.some(
-          (a) => a.source === 'manual' && a.x === 2 && a.y === 3 && a.w === 20 && a.h === 18,
+          (a) =>
+            a.source === `run:${run.id}` &&
+            a.review === 'accepted' &&
+            a.x === 2 &&
+            a.y === 3 &&
+            a.w === 20 &&
+            a.h === 18,
         ),
       )
       .toBe(true);
+    // The first prediction now matches the new label: L again adds nothing. X on the other records it as a
+    // rejected box (a false positive, declined).
+    await page.locator('[data-testid="det-pred"]').first().click();
+    await page.keyboard.press('l');
+    await expect.poll(() => page.textContent('[data-testid="det-status"]')).toMatch(/matches a label/);
+    await page.locator('[data-testid="det-pred"]').nth(1).click();
+    await page.keyboard.press('x');
+    await expect
+      .poll(async () =>
+        (await call(session, 'images.get', { id: val.id })).annotations
+          .filter((a) => a.source === `run:${run.id}`)
+          .map((a) => `${a.x} ${a.review} ${a.score}`),
+      )
+      .toEqual(['2 accepted 0.9', '30 rejected 0.8']);
     expect(errors).toEqual([]);
     await page.close();
   }, 240_000);

@@ -1,0 +1,49 @@
+/**
+ * Which process is training a run. A run's status says `running` until its job ends; when the app is killed
+ * (a crash, power loss, `kill -9`) nothing writes the end, and the run would say `running` forever, never
+ * offered for resume. So a running run records its process, and opening the project marks the runs whose
+ * process is gone as failed: interrupted, resumable from their last checkpoint. Another live process (the app
+ * training while the CLI opens the same project) is left alone, as is a run recorded on another machine.
+ */
+import os from 'node:os';
+import type { ProjectStore } from '../store/project.js';
+
+export interface RunOwner {
+  pid: number;
+  host: string;
+  /** When the run started in that process (ms since epoch): tells a reused pid from the same process. */
+  since: number;
+}
+
+export const thisProcess = (): RunOwner => ({ pid: process.pid, host: os.hostname(), since: Date.now() });
+
+const processStart = Date.now() - process.uptime() * 1000;
+
+function isAlive(owner: RunOwner): boolean {
+  // Our own pid: this process, unless the run started before it did (an earlier process given the same pid).
+  if (owner.pid === process.pid) return owner.since >= processStart - 1000;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/** Marks the project's orphaned running runs failed; returns their ids. */
+export function settleInterruptedRuns(store: ProjectStore): number[] {
+  const settled: number[] = [];
+  for (const run of store.runs.list()) {
+    if (run.status !== 'running') continue;
+    const owner = (run.summary as { owner?: RunOwner } | null)?.owner;
+    if (!owner || owner.host !== os.hostname() || isAlive(owner)) continue;
+    store.runs.update(run.id, {
+      status: 'failed',
+      summary: {
+        error: `interrupted: the process training it (pid ${owner.pid}) stopped; resume it from its last epoch`,
+      },
+    });
+    settled.push(run.id);
+  }
+  return settled;
+}

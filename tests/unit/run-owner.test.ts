@@ -1,0 +1,48 @@
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Session } from '../../src-main/api/session.js';
+import { ProjectStore } from '../../src-main/store/project.js';
+import { tempDir } from '../helpers.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+describe('runs left running by a process that stopped', () => {
+  it('are marked failed (resumable) when the project opens; runs of live processes are left alone', async () => {
+    const store = ProjectStore.create(`${tmp.dir}/proj`);
+    // A process that has exited: its pid is free (a killed app leaves exactly this behind).
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const host = os.hostname();
+    const owners = {
+      killed: { pid: gone, host, since: Date.now() - 60_000 },
+      alive: { pid: process.pid, host, since: Date.now() },
+      // This process's pid, recorded before it started: an earlier process that was given the same pid.
+      reused: { pid: process.pid, host, since: Date.now() - process.uptime() * 1000 - 60_000 },
+      elsewhere: { pid: gone, host: `${host}-other`, since: Date.now() },
+    };
+    const ids = Object.fromEntries(
+      Object.entries(owners).map(([name, owner]) => {
+        const run = store.runs.create(name, {});
+        store.runs.update(run.id, { status: 'running', summary: { owner } });
+        return [name, run.id];
+      }),
+    );
+    const legacy = store.runs.create('no owner recorded', {});
+    store.runs.update(legacy.id, { status: 'running' });
+    store.close();
+
+    const session = new Session();
+    const opened = session.open(`${tmp.dir}/proj`);
+    const status = (id: number) => opened.runs.get(id).status;
+    expect(status(ids.killed!)).toBe('failed');
+    expect(opened.runs.get(ids.killed!).summary).toMatchObject({
+      error: `interrupted: the process training it (pid ${gone}) stopped; resume it from its last epoch`,
+    });
+    expect(status(ids.reused!)).toBe('failed');
+    expect(status(ids.alive!)).toBe('running');
+    expect(status(ids.elsewhere!)).toBe('running');
+    expect(status(legacy.id)).toBe('running');
+    await session.dispose();
+  });
+});
