@@ -62,12 +62,12 @@ export const editOpSchema = z.discriminatedUnion('op', [
       w: finite.nonnegative(),
       h: finite.nonnegative(),
       /**
-       * A box from a run's prediction (`run:<id>` with its score), from the detection review: accepted (it was a
+       * A box from a run's prediction (`model:<run id>` with its score), from the detection review: accepted (it was a
        * missing label) or rejected (a false positive, kept as declined). Drawn boxes leave these out: manual.
        */
       source: z
         .string()
-        .regex(/^run:\d+$/)
+        .regex(/^model:\d+$/)
         .optional(),
       score: z.number().min(0).max(1).optional(),
       review: z.enum(['accepted', 'rejected']).optional(),

@@ -177,7 +177,7 @@ describe('teachers, training and runs views, end to end', () => {
       .poll(async () =>
         (await call(session, 'images.get', { id: val.id })).annotations.some(
           (a) =>
-            a.source === `run:${run.id}` &&
+            a.source === `model:${run.id}` &&
             a.review === 'accepted' &&
             a.x === 2 &&
             a.y === 3 &&
@@ -196,7 +196,7 @@ describe('teachers, training and runs views, end to end', () => {
     await expect
       .poll(async () =>
         (await call(session, 'images.get', { id: val.id })).annotations
-          .filter((a) => a.source === `run:${run.id}`)
+          .filter((a) => a.source === `model:${run.id}`)
           .map((a) => `${a.x} ${a.review} ${a.score}`),
       )
       .toEqual(['2 accepted 0.9', '30 rejected 0.8']);
