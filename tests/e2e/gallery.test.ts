@@ -52,6 +52,32 @@ describe('browser mode, end to end', () => {
     await page.selectOption('[data-testid="filter-split"]', 'val');
     await expect.poll(() => page.textContent('[data-testid="gallery-total"]')).toBe('5 images');
     await page.screenshot({ path: artifactPath('gallery.png') });
+
+    // Keyboard: arrows move the selection, Enter opens it. The annotator's A/D then walk the filtered list.
+    const val = (await call(session, 'images.list', { filter: { split: 'val' } })).items.map((i) => String(i.id));
+    await page.waitForSelector('[data-testid="gallery-cell"] img');
+    await page.focus('.grid-scroller');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    const shown = () => page.getAttribute('[data-testid="annotator-canvas"]', 'data-image');
+    await expect.poll(shown).toBe(val[2]);
+    expect(await page.textContent('[data-testid="annotator-walk"]')).toMatch(/split val/);
+    for (const id of [val[3], val[4]]) {
+      await page.keyboard.press('d');
+      await expect.poll(shown).toBe(id);
+    }
+    await page.keyboard.press('d'); // the next image is a train one: outside the walk
+    await expect.poll(() => page.textContent('[data-testid="annotator-status"]')).toMatch(/No more images/);
+    expect(await shown()).toBe(val[4]);
+
+    // Back in the gallery: the filter and the selection are as they were left.
+    await page.evaluate("location.hash = '#/gallery'");
+    await expect.poll(() => page.textContent('[data-testid="gallery-total"]')).toBe('5 images');
+    expect(await page.inputValue('[data-testid="filter-split"]')).toBe('val');
+    await expect
+      .poll(() => page.getAttribute('[data-testid="gallery-cell"][aria-selected="true"]', 'data-index'))
+      .toBe('2');
     expect(errors).toEqual([]);
     await page.close();
   });
