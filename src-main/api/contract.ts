@@ -292,6 +292,7 @@ export const contract = {
         conf: z.number().min(0).max(1).default(0.25),
         iou: z.number().min(0).max(1).default(0.7),
         maxDet: z.number().int().positive().default(300),
+        overwrite: z.boolean().default(true),
       })
       .strict(),
   ),

@@ -18,6 +18,8 @@ export interface ExportModelOptions {
   conf: number;
   iou: number;
   maxDet: number;
+  /** Replace a file already at `out` (the default); the UI first asks with false, then asks the user. */
+  overwrite?: boolean;
 }
 
 /**
@@ -25,6 +27,8 @@ export interface ExportModelOptions {
  * it loads and to report its output shapes and latency.
  */
 export async function exportModel(o: ExportModelOptions): Promise<ExportModelResult> {
+  if (o.overwrite === false && fs.existsSync(path.resolve(o.out)))
+    throw new StarlingError('CONFLICT', `${path.resolve(o.out)} exists: replace it, or choose another file`);
   let d;
   try {
     d = buildDetector(o.config);

@@ -134,6 +134,8 @@ describe('teachers, training and runs views, end to end', () => {
     await page.goto(`${server.openUrl}#/export`);
     await page.waitForSelector('[data-testid="export-go"]');
     await page.selectOption('[data-testid="export-style"]', 'nms');
+    // The default file follows the style until the user types their own.
+    expect(await page.inputValue('[data-testid="export-out"]')).toMatch(/model-nms\.onnx$/);
     const out = `${tmpDir}/exported.onnx`;
     await page.fill('[data-testid="export-out"]', out);
     await page.click('[data-testid="export-go"]');
@@ -142,6 +144,16 @@ describe('teachers, training and runs views, end to end', () => {
       .toMatch(/output0 \[1, \d+, 6\][\s\S]*ms per image/);
     expect(fs.existsSync(out)).toBe(true);
     await page.screenshot({ path: artifactPath('export.png') });
+    // Exporting onto an existing file asks first; declining keeps the file and says why nothing was written.
+    const written = fs.statSync(out).mtimeMs;
+    const asked: string[] = [];
+    page.once('dialog', (d) => void (asked.push(d.message()), d.dismiss()));
+    await page.click('[data-testid="export-go"]');
+    await expect
+      .poll(() => page.textContent('[data-testid="export-view"]'))
+      .toMatch(/exists: replace it, or choose another file/);
+    expect(asked).toEqual([`${out} exists. Replace it?`]);
+    expect(fs.statSync(out).mtimeMs).toBe(written);
 
     // Detection review: evaluate, see the confusion matrix; a confident prediction where no label is becomes a
     // label with one key.
