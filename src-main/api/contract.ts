@@ -268,7 +268,12 @@ export const contract = {
   ),
 
   'zoo.list': method<ModelCard[]>()(
-    z.object({ imgsz: z.number().int().positive().multipleOf(32).default(640) }).strict(),
+    z
+      .object({
+        imgsz: z.number().int().positive().multipleOf(32).default(640),
+        kind: z.enum(['backbone', 'detector']).optional(),
+      })
+      .strict(),
   ),
   'zoo.describe': method<ModelCard>()(
     z

@@ -219,7 +219,7 @@ export const handlers: Handlers = {
   },
 
   // ---- model zoo --------------------------------------------------------------------------------
-  'zoo.list': (_s, { imgsz }) => zooCards(imgsz),
+  'zoo.list': (_s, { imgsz, kind }) => zooCards(imgsz, kind),
   'zoo.describe': (_s, { config, imgsz }) => {
     try {
       return detectorCard(config as Partial<DetectorConfig>, imgsz);

@@ -50,11 +50,27 @@ export function detectorCard(config: Partial<DetectorConfig>, imgsz = 640): Mode
   };
 }
 
-/** Every backbone (at width 1) and every detector (backbone x scale, yolo head, 80 classes). */
-export function zooCards(imgsz = 640): ModelCard[] {
-  const cards: ModelCard[] = backboneNames().map((n) => backboneCard(n, imgsz));
+/**
+ * Every backbone (at width 1) and, unless only backbones are asked for, every detector (backbone x scale, yolo
+ * head, 80 classes). Counting builds each model's graph: the full listing takes about 11 s on a 2-core machine,
+ * so cards are kept once counted (they depend only on the code and the image size), and the backbone picker
+ * asks for backbones only (about a second).
+ */
+export function zooCards(imgsz = 640, kind?: ModelCard['kind']): ModelCard[] {
+  const cards: ModelCard[] = [];
+  if (kind !== 'detector')
+    for (const n of backboneNames()) cards.push(cached(`b:${n}:${imgsz}`, () => backboneCard(n, imgsz)));
+  if (kind === 'backbone') return cards;
   for (const backbone of ['yolo11', ...backboneNames()]) {
-    for (const scale of Object.keys(SCALES) as Scale[]) cards.push(detectorCard({ backbone, scale }, imgsz));
+    for (const scale of Object.keys(SCALES) as Scale[])
+      cards.push(cached(`d:${backbone}:${scale}:${imgsz}`, () => detectorCard({ backbone, scale }, imgsz)));
   }
   return cards;
+}
+
+const cardCache = new Map<string, ModelCard>();
+function cached(key: string, make: () => ModelCard): ModelCard {
+  let card = cardCache.get(key);
+  if (!card) cardCache.set(key, (card = make()));
+  return card;
 }

@@ -227,6 +227,25 @@ describe('the Electron build', () => {
     // Media URLs are the app's scheme, which only Electron serves (checked above through its handler).
     expect(await page.evaluate('window.starlingBridge.mediaBase')).toBe('starling-media://media');
     delete (win.sent as { push?: unknown }).push; // back to Array.prototype.push
+
+    // Every view opens on the bridge. Photos come over starling-media://, which only Electron serves: the
+    // annotator opens the image anyway (its boxes, A/D) and says it cannot show it.
+    const first = ((await invoke('images.list', {})) as { result: { items: { id: number }[] } }).result.items[0]!.id;
+    const views: [string, string][] = [
+      [`annotate/${first}`, `[data-testid="annotator-canvas"][data-image="${first}"]`],
+      ['review', '[data-testid="review-empty"]'],
+      ['teachers', '[data-testid="teachers-view"]'],
+      ['train', '[data-testid="train-card"]'],
+      ['runs', '[data-testid="runs-view"]'],
+      ['detections', '[data-testid="detections-view"]'],
+      ['export', '[data-testid="export-view"]'],
+    ];
+    for (const [hash, selector] of views) {
+      await page.evaluate(`location.hash = '#/${hash}'`);
+      await page.waitForSelector(selector, { timeout: 15_000 });
+    }
+    await page.evaluate(`location.hash = '#/annotate/${first}'`);
+    await expect.poll(() => page.textContent('.error.overlay')).toMatch(/the image cannot be shown/);
     expect(errors).toEqual([]);
     await page.close();
   });

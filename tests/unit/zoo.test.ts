@@ -5,6 +5,7 @@ import { inferenceModel } from '../../src-main/engine/export.js';
 import { Graph } from '../../src-main/engine/ir.js';
 import { nd } from '../../src-main/engine/ndarray.js';
 import { countParameters, nameModules, seedInit } from '../../src-main/engine/nn.js';
+import { zooCards } from '../../src-main/models/card.js';
 import { modelFigures } from '../../src-main/models/flops.js';
 import { backboneEntry, backboneNames, buildDetector } from '../../src-main/models/zoo.js';
 import { Rng } from '../../src-main/util/random.js';
@@ -19,6 +20,14 @@ const ULTRALYTICS_YOLO11 = {
 } as const;
 
 describe('model zoo', () => {
+  it('lists backbone cards alone (for the Train view picker), counted once per image size', () => {
+    const cards = zooCards(64, 'backbone');
+    expect(cards.map((c) => c.name)).toEqual(backboneNames());
+    expect(cards.every((c) => c.kind === 'backbone' && c.parameters > 0 && c.gflops > 0)).toBe(true);
+    expect(zooCards(64, 'backbone')[0]).toBe(cards[0]); // the same card, not counted again
+    expect(zooCards(96, 'backbone')[0]!.gflops).toBeGreaterThan(cards[0]!.gflops);
+  });
+
   for (const [scale, [params, grads, gflops]] of Object.entries(ULTRALYTICS_YOLO11)) {
     it(`YOLO11${scale} matches Ultralytics: ${params} parameters, ${gflops} GFLOPs`, () => {
       const d = buildDetector({ scale, backbone: 'yolo11', head: 'yolo', nc: 80 });
