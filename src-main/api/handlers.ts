@@ -237,7 +237,9 @@ export const handlers: Handlers = {
       const best = run.artifacts.best;
       if (!best || !fs.existsSync(best))
         throw new StarlingError('NOT_FOUND', `run ${i.run} has no best checkpoint yet`);
-      return exportModel({ ...i, config, weights: best, names: i.names ?? store.classes.list().map((c) => c.name) });
+      const req = { ...i, config, weights: best, names: i.names ?? store.classes.list().map((c) => c.name) };
+      // Building, writing and timing the model takes seconds: in the job worker, so the API keeps answering.
+      return runJob(store, { kind: 'export', req }, UNCANCELLABLE);
     }
     return exportModel({ ...i, config: i.config ?? {} });
   },

@@ -1,5 +1,6 @@
 /**
- * The jobs that run onnxruntime (training, pseudo-labeling, a run's evaluation) run in a worker thread. onnxruntime-node's
+ * The jobs that run onnxruntime (training, pseudo-labeling, a run's evaluation, an export and its check) run in
+ * a worker thread. onnxruntime-node's
  * `session.run` holds the JS thread for the whole call (a 238 ms training step let no timer through), so on the
  * main thread these jobs froze everything else the process serves, for up to a second at a time: browser-mode
  * API calls (annotation saves, gallery pages, thumbnails) and, in the desktop app, IPC. The worker opens its own
@@ -10,7 +11,9 @@
  * Where no worker entry is found (util/worker-entry.ts), the job runs in-thread; STARLING_JOB_THREAD=0 forces
  * that (the responsiveness test compares both).
  */
+import type { ExportModelResult } from '../api/contract.js';
 import { StarlingError, type ErrorCode } from '../errors.js';
+import { exportModel, type ExportModelOptions } from '../export/export-model.js';
 import type { ProjectStore } from '../store/project.js';
 import { runPseudoLabel, type PseudoLabelRequest, type PseudoLabelResult } from '../teachers/pseudo-label.js';
 import { runTraining, type TrainRequest } from '../train/train-job.js';
@@ -23,7 +26,8 @@ export type EvaluateRequest = { runId: number; split: 'val' | 'test'; concurrent
 export type WorkerJob =
   | { kind: 'train'; req: TrainRequest }
   | { kind: 'pseudo-label'; req: PseudoLabelRequest }
-  | { kind: 'evaluate'; req: EvaluateRequest };
+  | { kind: 'evaluate'; req: EvaluateRequest }
+  | { kind: 'export'; req: ExportModelOptions };
 type TrainResult = Awaited<ReturnType<typeof runTraining>>;
 
 /** Runs the job on this thread: the worker's body, and the fallback where no worker can start. */
@@ -40,6 +44,8 @@ export function runHere(
       return runPseudoLabel(store, job.req, ctx);
     case 'evaluate':
       return evaluateRun(store, job.req.runId, job.req.split, undefined, job.req.concurrentJobs);
+    case 'export':
+      return exportModel(job.req);
   }
 }
 
@@ -64,6 +70,12 @@ export function runJob(
   ctx: JobContext,
   start?: StartJobWorker,
 ): Promise<RunEvaluation>;
+export function runJob(
+  store: ProjectStore,
+  job: WorkerJob & { kind: 'export' },
+  ctx: JobContext,
+  start?: StartJobWorker,
+): Promise<ExportModelResult>;
 export function runJob(
   store: ProjectStore,
   job: WorkerJob,
