@@ -79,4 +79,40 @@ console.log(`  page at 70%      ${deepPageMs.toFixed(1).padStart(6)} ms   (offse
 console.log(`  project file     ${fileMb.toFixed(1)} MB`);
 const ok = per10k(insertMs) < 1000 && per10k(openMs) < 1000;
 console.log(ok ? '  target (< 1 s per 10k images to add and to open): met' : '  target NOT met');
+
+// The gallery's faceted counts with boxes: 3 per image over 20 classes, a quarter of them pending teacher boxes.
+// Reference, in the same run: the project summary (`counts`), which the app already runs on every change.
+const boxed = ProjectStore.open(path.join(dir, 'proj'));
+const classIds = Array.from({ length: 20 }, (_, i) => boxed.classes.create(`c${i}`).id);
+const ids = boxed.images.ids();
+boxed.annotations.addMany(
+  ids.flatMap((imageId, k) =>
+    [0, 1, 2].map((j) => ({
+      imageId,
+      classId: classIds[(k + j * 7) % 20]!,
+      x: 0,
+      y: 0,
+      w: 5,
+      h: 5,
+      ...(k % 4 === 0 ? { source: 'teacher:1', score: (k % 10) / 10, review: 'pending' as const } : {}),
+    })),
+  ),
+);
+const [, countsMs] = time(() => boxed.counts());
+const facetFilters = [
+  {},
+  { split: 'val' as const },
+  { split: 'val' as const, classId: classIds[3]! },
+  { status: 'pending' as const, minScore: 0.5 },
+];
+console.log(`  with ${(ids.length * 3).toLocaleString()} boxes: project summary (reference) ${countsMs.toFixed(0)} ms`);
+for (const f of facetFilters) {
+  const [, ms] = time(() => boxed.images.facets(f));
+  const [, pageMs] = time(() => boxed.images.list(f, Math.floor(boxed.images.count(f) / 2), 200));
+  console.log(
+    `  facets ${JSON.stringify(f).padEnd(38)} ${ms.toFixed(0).padStart(5)} ms   ratio vs summary ${(ms / countsMs).toFixed(2)}x   ` +
+      `page at half ${pageMs.toFixed(0)} ms`,
+  );
+}
+boxed.close();
 fs.rmSync(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
  * can make is declared here once: its input schema (validated at the boundary) and its output type.
  * Events pushed from the backend are declared in `ApiEvents`.
  */
+import type { ImageFacets } from '../store/images.js';
 import { z } from 'zod';
 import type { ItemError } from '../formats/dataset.js';
 import type { EditResult } from '../store/annotations.js';
@@ -215,6 +216,8 @@ export const contract = {
       .strict(),
   ),
   'images.count': method<{ total: number }>()(z.object({ filter: imageFilterSchema.default({}) }).strict()),
+  /** For each gallery filter, how many images each of its choices would show with the other filters applied. */
+  'images.facets': method<ImageFacets>()(z.object({ filter: imageFilterSchema.default({}) }).strict()),
   'images.get': method<ImageDetail>()(z.object({ id }).strict()),
   'images.neighbors': method<{ index: number; total: number; prev: number | null; next: number | null }>()(
     // `wrap`: past the last image comes the first (the review queue goes round).

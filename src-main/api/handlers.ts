@@ -109,6 +109,7 @@ export const handlers: Handlers = {
     return { total: store.images.count(filter), items: store.images.list(filter, offset, limit) };
   },
   'images.count': (s, { filter }) => ({ total: s.requireProject().images.count(filter) }),
+  'images.facets': (s, { filter }) => s.requireProject().images.facets(filter),
   'images.get': (s, { id }) => {
     const store = s.requireProject();
     return {

@@ -51,6 +51,11 @@ describe('browser mode, end to end', () => {
 
     await page.selectOption('[data-testid="filter-split"]', 'val');
     await expect.poll(() => page.textContent('[data-testid="gallery-total"]')).toBe('5 images');
+    // The menus count what each choice would show with the other filters as they are.
+    const option = (menu: string, value: string) =>
+      page.textContent(`[data-testid="filter-${menu}"] option[value="${value}"]`);
+    await expect.poll(() => option('status', 'unlabeled')).toBe(`unlabeled (5)`);
+    expect(await option('split', 'train')).toBe(`train (${N_IMAGES - 5})`);
     await page.screenshot({ path: artifactPath('gallery.png') });
 
     // Keyboard: arrows move the selection, Enter opens it. The annotator's A/D then walk the filtered list.

@@ -96,6 +96,41 @@ describe('project store', () => {
     s.close();
   });
 
+  it('counts each filter choice with the other filters applied (faceted counts)', () => {
+    const s = seeded();
+    const [cat, dog] = s.classes.list();
+    const a = s.images.byPath('a.jpg')!.id; // train
+    const b = s.images.byPath('b.jpg')!.id; // val
+    const [c] = s.images.addMany([{ path: 'c.jpg', hash: 'h3', width: 10, height: 10, split: 'val' }]);
+    s.annotations.addMany([
+      { imageId: a, classId: cat!.id, x: 0, y: 0, w: 5, h: 5 },
+      { imageId: b, classId: cat!.id, x: 0, y: 0, w: 5, h: 5, source: 'teacher:1', score: 0.9, review: 'pending' },
+      { imageId: b, classId: dog!.id, x: 0, y: 0, w: 5, h: 5, source: 'teacher:1', score: 0.3, review: 'pending' },
+      { imageId: c!, classId: dog!.id, x: 0, y: 0, w: 5, h: 5, review: 'rejected' }, // a rejected box counts nowhere
+    ]);
+    const all = s.images.facets({});
+    expect(all).toMatchObject({ split: { train: 1, val: 2 }, status: { unlabeled: 3, pending: 1 }, total: 3 });
+    expect(all.classes).toEqual([
+      { classId: cat!.id, images: 2 },
+      { classId: dog!.id, images: 1 },
+    ]);
+    expect(all.source).toEqual({ manual: 1, teacher: 1 });
+    // With split val chosen: the split menu still counts every split; the others count val images only.
+    const val = s.images.facets({ split: 'val' });
+    expect(val.split).toEqual({ train: 1, val: 2 });
+    expect(val.classes).toEqual([
+      { classId: cat!.id, images: 1 },
+      { classId: dog!.id, images: 1 },
+    ]);
+    expect(val.source).toEqual({ teacher: 1 });
+    expect(val.total).toBe(2);
+    // Class, source and score talk about the same box: dog boxes scoring 0.5 or more are on no image.
+    const sure = s.images.facets({ minScore: 0.5 });
+    expect(sure.classes).toEqual([{ classId: cat!.id, images: 1 }]);
+    expect(s.images.facets({ minScore: 0.5, classId: dog!.id }).total).toBe(0);
+    s.close();
+  });
+
   it('finds the neighbours of an image in a filtered walk, from outside it too, going round when asked', () => {
     const s = seeded();
     const [cat] = s.classes.list();
