@@ -64,7 +64,7 @@ export const handlers: Handlers = {
     version: STARLING_VERSION,
     node: process.versions.node,
     platform: `${process.platform}-${process.arch}`,
-    features: { training: false, teachers: false, export: false, review: false },
+    features: { training: true, teachers: true, export: true, review: true },
   }),
 
   // ---- projects ---------------------------------------------------------------------------------
