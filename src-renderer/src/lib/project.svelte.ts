@@ -21,8 +21,15 @@ class ProjectState {
 
 export const project = new ProjectState();
 let timer: ReturnType<typeof setTimeout> | undefined;
-// Coalesce bursts of change events (bulk edits) into one refresh.
-api.on('project.changed', () => {
-  clearTimeout(timer);
-  timer = setTimeout(() => void project.refresh(), 150);
+let lastRefresh = 0;
+// Bursts of change events (bulk edits) become one refresh, and a running job's steady changes one per 2 s: the
+// summary's counts take about half a second of the backend on a 100k-image project (bench:store).
+api.on('project.changed', (e) => {
+  if (timer) return;
+  const wait = e.what === 'opened' || e.what === 'closed' ? 0 : Math.max(150, lastRefresh + 2000 - Date.now());
+  timer = setTimeout(() => {
+    timer = undefined;
+    lastRefresh = Date.now();
+    void project.refresh();
+  }, wait);
 });
