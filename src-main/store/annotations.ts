@@ -140,7 +140,7 @@ export class AnnotationRepo {
 
   /**
    * Applies a user edit on one image as one transaction and one undo step. A new edit discards the
-   * image's redo branch. Manual edits mark an unlabeled image as labeled.
+   * image's redo branch. An edit settles an unlabeled image once no box on it is pending (see below).
    */
   edit(imageId: number, ops: readonly EditOp[], label = 'edit'): EditResult {
     if (!this.db.prepare('SELECT 1 FROM images WHERE id = ?').get(imageId)) {
@@ -211,11 +211,15 @@ export class AnnotationRepo {
             }
           }
         }
-        // An image becomes labeled once nothing on it waits for review (review.set settles it the same way).
+        // An unlabeled image is settled once nothing on it waits for review and it holds a box: reviewed when a
+        // teacher's box was accepted (as review.set settles it), labeled otherwise.
         this.db
           .prepare(
-            `UPDATE images SET status = 'labeled' WHERE id = ? AND status = 'unlabeled'
-             AND NOT EXISTS (SELECT 1 FROM annotations WHERE image_id = images.id AND review = 'pending')`,
+            `UPDATE images SET status = CASE WHEN EXISTS (SELECT 1 FROM annotations WHERE image_id = images.id
+               AND review = 'accepted' AND source LIKE 'teacher:%') THEN 'reviewed' ELSE 'labeled' END
+             WHERE id = ? AND status = 'unlabeled'
+             AND NOT EXISTS (SELECT 1 FROM annotations WHERE image_id = images.id AND review = 'pending')
+             AND EXISTS (SELECT 1 FROM annotations WHERE image_id = images.id AND review = 'accepted')`,
           )
           .run(imageId);
       })

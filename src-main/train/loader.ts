@@ -41,10 +41,13 @@ export function projectSources(
   const index = new Map(classes.map((c, i) => [c.id, i]));
   const byImage = new Map<number, LabeledBox[]>();
   const reviews: ('accepted' | 'pending')[] = o.includePending ? ['accepted', 'pending'] : ['accepted'];
+  const split = o.split ?? 'train';
   // Images with boxes still waiting for review are trained on only with the pending boxes: without them, the
   // objects nobody has reviewed yet would be learned as background.
   const underReview = new Set<number>();
-  if (!o.includePending) for (const a of store.annotations.iterate(['pending'])) underReview.add(a.imageId);
+  // (Training only: validation scores accepted boxes, as the run evaluation does, so the two agree.)
+  if (!o.includePending && split === 'train')
+    for (const a of store.annotations.iterate(['pending'])) underReview.add(a.imageId);
   for (const a of store.annotations.iterate(reviews)) {
     const list = byImage.get(a.imageId) ?? [];
     list.push({
@@ -58,13 +61,14 @@ export function projectSources(
     byImage.set(a.imageId, list);
   }
   const sources: Source[] = [];
-  const split = o.split ?? 'train';
   const total = store.images.count({ split });
   for (let off = 0; off < total; off += 5000) {
     for (const im of store.images.list({ split }, off, 5000)) {
       const boxes = byImage.get(im.id) ?? [];
       // Unlabeled images take part only through their opted-in pseudo-labels.
       if (im.status === 'unlabeled' && !boxes.length) continue;
+      // Validation takes labeled images only, as the run evaluation (splitGroundTruth) does.
+      if (split !== 'train' && im.status === 'unlabeled') continue;
       if (underReview.has(im.id)) continue;
       sources.push({ file: store.absolutePath(im.path), boxes, width: im.width, height: im.height });
     }

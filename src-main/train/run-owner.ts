@@ -20,6 +20,8 @@ export const thisProcess = (): RunOwner => ({ pid: process.pid, host: os.hostnam
 const processStart = Date.now() - process.uptime() * 1000;
 
 function isAlive(owner: RunOwner): boolean {
+  // Started before this boot (a power loss): gone, whatever process holds that pid now.
+  if (owner.since < Date.now() - os.uptime() * 1000) return false;
   // Our own pid: this process, unless the run started before it did (an earlier process given the same pid).
   if (owner.pid === process.pid) return owner.since >= processStart - 1000;
   try {

@@ -212,6 +212,12 @@ describe('teachers, training and runs views, end to end', () => {
           .map((a) => `${a.x} ${a.review} ${a.score}`),
       )
       .toEqual(['2 accepted 0.9', '30 rejected 0.8']);
+    await page.locator('[data-testid="det-pred"]').nth(1).click();
+    await page.keyboard.press('x'); // once is enough
+    await expect.poll(() => page.textContent('[data-testid="det-status"]')).toMatch(/already recorded/);
+    expect(
+      (await call(session, 'images.get', { id: val.id })).annotations.filter((a) => a.review === 'rejected'),
+    ).toHaveLength(1);
     expect(errors).toEqual([]);
     await page.close();
   }, 240_000);

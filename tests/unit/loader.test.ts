@@ -204,9 +204,14 @@ describe('loader', () => {
     // An image labeled earlier that a teacher ran over again (`--only all`) waits too.
     store.images.setStatus([id!], 'labeled');
     expect(projectSources(store).sources).toHaveLength(0);
+    // Validation scores the accepted boxes of labeled images, as the run evaluation (splitGroundTruth) does.
+    store.images.setSplit([id!], 'val');
+    expect(projectSources(store, { split: 'val' }).sources[0]!.boxes).toHaveLength(1);
     store.images.setStatus([id!], 'unlabeled');
+    expect(projectSources(store, { split: 'val' }).sources).toHaveLength(0);
+    store.images.setSplit([id!], 'train');
     store.annotations.edit(id!, [{ op: 'update', id: p2!, review: 'rejected' }]);
-    expect(store.images.get(id!).status).toBe('labeled');
+    expect(store.images.get(id!).status).toBe('reviewed'); // as review.set settles it: a teacher box accepted
     expect(projectSources(store).sources.map((s) => s.boxes.length)).toEqual([1]);
     store.close();
   });

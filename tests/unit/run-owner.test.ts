@@ -20,6 +20,8 @@ describe('runs left running by a process that stopped', () => {
       // This process's pid, recorded before it started: an earlier process that was given the same pid.
       reused: { pid: process.pid, host, since: Date.now() - process.uptime() * 1000 - 60_000 },
       elsewhere: { pid: gone, host: `${host}-other`, since: Date.now() },
+      // A live pid (this process's parent), recorded before the machine booted: a power loss; the pid is reused.
+      beforeBoot: { pid: process.ppid, host, since: Date.now() - os.uptime() * 1000 - 60_000 },
     };
     const ids = Object.fromEntries(
       Object.entries(owners).map(([name, owner]) => {
@@ -40,6 +42,7 @@ describe('runs left running by a process that stopped', () => {
       error: `interrupted: the process training it (pid ${gone}) stopped; resume it from its last epoch`,
     });
     expect(status(ids.reused!)).toBe('failed');
+    expect(status(ids.beforeBoot!)).toBe('failed');
     expect(status(ids.alive!)).toBe('running');
     expect(status(ids.elsewhere!)).toBe('running');
     expect(status(legacy.id)).toBe('running');

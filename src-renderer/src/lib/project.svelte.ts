@@ -1,6 +1,7 @@
 /** The open project as reactive state, refreshed when the backend says it changed. */
 import type { ProjectSummary } from '../../../src-main/api/contract';
 import { api } from './api';
+import { galleryView } from './gallery-view.svelte';
 
 class ProjectState {
   current = $state<ProjectSummary | null>(null);
@@ -10,6 +11,7 @@ class ProjectState {
   async refresh(): Promise<void> {
     try {
       this.current = await api.call('project.current', {});
+      galleryView.forProject(this.current?.file ?? null); // another project: the gallery and A/D start unfiltered
       this.error = null;
     } catch (e) {
       this.error = (e as Error).message;
