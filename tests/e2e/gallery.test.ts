@@ -83,6 +83,11 @@ describe('browser mode, end to end', () => {
     await expect
       .poll(() => page.getAttribute('[data-testid="gallery-cell"][aria-selected="true"]', 'data-index'))
       .toBe('2');
+    // Alt+N opens the annotator on the image last annotated; Alt+G goes back to the gallery.
+    await page.keyboard.press('Alt+n');
+    await expect.poll(shown).toBe(val[4]);
+    await page.keyboard.press('Alt+g');
+    await expect.poll(() => page.inputValue('[data-testid="filter-split"]')).toBe('val');
     expect(errors).toEqual([]);
     await page.close();
   });

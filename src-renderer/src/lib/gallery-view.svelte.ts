@@ -16,6 +16,8 @@ class GalleryView {
   minScore = $state(0);
   /** Where the gallery was left (plain fields: written when it is left, read when it opens). */
   left: { key: string; selected: number; scrollTop: number } | null = null;
+  /** The image the annotator showed last: the Annotate tab goes back to it. */
+  lastAnnotated: number | null = null;
   private projectFile: string | null = null;
 
   get filter(): ImageFilter {
@@ -43,6 +45,7 @@ class GalleryView {
     this.source = '';
     this.minScore = 0;
     this.left = null;
+    this.lastAnnotated = null;
   }
 }
 
