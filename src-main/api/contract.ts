@@ -175,7 +175,7 @@ export const contract = {
   ),
   'project.open': method<ProjectSummary>()(z.object({ path: z.string().min(1) }).strict()),
   'project.close': method<{ closed: boolean }>()(none),
-  'project.current': method<ProjectSummary | null>()(none),
+  'project.current': method<ProjectSummary | null>()(z.object({ perSplitClass: z.boolean().default(false) }).strict()),
   'project.recent': method<string[]>()(none),
   'project.setSetting': method<ProjectSettings>()(z.object({ key: z.string().min(1), value: z.unknown() }).strict()),
 

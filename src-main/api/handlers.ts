@@ -24,14 +24,14 @@ import type { ExportResult, ImportResult, ProjectSummary } from './contract.js';
 import type { Handlers } from './dispatch.js';
 import type { Session } from './session.js';
 
-export function summarize(store: ProjectStore): ProjectSummary {
+export function summarize(store: ProjectStore, o: { perSplitClass?: boolean } = {}): ProjectSummary {
   const settings = store.settings();
   return {
     file: store.file,
     root: store.root,
     name: settings.name,
     classes: store.classes.list(),
-    counts: store.counts(),
+    counts: store.counts(o),
     settings,
   };
 }
@@ -71,7 +71,7 @@ export const handlers: Handlers = {
   'project.create': (s, { path: p, name }) => summarize(s.create(p, name)),
   'project.open': (s, { path: p }) => summarize(s.open(p)),
   'project.close': (s) => ({ closed: s.close() }),
-  'project.current': (s) => (s.current ? summarize(s.current) : null),
+  'project.current': (s, { perSplitClass }) => (s.current ? summarize(s.current, { perSplitClass }) : null),
   'project.recent': (s) => s.recent(),
   'project.setSetting': (s, { key, value }) => {
     const store = s.requireProject();

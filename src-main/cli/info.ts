@@ -14,7 +14,7 @@ export function printInfo(s: ProjectSummary, out: NodeJS.WritableStream = proces
   ];
   for (const k of c.perClass) {
     const per = (split: string) =>
-      c.perSplitClass.find((r) => r.split === split && r.classId === k.classId)?.boxes ?? 0;
+      c.perSplitClass?.find((r) => r.split === split && r.classId === k.classId)?.boxes ?? 0;
     lines.push(
       `${k.name.padEnd(20)} ${num(k.accepted, 9)} ${num(k.pending, 8)} ${num(k.rejected, 9)} ${num(k.images, 7)}   ` +
         `${per('train')}/${per('val')}/${per('test')}`,

@@ -135,7 +135,7 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action((project: string, o: { json?: boolean }) =>
       withProject(project, async (s) => {
-        const summary = (await call(s, 'project.current', {}))!;
+        const summary = (await call(s, 'project.current', { perSplitClass: true }))!;
         const quality = await call(s, 'review.quality', {});
         if (o.json) process.stdout.write(JSON.stringify({ ...summary, pseudoLabelQuality: quality }, null, 2) + '\n');
         else {

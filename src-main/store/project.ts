@@ -131,7 +131,8 @@ export class ProjectStore {
     return { images: Number(row.images), digest };
   }
 
-  counts(): ProjectCounts {
+  /** The summary's counts; boxes per split and class (a join over every accepted box) only when asked. */
+  counts(o: { perSplitClass?: boolean } = {}): ProjectCounts {
     const bySplit = Object.fromEntries(SPLITS.map((s) => [s, 0])) as Record<Split, number>;
     for (const r of this.db.prepare('SELECT split, COUNT(*) AS n FROM images GROUP BY split').all() as {
       split: Split;
@@ -161,14 +162,16 @@ export class ProjectStore {
          GROUP BY c.id ORDER BY c.ord, c.id`,
       )
       .all() as ProjectCounts['perClass'];
-    const perSplitClass = this.db
-      .prepare(
-        `SELECT i.split AS split, a.class_id AS classId, COUNT(*) AS boxes
-         FROM annotations a JOIN images i ON i.id = a.image_id
-         WHERE a.review = 'accepted' GROUP BY i.split, a.class_id`,
-      )
-      .all() as ProjectCounts['perSplitClass'];
+    const perSplitClass = o.perSplitClass
+      ? (this.db
+          .prepare(
+            `SELECT i.split AS split, a.class_id AS classId, COUNT(*) AS boxes
+             FROM annotations a JOIN images i ON i.id = a.image_id
+             WHERE a.review = 'accepted' GROUP BY i.split, a.class_id`,
+          )
+          .all() as NonNullable<ProjectCounts['perSplitClass']>)
+      : undefined;
     const images = Object.values(bySplit).reduce((a, b) => a + b, 0);
-    return { images, bySplit, byStatus, annotations, perClass, perSplitClass };
+    return { images, bySplit, byStatus, annotations, perClass, ...(perSplitClass ? { perSplitClass } : {}) };
   }
 }

@@ -99,5 +99,6 @@ export interface ProjectCounts {
   byStatus: Record<ImageStatus, number>;
   annotations: { pending: number; accepted: number; rejected: number };
   perClass: { classId: number; name: string; accepted: number; pending: number; rejected: number; images: number }[];
-  perSplitClass: { split: Split; classId: number; boxes: number }[];
+  /** Accepted boxes per split and class: `starling info` asks for them (`project.current` perSplitClass). */
+  perSplitClass?: { split: Split; classId: number; boxes: number }[];
 }
