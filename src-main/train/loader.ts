@@ -40,15 +40,16 @@ export function projectSources(
   const classes = store.classes.list();
   const index = new Map(classes.map((c, i) => [c.id, i]));
   const byImage = new Map<number, LabeledBox[]>();
-  const reviews: ('accepted' | 'pending')[] = o.includePending ? ['accepted', 'pending'] : ['accepted'];
   const split = o.split ?? 'train';
   // Images with boxes still waiting for review are trained on only with the pending boxes: without them, the
-  // objects nobody has reviewed yet would be learned as background.
+  // objects nobody has reviewed yet would be learned as background. (Training only: validation scores accepted
+  // boxes, as the run evaluation does, so the two agree.) One pass reads both kinds of box.
   const underReview = new Set<number>();
-  // (Training only: validation scores accepted boxes, as the run evaluation does, so the two agree.)
-  if (!o.includePending && split === 'train')
-    for (const a of store.annotations.iterate(['pending'])) underReview.add(a.imageId);
-  for (const a of store.annotations.iterate(reviews)) {
+  for (const a of store.annotations.iterate(['accepted', 'pending'])) {
+    if (a.review === 'pending' && !o.includePending) {
+      if (split === 'train') underReview.add(a.imageId);
+      continue;
+    }
     const list = byImage.get(a.imageId) ?? [];
     list.push({
       cls: index.get(a.classId)!,
