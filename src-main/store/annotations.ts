@@ -162,6 +162,8 @@ export class AnnotationRepo {
         for (const op of ops) {
           if (op.op === 'create') {
             checkBox(op, 'new box');
+            if (op.source !== undefined && !SOURCE_RE.test(op.source))
+              throw new StarlingError('INVALID_INPUT', `new box: bad source "${op.source}"`);
             const id = Number(
               this.db
                 .prepare(

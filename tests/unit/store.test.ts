@@ -183,6 +183,21 @@ describe('project store', () => {
 });
 
 describe('annotation history', () => {
+  it('refuses a created box with a bad source by name, saving nothing of the edit', () => {
+    const s = seeded();
+    const [cat] = s.classes.list();
+    const img = s.images.byPath('a.jpg')!;
+    const box = { op: 'create' as const, classId: cat!.id, x: 1, y: 1, w: 5, h: 5 };
+    expect(() =>
+      s.annotations.edit(img.id, [box, { ...box, source: 'run:1', review: 'rejected' }], 'from prediction'),
+    ).toThrow('new box: bad source "run:1"');
+    expect(s.annotations.forImage(img.id)).toHaveLength(0);
+    expect(s.annotations.historyState(img.id).canUndo).toBe(false);
+    const ok = s.annotations.edit(img.id, [{ ...box, source: 'model:1', score: 0.8, review: 'rejected' }]);
+    expect(ok.annotations).toMatchObject([{ source: 'model:1', score: 0.8, review: 'rejected' }]);
+    s.close();
+  });
+
   it('undoes and redoes edits per image, across a reopen', () => {
     const s = seeded();
     const [cat, dog] = s.classes.list();
