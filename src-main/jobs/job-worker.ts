@@ -1,6 +1,6 @@
 /**
- * Worker-thread entry for the jobs that run onnxruntime (see threaded-job.ts for why): training and
- * pseudo-labeling. It opens its own connection to the project file, runs the job with a context whose progress
+ * Worker-thread entry for the work that runs onnxruntime (see threaded-job.ts for why): training,
+ * pseudo-labeling, a run's evaluation and a run's export. It opens its own connection to the project file, runs the job with a context whose progress
  * is posted back, and stops when told to.
  */
 import { parentPort, workerData } from 'node:worker_threads';

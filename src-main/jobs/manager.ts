@@ -139,7 +139,7 @@ export class JobManager {
   }
 }
 
-/** The context of work that is not a cancellable job (a run's evaluation, answered as one API call). */
+/** The context of work that is not a cancellable job (a run's evaluation or export, answered as one API call). */
 export const UNCANCELLABLE: JobContext = {
   signal: new AbortController().signal,
   progress: () => {},
