@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { cocoEvaluate, type CocoDet, type CocoGt } from '../src-main/train/coco-eval.js';
+import { cocoEvaluate, type CocoDet, type CocoGt } from '../src-main/eval/coco-eval.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DATA = path.join(HERE, '.data', 'coco5k');

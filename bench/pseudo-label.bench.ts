@@ -16,8 +16,8 @@ import { exportDetector } from '../src-main/export/detector.js';
 import { buildDetector } from '../src-main/models/zoo.js';
 import { runPseudoLabel } from '../src-main/teachers/pseudo-label.js';
 import { registerTeacher } from '../src-main/teachers/registry.js';
-import { letterbox } from '../src-main/train/augment.js';
-import { createSampleProject } from '../src-main/vision/sample/project.js';
+import { letterbox } from '../src-main/inference/letterbox.js';
+import { createSampleProject } from '../src-main/sample/project.js';
 import { Rng } from '../src-main/util/random.js';
 
 const IMGSZ = 640;

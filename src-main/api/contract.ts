@@ -4,6 +4,8 @@
  * Events pushed from the backend are declared in `ApiEvents`.
  */
 import type { ImageFacets } from '../store/images.js';
+import type { JobInfo } from '../jobs/manager.js';
+import type { ExportModelResult } from '../export/export-model.js';
 import { z } from 'zod';
 import type { ItemError } from '../formats/dataset.js';
 import type { EditResult } from '../store/annotations.js';
@@ -22,7 +24,7 @@ import type { ModelCard } from '../models/card.js';
 import type { Leaderboard } from '../train/leaderboard.js';
 import type { RunEvaluation } from '../train/validate.js';
 import type { DetectionReview } from '../train/detection-review.js';
-import { LAYOUTS } from '../teachers/decode.js';
+import { layoutNames } from '../inference/decode.js';
 import type { TeacherProbe } from '../teachers/teacher.js';
 import type { ReviewCounts } from '../store/pseudo-labels.js';
 import type { PseudoLabelQuality } from '../teachers/quality.js';
@@ -34,7 +36,11 @@ const split = z.enum(SPLITS);
 const finite = z.number().finite();
 const none = z.object({}).strict().default({});
 const imgsz = z.number().int().positive().multipleOf(32);
-const layout = z.enum(LAYOUTS);
+const layout = z
+  .string()
+  .refine((f) => layoutNames().includes(f), {
+    error: (i) => `unknown family "${String(i.input)}"; known: ${layoutNames().join(', ')}`,
+  });
 const teacherSettings = {
   classMap: z.record(z.string(), z.string().min(1).nullable()).optional(),
   weight: z.number().positive().max(100).optional(),
@@ -91,6 +97,9 @@ export const editOpSchema = z.discriminatedUnion('op', [
 
 export const datasetFormat = z.enum(['coco', 'yolo', 'voc']);
 
+export type { JobInfo } from '../jobs/manager.js';
+export type { ExportModelResult } from '../export/export-model.js';
+
 // ---- outputs -------------------------------------------------------------------------------------
 
 export interface ProjectSummary {
@@ -118,39 +127,11 @@ export interface ImageDetail {
   canRedo: boolean;
 }
 
-export interface JobInfo {
-  id: string;
-  kind: string;
-  label: string;
-  status: 'running' | 'done' | 'failed' | 'cancelled';
-  done: number;
-  total: number;
-  message?: string;
-  /** Items per second over the recent window. */
-  rate?: number;
-  /** Seconds left at the current rate. */
-  eta?: number;
-  startedAt: number;
-  finishedAt?: number;
-  error?: { code: string; message: string; details?: unknown };
-  result?: unknown;
-}
-
 export interface ImportResult {
   images: number;
   boxes: number;
   classesCreated: string[];
   skipped: ItemError[];
-}
-
-export interface ExportModelResult {
-  out: string;
-  bytes: number;
-  folded: number;
-  outputs: string[];
-  /** What the export run on onnxruntime measured: output shapes and latency (median of 20 after warm-up). */
-  verified: { shapes: Record<string, number[]>; latencyMs: number };
-  weights?: { matched: number; missing: number; unexpected: number; shapeMismatch: number; report: string };
 }
 
 export interface ExportResult {

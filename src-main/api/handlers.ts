@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StarlingError } from '../errors.js';
-import { UNCANCELLABLE } from '../jobs/manager.js';
+import { UNCANCELLABLE } from '../util/job-context.js';
 import { runJob } from '../jobs/threaded-job.js';
 import { chooseDevice } from '../runtime/session.js';
 import { datasetFromProject } from '../formats/from-project.js';
@@ -10,7 +10,7 @@ import { parseDataset, writeDataset } from '../formats/index.js';
 import { ingestDataset } from '../formats/ingest.js';
 import type { ProjectStore } from '../store/project.js';
 import { isImageFile } from '../vision/probe.js';
-import { createSampleProject } from '../vision/sample/project.js';
+import { createSampleProject } from '../sample/project.js';
 import { STARLING_VERSION } from '../version.js';
 import { detectorCard, zooCards } from '../models/card.js';
 import { exportModel } from '../export/export-model.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { call } from '../api/dispatch.js';
 import type { Session } from '../api/session.js';
 import { PROJECT_FILE } from '../store/project.js';
-import { predict } from '../teachers/predictor.js';
+import { predict } from '../inference/predictor.js';
 import type { RunEvaluation } from '../train/validate.js';
 import { follow } from './follow.js';
 

@@ -10,7 +10,7 @@ import { call } from '../api/dispatch.js';
 import type { Session } from '../api/session.js';
 import { StarlingError } from '../errors.js';
 import type { TeacherRecord } from '../store/types.js';
-import { LAYOUTS, LAYOUT_FAMILIES, type Layout } from '../teachers/decode.js';
+import { layoutNames, layouts, type Layout } from '../inference/decode.js';
 import type { PseudoLabelResult } from '../teachers/pseudo-label.js';
 import type { PseudoLabelQuality } from '../teachers/quality.js';
 import { follow } from './follow.js';
@@ -79,12 +79,14 @@ async function resolveTeacher(s: Session, spec: string, tta?: boolean): Promise<
     ...(classMap ? { classMap } : {}),
     ...(tta !== undefined ? { tta } : {}),
   });
-  process.stdout.write(`registered teacher ${t.name}: ${LAYOUT_FAMILIES[t.family as Layout] ?? t.family}\n`);
+  process.stdout.write(
+    `registered teacher ${t.name}: ${layouts().find((l) => l.name === t.family)?.families ?? t.family}\n`,
+  );
   return t;
 }
 
 const familyOption = () =>
-  new Option('--family <family>', 'override the detected output family').choices([...LAYOUTS] as string[]);
+  new Option('--family <family>', 'override the detected output family').choices(layoutNames());
 
 export function addTeacherCommands(program: Command): void {
   const teachers = program.command('teachers').description('register detector ONNX files as teachers');

@@ -1,12 +1,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import type { ExportModelResult } from '../api/contract.js';
 import { StarlingError } from '../errors.js';
 import { measureLatency } from '../runtime/latency.js';
 import { buildDetector } from '../models/zoo.js';
 import { formatWeightReport, loadWeights } from '../models/weights.js';
 import { exportDetector, type OutputStyle } from './detector.js';
+
+export interface ExportModelResult {
+  out: string;
+  bytes: number;
+  folded: number;
+  outputs: string[];
+  /** What the export run on onnxruntime measured: output shapes and latency (median of 20 after warm-up). */
+  verified: { shapes: Record<string, number[]>; latencyMs: number };
+  weights?: { matched: number; missing: number; unexpected: number; shapeMismatch: number; report: string };
+}
 
 export interface ExportModelOptions {
   config: Record<string, unknown>;

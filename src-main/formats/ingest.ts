@@ -1,6 +1,6 @@
 import { StarlingError } from '../errors.js';
-import type { JobContext } from '../jobs/manager.js';
-import { mapLimit } from '../jobs/map-limit.js';
+import type { JobContext } from '../util/job-context.js';
+import { mapLimit } from '../util/map-limit.js';
 import type { NewAnnotation } from '../store/annotations.js';
 import type { NewImage } from '../store/images.js';
 import type { ProjectStore } from '../store/project.js';

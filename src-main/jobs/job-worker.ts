@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { StarlingError } from '../errors.js';
 import { ProjectStore } from '../store/project.js';
-import type { JobContext } from './manager.js';
+import type { JobContext } from '../util/job-context.js';
 import { runHere, type WorkerJob } from './threaded-job.js';
 
 export type ToJobWorker = { type: 'cancel' };

@@ -1,13 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import type { JobInfo } from '../api/contract.js';
 import { StarlingError, errorMessage } from '../errors.js';
+import type { JobContext } from '../util/job-context.js';
 
-/** What a running job sees: its cancel signal and a way to report progress. */
-export interface JobContext {
-  signal: AbortSignal;
-  progress(done: number, total: number, message?: string): void;
-  /** Throws a CANCELLED error if the job was cancelled: call between units of work. */
-  throwIfCancelled(): void;
+/** A job as the API reports it. */
+export interface JobInfo {
+  id: string;
+  kind: string;
+  label: string;
+  status: 'running' | 'done' | 'failed' | 'cancelled';
+  done: number;
+  total: number;
+  message?: string;
+  /** Items per second over the recent window. */
+  rate?: number;
+  /** Seconds left at the current rate. */
+  eta?: number;
+  startedAt: number;
+  finishedAt?: number;
+  error?: { code: string; message: string; details?: unknown };
+  result?: unknown;
 }
 
 export type JobListener = (event: 'job.progress' | 'job.finished', job: JobInfo) => void;
@@ -138,10 +149,3 @@ export class JobManager {
     await Promise.all(running.map((e) => e.promise));
   }
 }
-
-/** The context of work that is not a cancellable job (a run's evaluation or export, answered as one API call). */
-export const UNCANCELLABLE: JobContext = {
-  signal: new AbortController().signal,
-  progress: () => {},
-  throwIfCancelled: () => {},
-};

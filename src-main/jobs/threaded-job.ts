@@ -20,7 +20,7 @@ import { runTraining, type TrainRequest } from '../train/train-job.js';
 import { evaluateRun, type RunEvaluation } from '../train/validate.js';
 import { startWorker } from '../util/worker-entry.js';
 import type { FromJobWorker, ToJobWorker } from './job-worker.js';
-import type { JobContext } from './manager.js';
+import type { JobContext } from '../util/job-context.js';
 
 export type EvaluateRequest = { runId: number; split: 'val' | 'test'; concurrentJobs: string[] };
 export type WorkerJob =

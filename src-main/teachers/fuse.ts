@@ -4,6 +4,8 @@
  * package defines it with conf_type 'avg'): clusters of same-class boxes overlapping a fused box by more than
  * the IoU threshold are averaged by confidence, and the fused score is scaled down when fewer models agree.
  */
+import { boxIou } from '../inference/boxes.js';
+
 export interface FusedBox {
   classId: number;
   score: number;
@@ -26,43 +28,6 @@ export interface FuseOptions {
   iou: number;
   /** Boxes scoring below this (after weighting) are dropped before fusion. */
   skipBelow?: number;
-}
-
-export function boxIou(a: readonly number[], b: readonly number[]): number {
-  const iw = Math.max(0, Math.min(a[0]! + a[2]!, b[0]! + b[2]!) - Math.max(a[0]!, b[0]!));
-  const ih = Math.max(0, Math.min(a[1]! + a[3]!, b[1]! + b[3]!) - Math.max(a[1]!, b[1]!));
-  const inter = iw * ih;
-  const union = a[2]! * a[3]! + b[2]! * b[3]! - inter;
-  return union > 0 ? inter / union : 0;
-}
-
-/**
- * Greedy same-class matching at an IoU threshold: predictions by score (highest first), each taking the free truth
- * of its class it overlaps most. Returns the IoU of each prediction's match, or -1 when it matched nothing.
- */
-export function greedyMatch(
-  preds: readonly { classId: number; box: readonly number[]; score: number }[],
-  truths: readonly { classId: number; box: readonly number[] }[],
-  threshold = 0.5,
-): { matches: { pred: number; truth: number; iou: number }[]; unmatchedTruths: number } {
-  const used = new Set<number>();
-  const matches: { pred: number; truth: number; iou: number }[] = [];
-  const order = preds.map((_, i) => i).sort((a, b) => preds[b]!.score - preds[a]!.score);
-  for (const pi of order) {
-    const p = preds[pi]!;
-    let best = -1;
-    let bestIou = threshold;
-    truths.forEach((t, i) => {
-      if (used.has(i) || t.classId !== p.classId) return;
-      const v = boxIou(p.box, t.box);
-      if (v >= bestIou) [best, bestIou] = [i, v];
-    });
-    if (best >= 0) {
-      used.add(best);
-      matches.push({ pred: pi, truth: best, iou: bestIou });
-    }
-  }
-  return { matches, unmatchedTruths: truths.length - used.size };
 }
 
 export function fuse(sets: readonly DetectionSet[], o: FuseOptions): FusedBox[] {

@@ -9,11 +9,11 @@
  */
 import crypto from 'node:crypto';
 import type { ItemError } from '../formats/dataset.js';
-import type { JobContext } from '../jobs/manager.js';
+import type { JobContext } from '../util/job-context.js';
 import type { ProjectStore } from '../store/project.js';
 import type { PseudoBox } from '../store/pseudo-labels.js';
 import type { ImageRecord, TeacherRecord } from '../store/types.js';
-import { DecodeError, letterboxPixels, unletterbox } from '../train/augment.js';
+import { DecodeError, letterboxPixels, unletterbox } from '../inference/letterbox.js';
 import { fuse, type DetectionSet, type FuseMethod } from './fuse.js';
 import { TeacherSession, type TeacherProbe, type TeacherSettings } from './teacher.js';
 

@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ProjectStore } from '../store/project.js';
-import { cocoEvaluate, type CocoDet, type CocoGt } from '../train/coco-eval.js';
-import { greedyMatch } from './fuse.js';
+import { cocoEvaluate, type CocoDet, type CocoGt } from '../eval/coco-eval.js';
+import { greedyMatch } from '../inference/boxes.js';
 
 export interface PseudoLabelQuality {
   groundTruth: string;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { StarlingError } from '../errors.js';
 import type { ProjectStore } from '../store/project.js';
 import type { TeacherRecord } from '../store/types.js';
-import type { Layout } from './decode.js';
+import type { Layout } from '../inference/decode.js';
 import type { TeacherConfig } from './pseudo-label.js';
 import { probeTeacher, type TeacherSettings } from './teacher.js';
 

@@ -6,18 +6,18 @@
  */
 import fs from 'node:fs';
 import ort from 'onnxruntime-node';
-import { hwcToChw } from '../train/augment.js';
 import {
   asOutputs,
   checkLayout,
+  classCountOf,
   decode,
   detectLayout,
-  LAYOUTS,
+  layoutNames,
   type Detection,
   type Layout,
-  type Out,
-} from './decode.js';
-import { inspectModel } from './predictor.js';
+} from '../inference/decode.js';
+import { flipChw, hwcToChw } from '../inference/letterbox.js';
+import { inspectModel } from '../inference/predictor.js';
 
 export interface TeacherProbe {
   file: string;
@@ -52,8 +52,8 @@ export async function probeTeacher(
   file: string,
   o: { family?: Layout; names?: string[]; imgsz?: number } = {},
 ): Promise<TeacherProbe> {
-  if (o.family && !LAYOUTS.includes(o.family))
-    throw new Error(`unknown family ${String(o.family)}; expected one of ${LAYOUTS.join(', ')}`);
+  if (o.family && !layoutNames().includes(o.family))
+    throw new Error(`unknown family ${String(o.family)}; expected one of ${layoutNames().join(', ')}`);
   const info = inspectModel(file);
   const session = await openSession(file);
   try {
@@ -101,34 +101,6 @@ export async function probeTeacher(
   } finally {
     await session.release();
   }
-}
-
-/** The number of classes the outputs imply, or null when they do not say (NMS rows carry a class id only). */
-function classCountOf(family: Layout, outs: Record<string, Out>): number | null {
-  const d = Object.values(outs)[0]!.dims;
-  switch (family) {
-    case 'ultralytics-raw':
-      return d[1]! - 4;
-    case 'yolov5':
-      return d[2]! - 5;
-    case 'rtdetr':
-      return d[2]! - 4;
-    case 'centernet':
-      return outs.cls!.dims[1]!;
-    case 'ultralytics-nms':
-      return null;
-  }
-}
-
-/** Flips a CHW image left-right in place of a copy. */
-export function flipChw(data: Float32Array, size: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let c = 0; c < 3; c++)
-    for (let y = 0; y < size; y++) {
-      const row = (c * size + y) * size;
-      for (let x = 0; x < size; x++) out[row + x] = data[row + size - 1 - x]!;
-    }
-  return out;
 }
 
 export class TeacherSession {

@@ -3,9 +3,9 @@
  * split, per image (true positives, false positives, false negatives, low-IoU matches at a confidence), plus the
  * PR curves and the confusion matrix whose cells list their images. Nothing is re-run: review is instant.
  */
-import { greedyMatch } from '../teachers/fuse.js';
+import { greedyMatch } from '../inference/boxes.js';
 import type { ProjectStore } from '../store/project.js';
-import { cocoDetectionMetrics, type DetectionMetrics } from './metrics.js';
+import { cocoDetectionMetrics, type DetectionMetrics } from '../eval/metrics.js';
 
 export interface ImageReview {
   imageId: number;

@@ -6,7 +6,8 @@
  */
 import type { ProjectStore } from '../store/project.js';
 import { Rng } from '../util/random.js';
-import { augment, DecodeError, DEFAULT_HYP, letterbox, type Hyp, type LabeledBox, type Source } from './augment.js';
+import { DecodeError, letterbox, type LabeledBox, type Source } from '../inference/letterbox.js';
+import { augment, DEFAULT_HYP, type Hyp } from './augment.js';
 
 export interface LoaderOptions {
   imgsz: number;

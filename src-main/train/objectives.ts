@@ -8,7 +8,7 @@ import type { Detector } from '../models/detector.js';
 import { peaks } from '../models/heads/centernet.js';
 import * as F from '../engine/functional.js';
 import type { Feed } from '../runtime/session.js';
-import type { Layout } from '../teachers/decode.js';
+import type { Layout } from '../inference/decode.js';
 import { centernetLoss, centernetTargetInputs } from './centernet-loss.js';
 import { centernetTargets } from './centernet-targets.js';
 import type { Batch } from './loader.js';

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { thisProcess } from './run-owner.js';
-import type { JobContext } from '../jobs/manager.js';
+import type { JobContext } from '../util/job-context.js';
 import { StarlingError } from '../errors.js';
 import { parseDetectorConfig } from '../models/config.js';
 import { modelFigures } from '../models/flops.js';

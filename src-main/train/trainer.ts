@@ -19,10 +19,11 @@ import type { DetectorConfig } from '../models/config.js';
 import type { Detector } from '../models/detector.js';
 import { buildDetector } from '../models/zoo.js';
 import { Runner, type Device } from '../runtime/session.js';
-import { asOutputs, decode } from '../teachers/decode.js';
+import { asOutputs, decode } from '../inference/decode.js';
 import { Rng } from '../util/random.js';
-import { DEFAULT_HYP, letterbox, unletterbox, type Source } from './augment.js';
-import { cocoEvaluate, EVAL_DECODE, type CocoDet, type CocoGt } from './coco-eval.js';
+import { letterbox, unletterbox, type Source } from '../inference/letterbox.js';
+import { DEFAULT_HYP } from './augment.js';
+import { cocoEvaluate, EVAL_DECODE, type CocoDet, type CocoGt } from '../eval/coco-eval.js';
 import { createLoader, type BatchSource } from './threaded-loader.js';
 import { objectiveFor, type Objective } from './objectives.js';
 

@@ -16,10 +16,10 @@ import { buildDetector } from '../models/zoo.js';
 import { loadWeights } from '../models/weights.js';
 import type { ProjectStore } from '../store/project.js';
 import type { ImageRecord } from '../store/types.js';
-import { asOutputs, decode, type Layout } from '../teachers/decode.js';
-import { letterbox, unletterbox } from './augment.js';
-import { cocoEvaluate, EVAL_DECODE, type CocoDet, type CocoGt } from './coco-eval.js';
-import { cocoDetectionMetrics, type DetectionMetrics } from './metrics.js';
+import { asOutputs, decode, type Layout } from '../inference/decode.js';
+import { letterbox, unletterbox } from '../inference/letterbox.js';
+import { cocoEvaluate, EVAL_DECODE, type CocoDet, type CocoGt } from '../eval/coco-eval.js';
+import { cocoDetectionMetrics, type DetectionMetrics } from '../eval/metrics.js';
 
 export interface RunEvaluation {
   runId: number;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportModelResult } from '../../src-main/api/contract.js';
 import { call } from '../../src-main/api/dispatch.js';
 import { Session } from '../../src-main/api/session.js';
-import type { JobContext } from '../../src-main/jobs/manager.js';
+import type { JobContext } from '../../src-main/util/job-context.js';
 import { runJob } from '../../src-main/jobs/threaded-job.js';
 import { startWorker } from '../../src-main/util/worker-entry.js';
 import { evaluateRun } from '../../src-main/train/validate.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cocoEvaluate, type CocoDet, type CocoGt } from '../../src-main/train/coco-eval.js';
+import { cocoEvaluate, type CocoDet, type CocoGt } from '../../src-main/eval/coco-eval.js';
 
 /** gt.json / dt.json / expected.json made by tests/fixtures/coco/make_fixture.py with pycocotools' COCOeval. */
 const FIX = 'tests/fixtures/coco';

@@ -1,7 +1,7 @@
 import ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import { greedyNms } from '../../src-main/engine/ops/detection.js';
+import { greedyNms } from '../../src-main/inference/boxes.js';
 import { seedInit } from '../../src-main/engine/nn.js';
 import { exportDetector } from '../../src-main/export/detector.js';
 import { parseNames } from '../../src-main/export/metadata.js';

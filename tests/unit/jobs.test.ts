@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { progressLine } from '../../src-main/cli/progress.js';
 import { StarlingError } from '../../src-main/errors.js';
 import { JobManager } from '../../src-main/jobs/manager.js';
-import { mapLimit } from '../../src-main/jobs/map-limit.js';
+import { mapLimit } from '../../src-main/util/map-limit.js';
 
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectionMetrics, type MetricBox, type MetricDet } from '../../src-main/train/metrics.js';
+import { detectionMetrics, type MetricBox, type MetricDet } from '../../src-main/eval/metrics.js';
 
 const box = (imageId: number, classId: number, x: number, y: number): MetricBox => ({
   imageId,
@@ -58,7 +58,7 @@ describe('detection metrics', () => {
 
 describe('npInterp', () => {
   it('follows numpy.interp, including repeated x values', async () => {
-    const { npInterp } = await import('../../src-main/train/metrics.js');
+    const { npInterp } = await import('../../src-main/eval/metrics.js');
     expect(npInterp(0, [0, 0, 1], [1, 0, 0])).toBe(0);
     expect(npInterp(0.25, [0, 0.5, 1], [1, 0.5, 0])).toBeCloseTo(0.75, 12);
     expect(npInterp(1, [0, 0.5, 1, 1], [1, 1, 0.5, 0])).toBe(0);

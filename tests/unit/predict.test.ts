@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedInit } from '../../src-main/engine/nn.js';
 import { exportDetector, type OutputStyle } from '../../src-main/export/detector.js';
 import { buildDetector } from '../../src-main/models/zoo.js';
-import { detectLayout } from '../../src-main/teachers/decode.js';
-import { predict, type Prediction } from '../../src-main/teachers/predictor.js';
+import { detectLayout } from '../../src-main/inference/decode.js';
+import { predict, type Prediction } from '../../src-main/inference/predictor.js';
 import { Rng } from '../../src-main/util/random.js';
 import { tempDir } from '../helpers.js';
 
@@ -70,7 +70,7 @@ describe('predict', () => {
     await expect(predict(`${tmp.dir}/cut.onnx`, [image], { conf: 0.25, iou: 0.7, maxDet: 10 })).rejects.toThrow(
       /cut\.onnx: (not a readable ONNX model|onnxruntime cannot load it|the model has no input)/,
     );
-    const { decode } = await import('../../src-main/teachers/decode.js');
+    const { decode } = await import('../../src-main/inference/decode.js');
     expect(() =>
       decode('ultralytics-raw', { output0: { dims: [1, 6, 8], data: new Float32Array(48).fill(NaN) } }, 0, {
         conf: 0.1,

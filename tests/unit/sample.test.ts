@@ -3,15 +3,9 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Rng } from '../../src-main/util/random.js';
-import { generateSample, type SampleResult } from '../../src-main/vision/sample/generate.js';
-import { layoutScene, sceneBoxes } from '../../src-main/vision/sample/layout.js';
-import {
-  SHAPE_CLASSES,
-  clippedExtent,
-  shapeExtent,
-  shapeSvg,
-  type ShapeSpec,
-} from '../../src-main/vision/sample/shapes.js';
+import { generateSample, type SampleResult } from '../../src-main/sample/generate.js';
+import { layoutScene, sceneBoxes } from '../../src-main/sample/layout.js';
+import { SHAPE_CLASSES, clippedExtent, shapeExtent, shapeSvg, type ShapeSpec } from '../../src-main/sample/shapes.js';
 import { tempDir } from '../helpers.js';
 
 let a: ReturnType<typeof tempDir>;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src-main/engine/checkpoint.js';
 import type { Source } from '../../src-main/train/augment.js';
 import { Trainer, type StepInfo } from '../../src-main/train/trainer.js';
-import { generateSample } from '../../src-main/vision/sample/generate.js';
+import { generateSample } from '../../src-main/sample/generate.js';
 import { tempDir } from '../helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;

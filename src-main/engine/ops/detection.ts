@@ -1,5 +1,8 @@
 import { apply1, type OpDef, type Tensor } from '../ir.js';
+import { greedyNms, type NmsAttrs } from '../../inference/boxes.js';
 import { nd } from '../ndarray.js';
+
+export type { NmsAttrs } from '../../inference/boxes.js';
 
 /**
  * Non-maximum suppression as a keep mask with a static shape: boxes [B, N, 4] (corners), scores [B, 1, N]
@@ -7,52 +10,6 @@ import { nd } from '../ndarray.js';
  * it into the mask with a scatter, so the IR keeps static shapes and exports keep a dynamic batch.
  * Semantics as onnxruntime: boxes with score > scoreThreshold, suppressed when IoU > iouThreshold.
  */
-export interface NmsAttrs {
-  maxOutput: number;
-  iouThreshold: number;
-  scoreThreshold: number;
-}
-
-export function iou(a: ArrayLike<number>, ai: number, b: ArrayLike<number>, bi: number): number {
-  const [ax1, ay1, ax2, ay2] = [
-    Math.min(a[ai]!, a[ai + 2]!),
-    Math.min(a[ai + 1]!, a[ai + 3]!),
-    Math.max(a[ai]!, a[ai + 2]!),
-    Math.max(a[ai + 1]!, a[ai + 3]!),
-  ];
-  const [bx1, by1, bx2, by2] = [
-    Math.min(b[bi]!, b[bi + 2]!),
-    Math.min(b[bi + 1]!, b[bi + 3]!),
-    Math.max(b[bi]!, b[bi + 2]!),
-    Math.max(b[bi + 1]!, b[bi + 3]!),
-  ];
-  const iw = Math.max(0, Math.min(ax2, bx2) - Math.max(ax1, bx1));
-  const ih = Math.max(0, Math.min(ay2, by2) - Math.max(ay1, by1));
-  const inter = iw * ih;
-  const union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter;
-  return union > 0 ? inter / union : 0;
-}
-
-/** Greedy NMS over one image: indices kept, best score first. */
-export function greedyNms(
-  boxes: ArrayLike<number>,
-  boxOffset: number,
-  scores: ArrayLike<number>,
-  scoreOffset: number,
-  n: number,
-  a: NmsAttrs,
-): number[] {
-  const order = Array.from({ length: n }, (_, i) => i)
-    .filter((i) => scores[scoreOffset + i]! > a.scoreThreshold)
-    .sort((p, q) => scores[scoreOffset + q]! - scores[scoreOffset + p]! || p - q);
-  const kept: number[] = [];
-  for (const i of order) {
-    if (kept.length >= a.maxOutput) break;
-    if (kept.every((k) => iou(boxes, boxOffset + 4 * i, boxes, boxOffset + 4 * k) <= a.iouThreshold)) kept.push(i);
-  }
-  return kept;
-}
-
 const NmsMask: OpDef<NmsAttrs> = {
   type: 'nmsMask',
   infer: ([b, s]) => {

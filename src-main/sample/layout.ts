@@ -1,5 +1,5 @@
-import type { DatasetBox } from '../../formats/dataset.js';
-import type { Rng } from '../../util/random.js';
+import type { DatasetBox } from '../formats/dataset.js';
+import type { Rng } from '../util/random.js';
 import { background, clutter, overlayClutter } from './backgrounds.js';
 import { contrast, hslText, hslToRgb, type Hsl, type Rgb } from './colors.js';
 import {

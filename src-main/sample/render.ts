@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Rng } from '../../util/random.js';
+import type { Rng } from '../util/random.js';
 import type { Rgb } from './colors.js';
 import type { Blur, Scene } from './layout.js';
 import type { Extent } from './shapes.js';

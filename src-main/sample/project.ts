@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { StarlingError } from '../../errors.js';
-import type { JobContext } from '../../jobs/manager.js';
-import { writeCoco } from '../../formats/coco.js';
-import { ingestDataset } from '../../formats/ingest.js';
-import { PROJECT_FILE, ProjectStore } from '../../store/project.js';
+import { StarlingError } from '../errors.js';
+import type { JobContext } from '../util/job-context.js';
+import { writeCoco } from '../formats/coco.js';
+import { ingestDataset } from '../formats/ingest.js';
+import { PROJECT_FILE, ProjectStore } from '../store/project.js';
 import { generateSample } from './generate.js';
 
 export interface SampleOptions {

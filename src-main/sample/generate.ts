@@ -1,8 +1,8 @@
 import path from 'node:path';
-import type { Dataset, DatasetImage } from '../../formats/dataset.js';
-import { mapLimit } from '../../jobs/map-limit.js';
-import type { Split } from '../../store/types.js';
-import { Rng } from '../../util/random.js';
+import type { Dataset, DatasetImage } from '../formats/dataset.js';
+import { mapLimit } from '../util/map-limit.js';
+import type { Split } from '../store/types.js';
+import { Rng } from '../util/random.js';
 import { foregroundSvg, layoutScene, sceneBoxes } from './layout.js';
 import { meanColour, rasterize, renderImage } from './render.js';
 import { SHAPE_CLASSES } from './shapes.js';

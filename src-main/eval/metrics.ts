@@ -1,4 +1,4 @@
-import { bbIou } from './coco-eval.js';
+import { boxIou } from '../inference/boxes.js';
 
 /**
  * Detection metrics in the way Ultralytics reports them, next to the COCO numbers: per-class precision/recall at the
@@ -54,7 +54,7 @@ function match(gts: MetricBox[], dets: MetricDet[], thr: number, sameClass: bool
   gts.forEach((g, gi) =>
     dets.forEach((d, di) => {
       if (sameClass && g.classId !== d.classId) return;
-      const v = bbIou(d.bbox, g.bbox, false);
+      const v = boxIou(d.bbox, g.bbox);
       if (v > thr) pairs.push([v, gi, di]);
     }),
   );

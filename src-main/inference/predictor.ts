@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { parseNames } from '../export/metadata.js';
-import { letterbox, unletterbox } from '../train/augment.js';
 import { asOutputs, decode, detectLayout, type DecodeOptions, type Detection, type Layout } from './decode.js';
+import { letterbox, unletterbox } from './letterbox.js';
 
 const { onnx } = onnxProto;
 

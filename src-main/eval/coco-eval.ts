@@ -5,6 +5,7 @@
  * sorts, the greedy matching with ignore handling, the precision envelope and recall sampling with
  * searchsorted(side='left'). The 12 summary numbers equal COCOeval.stats (tests/fixtures/coco).
  */
+import { boxIou } from '../inference/boxes.js';
 
 /**
  * How predictions are decoded for evaluation, in training's per-epoch validation and in a run's evaluation
@@ -69,18 +70,6 @@ interface D {
   score: number;
 }
 
-/** maskApi bbIou: IoU of [x, y, w, h] boxes; against a crowd region the union is the detection's area. */
-export function bbIou(d: readonly number[], g: readonly number[], crowd: boolean): number {
-  const w = Math.min(d[0]! + d[2]!, g[0]! + g[2]!) - Math.max(d[0]!, g[0]!);
-  if (w <= 0) return 0;
-  const h = Math.min(d[1]! + d[3]!, g[1]! + g[3]!) - Math.max(d[1]!, g[1]!);
-  if (h <= 0) return 0;
-  const i = w * h;
-  const da = d[2]! * d[3]!;
-  const u = crowd ? da : da + g[2]! * g[3]! - i;
-  return i / u;
-}
-
 interface EvalImg {
   dtScores: number[];
   /** [T][D] matched gt id (0 = none). */
@@ -131,7 +120,7 @@ export function cocoEvaluate(gt: CocoGt, dets: readonly CocoDet[]): CocoEvalResu
         .sort((p, q) => q.d.score - p.d.score || p.i - q.i)
         .map((x) => x.d)
         .slice(0, maxDet);
-      const ious = dSorted.map((d) => g0.map((g) => bbIou(d.bbox, g.bbox, g.crowd)));
+      const ious = dSorted.map((d) => g0.map((g) => boxIou(d.bbox, g.bbox, g.crowd)));
       AREA_RNG.forEach(([lo, hi], a) => {
         const ignore = g0.map((g) => (g.crowd || g.area < lo || g.area > hi ? 1 : 0));
         // gt sorted: not-ignored first (stable).
