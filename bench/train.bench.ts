@@ -21,7 +21,9 @@ import { TrainStep } from '../src-main/engine/train-step.js';
 import type { Detector } from '../src-main/models/detector.js';
 import { buildDetector } from '../src-main/models/zoo.js';
 import { Runner } from '../src-main/runtime/session.js';
-import { MAX_BOXES, yoloObjective } from '../src-main/train/objectives.js';
+import type { Detect } from '../src-main/models/heads/detect.js';
+import { objectiveFor } from '../src-main/train/objectives/index.js';
+import { MAX_BOXES } from '../src-main/train/objectives/yolo.js';
 import { Rng } from '../src-main/util/random.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -60,7 +62,8 @@ for (const backbone of BACKBONES) {
   // Starling: forward + backward of the same simple loss, as one ONNX graph on onnxruntime.
   const runner = new Runner({ device: 'cpu', intraOpThreads: THREADS });
   const simple = new TrainStep(runner, model, (g, m, b) => {
-    const levels = (m as Detector).levels(g.input('images', [b, 3, IMGSZ, IMGSZ]));
+    const d = m as Detector;
+    const levels = (d.head as Detect).levels(d.features(g.input('images', [b, 3, IMGSZ, IMGSZ])));
     return { loss: levels.map((y) => F.mean(F.mul(y, y))).reduce((a, y) => F.add(a, y)) };
   });
   const feeds = { images: { dtype: 'float32' as const, shape, data: input } };
@@ -70,7 +73,7 @@ for (const backbone of BACKBONES) {
   const starlingMs = await timeSteps(() => simple.run(BATCH, feeds));
 
   // Starling's real training step: the same network with the in-graph YOLO loss and 8 boxes per image.
-  const objective = yoloObjective(6);
+  const objective = objectiveFor(model, { imgsz: IMGSZ });
   const full = new TrainStep(
     runner,
     model,

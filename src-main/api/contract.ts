@@ -21,10 +21,14 @@ import type {
 } from '../store/types.js';
 import { IMAGE_STATUSES, REVIEW_STATES, SPLITS } from '../store/types.js';
 import type { ModelCard } from '../models/card.js';
-import type { Leaderboard } from '../train/leaderboard.js';
-import type { RunEvaluation } from '../train/validate.js';
-import type { DetectionReview } from '../train/detection-review.js';
+import type { Leaderboard } from '../eval/leaderboard.js';
+import type { RunEvaluation } from '../eval/run-evaluation.js';
+import type { DetectionReview } from '../eval/detection-review.js';
 import { layoutNames } from '../inference/decode.js';
+import { architectureNames, backboneNames, headNames } from '../models/zoo.js';
+import { trainableHeads } from '../train/objectives/index.js';
+import { runSettingsSchema, trainModelSchema } from '../settings/run-settings.js';
+import { teacherSettingsSchema } from '../settings/teacher-config.js';
 import type { TeacherProbe } from '../teachers/teacher.js';
 import type { ReviewCounts } from '../store/pseudo-labels.js';
 import type { PseudoLabelQuality } from '../teachers/quality.js';
@@ -36,15 +40,31 @@ const split = z.enum(SPLITS);
 const finite = z.number().finite();
 const none = z.object({}).strict().default({});
 const imgsz = z.number().int().positive().multipleOf(32);
-const layout = z
-  .string()
-  .refine((f) => layoutNames().includes(f), {
-    error: (i) => `unknown family "${String(i.input)}"; known: ${layoutNames().join(', ')}`,
-  });
-const teacherSettings = {
-  classMap: z.record(z.string(), z.string().min(1).nullable()).optional(),
-  weight: z.number().positive().max(100).optional(),
-  tta: z.boolean().optional(),
+const layout = z.string().refine((f) => layoutNames().includes(f), {
+  error: (i) => `unknown family "${String(i.input)}"; known: ${layoutNames().join(', ')}`,
+});
+/** Teacher settings as a request gives them: any subset (registration fills in the defaults). */
+const teacherSettings = teacherSettingsSchema.partial().shape;
+
+/**
+ * A model to train must name a registered architecture and backbone and a head that has a training objective:
+ * a bad name is refused with the valid ones before any job starts.
+ */
+const trainableModel = (m: { model?: string; backbone?: string; head?: string }, ctx: z.RefinementCtx) => {
+  const check = (key: 'model' | 'backbone' | 'head', known: string[], what: string) => {
+    const v = m[key];
+    if (v !== undefined && !known.includes(v))
+      ctx.addIssue({ code: 'custom', path: [key], message: `${what} "${v}"; known: ${known.join(', ')}` });
+  };
+  check('model', architectureNames(), 'unknown architecture');
+  check('backbone', backboneNames(), 'unknown backbone');
+  if (m.head !== undefined && headNames().includes(m.head) && !trainableHeads().includes(m.head))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['head'],
+      message: `a model with head '${m.head}' has no detection output to train (trainable heads: ${trainableHeads().join(', ')})`,
+    });
+  else check('head', headNames(), 'unknown head');
 };
 
 export const imageFilterSchema = z
@@ -125,6 +145,13 @@ export interface ImageDetail {
   annotations: AnnotationRecord[];
   canUndo: boolean;
   canRedo: boolean;
+}
+
+export interface HeadInfo {
+  name: string;
+  description: string;
+  styles: { name: string; description: string; layout: string | null }[];
+  trainable: boolean;
 }
 
 export interface ImportResult {
@@ -259,6 +286,8 @@ export const contract = {
       })
       .strict(),
   ),
+  /** Registered heads: what each exports (styles, with the output layout that reads them) and whether it trains. */
+  'zoo.heads': method<HeadInfo[]>()(none),
   'zoo.describe': method<ModelCard>()(
     z
       .object({
@@ -275,7 +304,8 @@ export const contract = {
         run: id.optional(),
         weights: z.string().optional(),
         out: z.string().min(1),
-        style: z.enum(['raw', 'nms', 'centernet']).default('raw'),
+        /** One of the model head's export styles (zoo.heads); the head's preferred one when left out. */
+        style: z.string().min(1).optional(),
         imgsz: z.number().int().positive().multipleOf(32).default(640),
         names: z.array(z.string()).optional(),
         conf: z.number().min(0).max(1).default(0.25),
@@ -286,28 +316,15 @@ export const contract = {
       .strict(),
   ),
 
+  /**
+   * Starts a training run with the given settings (settings/run-settings.ts: every section optional, defaults
+   * filled in), or resumes run `resume` with its own stored settings.
+   */
   'train.start': method<{ jobId: string }>()(
     z
       .object({
-        config: z.record(z.string(), z.unknown()).default({}),
-        imgsz: z.number().int().positive().multipleOf(32).default(320),
-        epochs: z.number().int().positive().default(30),
-        batch: z.number().int().positive().default(16),
-        lr0: z.number().positive().optional(),
-        optimizer: z.enum(['auto', 'SGD', 'AdamW']).default('auto'),
-        device: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']).default('auto'),
-        seed: z.number().int().default(0),
-        patience: z.number().int().positive().default(50),
-        lrSchedule: z.enum(['linear', 'cosine']).default('linear'),
-        warmupEpochs: z.number().min(0).max(100).default(3),
-        /** Ultralytics floors warmup at 100 iterations; small sets may lower it. */
-        warmupMinIters: z.number().int().min(0).default(100),
-        closeMosaic: z.number().int().min(0).default(10),
-        mosaic: z.number().min(0).max(1).default(1),
-        valEvery: z.number().int().positive().default(1),
-        /** Wall-clock budget in seconds; the epoch count is refitted to it after the first epoch. */
-        timeLimit: z.number().positive().optional(),
-        includePending: z.boolean().default(false),
+        ...runSettingsSchema.shape,
+        model: trainModelSchema.partial().superRefine(trainableModel).prefault({}),
         resume: id.optional(),
         name: z.string().max(100).optional(),
       })
@@ -326,6 +343,8 @@ export const contract = {
   'runs.epochs': method<{ epoch: number; metrics: Record<string, number> }[]>()(z.object({ id }).strict()),
 
   'teachers.list': method<TeacherRecord[]>()(none),
+  /** Output layouts a teacher can have, with the model families that produce them. */
+  'teachers.families': method<{ name: string; families: string }[]>()(none),
   /** Inspects an ONNX file as a teacher would be (family, input size, classes) without registering it. */
   'teachers.probe': method<TeacherProbe>()(
     z

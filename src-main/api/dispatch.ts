@@ -9,6 +9,7 @@ import {
   type ApiParsedInput,
 } from './contract.js';
 import { handlers } from './handlers.js';
+import { describeIssues } from '../util/issues.js';
 import type { Session } from './session.js';
 
 /**
@@ -18,9 +19,7 @@ import type { Session } from './session.js';
 export async function dispatch(session: Session, method: string, input: unknown): Promise<unknown> {
   if (!isApiMethod(method)) throw new StarlingError('NOT_FOUND', `unknown API method "${method}"`);
   const parsed = contract[method].input.safeParse(input ?? {});
-  if (!parsed.success) {
-    throw new StarlingError('INVALID_INPUT', `${method}: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
-  }
+  if (!parsed.success) throw new StarlingError('INVALID_INPUT', `${method}: ${describeIssues(parsed.error)}`);
   const handler = handlers[method] as (s: Session, i: unknown) => Promise<unknown> | unknown;
   return handler(session, parsed.data);
 }

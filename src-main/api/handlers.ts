@@ -13,9 +13,13 @@ import { isImageFile } from '../vision/probe.js';
 import { createSampleProject } from '../sample/project.js';
 import { STARLING_VERSION } from '../version.js';
 import { detectorCard, zooCards } from '../models/card.js';
+import { headEntries } from '../models/zoo.js';
+import { layouts } from '../inference/decode.js';
+import { DEFAULT_RUN_SETTINGS } from '../settings/run-settings.js';
+import { trainableHeads } from '../train/objectives/index.js';
 import { exportModel } from '../export/export-model.js';
-import { leaderboard } from '../train/leaderboard.js';
-import { reviewDetections } from '../train/detection-review.js';
+import { leaderboard } from '../eval/leaderboard.js';
+import { reviewDetections } from '../eval/detection-review.js';
 import { pseudoLabelQuality } from '../teachers/quality.js';
 import { registerTeacher, updateTeacher } from '../teachers/registry.js';
 import { probeTeacher } from '../teachers/teacher.js';
@@ -221,6 +225,13 @@ export const handlers: Handlers = {
 
   // ---- model zoo --------------------------------------------------------------------------------
   'zoo.list': (_s, { imgsz, kind }) => zooCards(imgsz, kind),
+  'zoo.heads': () =>
+    headEntries().map((h) => ({
+      name: h.name,
+      description: h.description,
+      styles: h.styles.map((s) => ({ ...s })),
+      trainable: trainableHeads().includes(h.name),
+    })),
   'zoo.describe': (_s, { config, imgsz }) => {
     try {
       return detectorCard(config as Partial<DetectorConfig>, imgsz);
@@ -234,7 +245,7 @@ export const handlers: Handlers = {
       // A run exports its best checkpoint (EMA weights) with its own config and the project's class names.
       const store = s.requireProject();
       const run = store.runs.get(i.run);
-      const config = (run.config as { config?: Record<string, unknown> }).config ?? {};
+      const config = run.settings.model;
       const best = run.artifacts.best;
       if (!best || !fs.existsSync(best))
         throw new StarlingError('NOT_FOUND', `run ${i.run} has no best checkpoint yet`);
@@ -247,6 +258,7 @@ export const handlers: Handlers = {
 
   // ---- later capabilities (read-only until their issues land) -----------------------------------
   'teachers.list': (s) => s.requireProject().teachers.list(),
+  'teachers.families': () => layouts(),
   'teachers.probe': async (_s, { path: file, family, imgsz, names }) =>
     probeTeacher(path.resolve(file), {
       ...(family ? { family } : {}),
@@ -300,7 +312,9 @@ export const handlers: Handlers = {
   'train.start': (s, req) => {
     const store = s.requireProject();
     const label =
-      req.resume !== undefined ? `Resume run ${req.resume}` : `Train ${String(req.config.backbone ?? 'yolo11')}`;
+      req.resume !== undefined
+        ? `Resume run ${req.resume}`
+        : `Train ${req.model.backbone ?? DEFAULT_RUN_SETTINGS.model.backbone}`;
     const job = s.jobs.start('train', label, (ctx) => runJob(store, { kind: 'train', req }, ctx));
     return { jobId: job.id };
   },

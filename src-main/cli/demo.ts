@@ -10,7 +10,7 @@ import { call } from '../api/dispatch.js';
 import type { Session } from '../api/session.js';
 import { PROJECT_FILE } from '../store/project.js';
 import { predict } from '../inference/predictor.js';
-import type { RunEvaluation } from '../train/validate.js';
+import type { RunEvaluation } from '../eval/run-evaluation.js';
 import { follow } from './follow.js';
 
 export interface DemoOptions {
@@ -30,13 +30,10 @@ export const DEMO_MODEL = { model: 'yolo11', scale: 'n', backbone: 'starnet_s050
  * one-epoch warmup without Ultralytics' 100-iteration floor, validation every 5 epochs (and on the last).
  */
 export const DEMO_RECIPE = {
-  batch: 8,
-  optimizer: 'AdamW',
-  lr0: 0.002,
-  mosaic: 0,
-  warmupEpochs: 1,
-  warmupMinIters: 0,
-  valEvery: 5,
+  data: { batch: 8 },
+  augment: { mosaic: 0 },
+  optimizer: { name: 'AdamW', lr0: 0.002, warmupEpochs: 1, warmupMinIters: 0 },
+  budget: { valEvery: 5 },
 } as const;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -55,11 +52,11 @@ export async function runDemo(s: Session, o: DemoOptions): Promise<{ runId: numb
   say(`[2/5] training ${DEMO_MODEL.backbone} / ${DEMO_MODEL.head} for ${o.minutes} min at imgsz ${o.imgsz} ...`);
   const trainStarted = Date.now();
   const { jobId } = await call(s, 'train.start', {
-    config: { ...DEMO_MODEL },
-    imgsz: o.imgsz,
-    epochs: 300, // refitted to the time budget after the first epoch
     ...DEMO_RECIPE,
-    timeLimit: o.minutes * 60,
+    model: { ...DEMO_MODEL },
+    data: { ...DEMO_RECIPE.data, imgsz: o.imgsz },
+    // 300 epochs, refitted to the time budget after the first one.
+    budget: { ...DEMO_RECIPE.budget, epochs: 300, minutes: o.minutes },
     device: o.device,
     seed: 0,
     name: 'demo',
@@ -91,7 +88,7 @@ export async function runDemo(s: Session, o: DemoOptions): Promise<{ runId: numb
   const boxes = preds.reduce((n, p) => n + p.detections.length, 0);
 
   const row = (k: string, v: string) => say(`  ${k.padEnd(22)} ${v}`);
-  const map = (e: RunEvaluation) => `mAP50 ${e.stats[1]!.toFixed(3)}  mAP50-95 ${e.stats[0]!.toFixed(3)}`;
+  const map = (e: RunEvaluation) => `mAP50 ${e.coco.mAP50.toFixed(3)}  mAP50-95 ${e.coco.mAP.toFixed(3)}`;
   say('\nStarling demo summary');
   row(
     'model',

@@ -14,7 +14,10 @@ import { cocoEvaluate, formatCocoStats, type CocoDet, type CocoGt } from '../eva
 import { readJsonFile } from './read-json.js';
 import { cocoDetectionMetrics } from '../eval/metrics.js';
 import { predict } from '../inference/predictor.js';
-import { readConfigArg } from '../models/config.js';
+import { readConfigArg } from './config-arg.js';
+import { addTrainFlags, settingsFromFlags } from './train-flags.js';
+import { headEntries, headNames } from '../models/zoo.js';
+import { cocoStats } from '../eval/summary.js';
 import { follow } from './follow.js';
 import { withProject, withSession } from './with-session.js';
 import { addTeacherCommands, printQuality } from './teachers.js';
@@ -198,17 +201,17 @@ export function buildProgram(): Command {
     .option('--model <model>', 'model family', 'yolo11')
     .option('--scale <scale>', 'n, s, m, l or x')
     .option('--backbone <name>', 'backbone (yolo11 = the CSP backbone; see starling zoo)')
-    .option('--head <head>', 'yolo, centernet or none')
+    .option('--head <head>', `head: ${headNames().join(', ')}`)
     .option('--nc <n>', 'number of classes', int('--nc'))
     .option('--names <list>', 'comma-separated class names (default class0, class1, ...)')
     .option('--weights <file>', 'weights to load: safetensors (a state dict or a Starling checkpoint)')
     .addOption(
       new Option(
         '--style <style>',
-        'raw: Ultralytics [B, 4+nc, N]; nms: [B, max_det, 6] with NMS inside; centernet: peak-folded cls/reg/wh',
-      )
-        .choices(['raw', 'nms', 'centernet'])
-        .default('raw'),
+        `output style, one the head offers (default: the head's first): ${headEntries()
+          .map((h) => `${h.name}: ${h.styles.map((x) => x.name).join(', ')}`)
+          .join('; ')}`,
+      ).choices([...new Set(headEntries().flatMap((h) => h.styles.map((x) => x.name)))]),
     )
     .option('--imgsz <n>', 'input size (multiple of 32)', int('--imgsz'), 640)
     .option('--conf <x>', 'nms style: score threshold', Number, 0.25)
@@ -227,7 +230,7 @@ export function buildProgram(): Command {
         nc?: number;
         names?: string;
         weights?: string;
-        style: 'raw' | 'nms' | 'centernet';
+        style?: string;
         imgsz: number;
         conf: number;
         iou: number;
@@ -257,7 +260,7 @@ export function buildProgram(): Command {
             ...(o.weights ? { weights: o.weights } : {}),
             ...(names ? { names } : {}),
             out: o.out,
-            style: o.style,
+            ...(o.style ? { style: o.style } : {}),
             imgsz: o.imgsz,
             conf: o.conf,
             iou: o.iou,
@@ -274,90 +277,31 @@ export function buildProgram(): Command {
         }),
     );
 
-  program
-    .command('train')
-    .description("train a detector on the project's labeled train split, validating on its val split")
-    .argument('<project>', 'project folder or .starling file')
-    .option('--model <model>', 'model family', 'yolo11')
-    .option('--scale <scale>', 'n, s, m, l or x', 'n')
-    .option('--backbone <name>', 'backbone (see starling zoo)', 'starnet_s050')
-    .addOption(new Option('--head <head>', 'detection head').choices(['yolo', 'centernet']).default('yolo'))
-    .option('--imgsz <n>', 'input size (multiple of 32)', int('--imgsz'), 320)
-    .option('--epochs <n>', 'epochs', int('--epochs'), 30)
-    .option('--batch <n>', 'batch size', int('--batch'), 16)
-    .option('--lr0 <x>', 'initial learning rate (default: Ultralytics optimizer=auto)', Number)
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['auto', 'SGD', 'AdamW']).default('auto'))
-    .addOption(
-      new Option('--device <device>', 'execution provider')
-        .choices(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'])
-        .default('auto'),
-    )
-    .option('--patience <n>', 'stop after this many epochs without improvement', int('--patience'), 50)
-    .option('--cos-lr', 'cosine LR decay after warmup (default: linear, as Ultralytics)')
-    .option('--warmup-epochs <x>', 'warmup length in epochs (at least 100 iterations, as Ultralytics)', Number, 3)
-    .option('--close-mosaic <n>', 'turn mosaic off for the last n epochs', int('--close-mosaic'), 10)
-    .option('--mosaic <p>', 'mosaic probability', Number, 1)
-    .option('--val-every <n>', 'validate every n epochs (the last is always validated)', int('--val-every'), 1)
-    .option('--time <minutes>', 'train for this long: the epoch count is refitted after the first epoch', Number)
-    .option('--include-pending', 'also train on pending pseudo-labels (weight 0.5)')
-    .option('--resume <run>', 'resume a run by id', int('--resume'))
-    .option('--seed <n>', 'random seed', int('--seed'), 0)
-    .action(
-      (
-        project: string,
-        o: {
-          model: string;
-          scale: string;
-          backbone: string;
-          head: string;
-          imgsz: number;
-          epochs: number;
-          batch: number;
-          lr0?: number;
-          optimizer: 'auto' | 'SGD' | 'AdamW';
-          device: 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
-          patience: number;
-          cosLr?: boolean;
-          warmupEpochs: number;
-          closeMosaic: number;
-          mosaic: number;
-          valEvery: number;
-          time?: number;
-          includePending?: boolean;
-          resume?: number;
-          seed: number;
-        },
-      ) =>
-        withProject(project, async (s) => {
-          const { jobId } = await call(s, 'train.start', {
-            config: { model: o.model, scale: o.scale, backbone: o.backbone, head: o.head },
-            imgsz: o.imgsz,
-            epochs: o.epochs,
-            batch: o.batch,
-            ...(o.lr0 !== undefined ? { lr0: o.lr0 } : {}),
-            optimizer: o.optimizer,
-            device: o.device,
-            patience: o.patience,
-            lrSchedule: o.cosLr ? 'cosine' : 'linear',
-            warmupEpochs: o.warmupEpochs,
-            closeMosaic: o.closeMosaic,
-            mosaic: o.mosaic,
-            valEvery: o.valEvery,
-            ...(o.time !== undefined ? { timeLimit: o.time * 60 } : {}),
-            includePending: !!o.includePending,
-            seed: o.seed,
-            ...(o.resume !== undefined ? { resume: o.resume } : {}),
-          });
-          const stop = () => void s.jobs.cancel(jobId);
-          process.once('SIGINT', stop);
-          const r = (await follow(s, jobId)).result as { runId: number; epochs: number; best: Record<string, number> };
-          process.off('SIGINT', stop);
-          const m = r.best;
-          process.stdout.write(
-            `run ${r.runId}: ${r.epochs} epochs; best mAP50 ${(m.mAP50 ?? 0).toFixed(3)}, mAP50-95 ${(m['mAP50-95'] ?? 0).toFixed(3)}\n` +
-              `export it: starling export --project ${project} --run ${r.runId} --out model.onnx\n`,
-          );
-        }),
+  addTrainFlags(
+    program
+      .command('train')
+      .description("train a detector on the project's labeled train split, validating on its val split")
+      .argument('<project>', 'project folder or .starling file'),
+  )
+    .option('--resume <run>', 'resume a run by id (with its own settings)', int('--resume'))
+    .option('--name <name>', 'run name (default: backbone-head-scale)')
+    .action((project: string, o: Record<string, unknown> & { resume?: number; name?: string }) =>
+      withProject(project, async (s) => {
+        const { jobId } = await call(s, 'train.start', {
+          ...settingsFromFlags(o),
+          ...(o.resume !== undefined ? { resume: o.resume } : {}),
+          ...(o.name ? { name: o.name } : {}),
+        });
+        const stop = () => void s.jobs.cancel(jobId);
+        process.once('SIGINT', stop);
+        const r = (await follow(s, jobId)).result as { runId: number; epochs: number; best: Record<string, number> };
+        process.off('SIGINT', stop);
+        const m = r.best;
+        process.stdout.write(
+          `run ${r.runId}: ${r.epochs} epochs; best mAP50 ${(m.mAP50 ?? 0).toFixed(3)}, mAP50-95 ${(m['mAP50-95'] ?? 0).toFixed(3)}\n` +
+            `export it: starling export --project ${project} --run ${r.runId} --out model.onnx\n`,
+        );
+      }),
     );
 
   program
@@ -374,7 +318,9 @@ export function buildProgram(): Command {
           process.stdout.write(JSON.stringify(r, null, 2) + '\n');
           return;
         }
-        process.stdout.write(`run ${r.runId} on ${r.split} (${r.images} images)\n` + formatCocoStats(r.stats));
+        process.stdout.write(
+          `run ${r.runId} on ${r.split} (${r.images} images)\n` + formatCocoStats(cocoStats(r.coco)),
+        );
         process.stdout.write(
           ` best-F1 confidence ${r.metrics.bestConf.toFixed(3)}: precision ${r.metrics.precision.toFixed(3)}, recall ${r.metrics.recall.toFixed(3)}\n`,
         );

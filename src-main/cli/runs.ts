@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { call } from '../api/dispatch.js';
-import type { Leaderboard, LeaderboardRow } from '../train/leaderboard.js';
+import type { Leaderboard, LeaderboardRow } from '../eval/leaderboard.js';
 import { withProject } from './with-session.js';
 
 const num = (x: number | null | undefined, digits: number) => (x === null || x === undefined ? '-' : x.toFixed(digits));
@@ -17,15 +17,15 @@ function minutes(seconds: number | null): string {
 /** Rows sorted best first (mAP50-95 of the evaluation; unevaluated runs last). */
 export function formatLeaderboard(board: Leaderboard): string {
   // Stale evaluations are shown but ranked with the unevaluated runs, as the Runs view does.
-  const score = (r: LeaderboardRow) => (r.stale ? -1 : (r.evaluation?.stats[0] ?? -1));
+  const score = (r: LeaderboardRow) => (r.stale ? -1 : (r.evaluation?.coco.mAP ?? -1));
   const rows = [...board.rows].sort((a, b) => score(b) - score(a));
   const header = ['run', 'model', 'imgsz', 'mAP50-95', 'mAP50', 'params', 'GFLOPs', 'latency', 'train', 'epochs', ''];
   const table = rows.map((r) => [
     `${r.runId} ${r.name}`,
-    `${r.model.backbone}/${r.model.head}/${r.model.scale}`,
-    String(r.imgsz),
-    num(r.evaluation?.stats[0], 3),
-    num(r.evaluation?.stats[1], 3),
+    `${r.settings.model.backbone}/${r.settings.model.head}/${r.settings.model.scale}`,
+    String(r.settings.data.imgsz),
+    num(r.evaluation?.coco.mAP, 3),
+    num(r.evaluation?.coco.mAP50, 3),
     r.parameters === null ? '-' : `${(r.parameters / 1e6).toFixed(2)}M`,
     num(r.gflops, 2),
     r.evaluation

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { z } from 'zod';
+import { classMapSchema } from '../settings/teacher-config.js';
 import { call } from '../api/dispatch.js';
 import type { Session } from '../api/session.js';
 import { StarlingError } from '../errors.js';
@@ -16,8 +16,6 @@ import type { PseudoLabelQuality } from '../teachers/quality.js';
 import { follow } from './follow.js';
 import { readJsonFile } from './read-json.js';
 import { withProject } from './with-session.js';
-
-const classMapSchema = z.record(z.string(), z.string().min(1).nullable());
 
 /** A class map file: {"teacher class": "project class" | null}. */
 function readClassMap(file: string): Record<string, string | null> {
@@ -37,20 +35,14 @@ function readNames(v: string): string[] {
 }
 
 function describe(t: TeacherRecord): string {
-  const c = t.config as {
-    imgsz?: number;
-    names?: string[];
-    classMap?: Record<string, string | null>;
-    weight?: number;
-    tta?: boolean;
-  };
-  const names = c.names ?? [];
-  const mapped = Object.entries(c.classMap ?? {})
+  const c = t.config;
+  const names = c.names;
+  const mapped = Object.entries(c.classMap)
     .map(([a, b]) => `${a}->${b ?? 'ignored'}`)
     .join(', ');
   return (
     `${String(t.id).padStart(3)}  ${t.name.padEnd(20)} ${(t.family ?? '?').padEnd(16)} imgsz ${c.imgsz}  ` +
-    `${names.length} classes  weight ${c.weight ?? 1}${c.tta ? '  tta' : ''}\n       ${t.path}` +
+    `${names.length} classes  weight ${c.weight}${c.tta ? '  tta' : ''}\n       ${t.path}` +
     (mapped ? `\n       map: ${mapped}` : '')
   );
 }

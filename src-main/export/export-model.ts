@@ -5,7 +5,7 @@ import { StarlingError } from '../errors.js';
 import { measureLatency } from '../runtime/latency.js';
 import { buildDetector } from '../models/zoo.js';
 import { formatWeightReport, loadWeights } from '../models/weights.js';
-import { exportDetector, type OutputStyle } from './detector.js';
+import { exportDetector } from './detector.js';
 
 export interface ExportModelResult {
   out: string;
@@ -21,7 +21,8 @@ export interface ExportModelOptions {
   config: Record<string, unknown>;
   weights?: string;
   out: string;
-  style: OutputStyle;
+  /** One of the head's export styles; its preferred one when left out. */
+  style?: string;
   imgsz: number;
   names?: string[];
   conf: number;

@@ -11,7 +11,8 @@ export interface ExportMetadata {
   imgsz: number;
   stride: number;
   config: DetectorConfig;
-  style: 'raw' | 'nms' | 'centernet' | 'features';
+  /** The head's export style. */
+  style: string;
   batch?: number;
 }
 

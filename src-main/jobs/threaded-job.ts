@@ -17,7 +17,7 @@ import { exportModel, type ExportModelOptions } from '../export/export-model.js'
 import type { ProjectStore } from '../store/project.js';
 import { runPseudoLabel, type PseudoLabelRequest, type PseudoLabelResult } from '../teachers/pseudo-label.js';
 import { runTraining, type TrainRequest } from '../train/train-job.js';
-import { evaluateRun, type RunEvaluation } from '../train/validate.js';
+import { evaluateRun, type RunEvaluation } from '../eval/run-evaluation.js';
 import { startWorker } from '../util/worker-entry.js';
 import type { FromJobWorker, ToJobWorker } from './job-worker.js';
 import type { JobContext } from '../util/job-context.js';

@@ -1,10 +1,15 @@
 import type { Tensor } from '../engine/ir.js';
-import type { Module } from '../engine/nn.js';
+import { Module } from '../engine/nn.js';
 
 /**
  * The backbone contract (timm's feature_info): a module that returns feature maps at increasing strides and
  * reports each one's stride and channels. Every family lives in one file under backbones/ and registers its
  * variants by name; the detector never learns a backbone's name.
+ *
+ * A backbone is placed in a detector one of two ways, as the seeds do and as Ultralytics numbers layers:
+ * - a plain backbone is layer 0 and its four maps take indices 1-4 (the seeds' StarNet/ShuffleNet/... yamls);
+ * - a layered backbone (the YOLO CSP backbones) brings its own layer list, each layer a detector index of its
+ *   own (`model.0` ... `model.8`), so its state dict names are Ultralytics' own.
  */
 export interface FeatureInfo {
   stride: number;
@@ -15,6 +20,8 @@ export interface Backbone extends Module {
   /** Feature maps in the order of `featureInfo` (strides 4, 8, 16, 32). */
   features(x: Tensor): Tensor[];
   readonly featureInfo: FeatureInfo[];
+  /** A layered backbone's layers (detector indices 0..n-1), each one's output channels, and its four maps. */
+  readonly layered?: { layers: readonly Module[]; channels: readonly number[]; taps: readonly number[] };
 }
 
 export interface BackboneOptions {
@@ -22,13 +29,16 @@ export interface BackboneOptions {
   width?: number;
   /** Depth multiplier, as the seeds pass it (see each family for whether it is used). */
   depth?: number;
+  /** The detector scale's channel cap and name (the YOLO CSP backbones follow them, as Ultralytics' yaml does). */
+  maxChannels?: number;
+  scale?: string;
 }
 
 export interface BackboneEntry {
   name: string;
   family: string;
   description: string;
-  /** Default width/depth when used inside a detector of scale n/s/m/l/x. */
+  /** Built at the width/depth of the detector scale it sits in (a card builds it at width 1). */
   build: (o: BackboneOptions) => Backbone;
 }
 
@@ -56,4 +66,34 @@ export function runTaps(layers: readonly Module[], x: Tensor, taps: readonly num
     if (taps.includes(i)) out.push(h);
   });
   return out;
+}
+
+/**
+ * A backbone that is a list of layers (a YOLO CSP backbone): standalone it runs them in order and returns the
+ * maps at `taps`; in a detector its layers are spliced in one index each.
+ */
+export class LayeredBackbone extends Module implements Backbone {
+  readonly layered: { layers: readonly Module[]; channels: readonly number[]; taps: readonly number[] };
+  readonly featureInfo: FeatureInfo[];
+
+  /** `layers` with each one's output channels; `taps` index the stride 4/8/16/32 maps. */
+  constructor(
+    layers: readonly (readonly [Module, number])[],
+    taps: readonly number[],
+    strides: readonly number[] = [4, 8, 16, 32],
+  ) {
+    super();
+    const channels = layers.map(([, c]) => c);
+    this.layered = { layers: layers.map(([m]) => m), channels, taps };
+    this.featureInfo = taps.map((t, i) => ({ stride: strides[i]!, channels: channels[t]! }));
+    this.layered.layers.forEach((m, i) => this.add(i, m));
+  }
+
+  features(x: Tensor): Tensor[] {
+    return runTaps(this.layered.layers, x, this.layered.taps);
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.features(x).at(-1)!;
+  }
 }

@@ -4,7 +4,7 @@
  */
 import { nameModules } from '../engine/nn.js';
 import type { DetectorConfig } from './config.js';
-import { SCALES, type Scale } from './detector.js';
+import { architectureEntry } from './architecture.js';
 import { modelFigures } from './flops.js';
 import { backboneEntry, backboneNames, buildDetector } from './zoo.js';
 
@@ -40,10 +40,10 @@ export function detectorCard(config: Partial<DetectorConfig>, imgsz = 640): Mode
   const f = modelFigures(d, imgsz, (g) => void d.forward(g.input('images', [1, 3, imgsz, imgsz])));
   const c = d.config;
   return {
-    name: `yolo11${c.scale}-${c.backbone}-${c.head}`,
+    name: `${c.model}${c.scale}-${c.backbone}-${c.head}`,
     kind: 'detector',
     config: c,
-    description: `YOLO11 ${c.scale} neck, ${c.backbone === 'yolo11' ? 'CSP backbone' : c.backbone + ' backbone'}, ${c.head} head, ${c.nc} classes`,
+    description: `${architectureEntry(c.model).description} at scale ${c.scale}, ${backboneEntry(c.backbone).description}, ${c.head} head, ${c.nc} classes`,
     ...f,
     strides: d.outputStrides,
     channels: d.outputChannels,
@@ -61,9 +61,13 @@ export function zooCards(imgsz = 640, kind?: ModelCard['kind']): ModelCard[] {
   if (kind !== 'detector')
     for (const n of backboneNames()) cards.push(cached(`b:${n}:${imgsz}`, () => backboneCard(n, imgsz)));
   if (kind === 'backbone') return cards;
-  for (const backbone of ['yolo11', ...backboneNames()]) {
-    for (const scale of Object.keys(SCALES) as Scale[])
-      cards.push(cached(`d:${backbone}:${scale}:${imgsz}`, () => detectorCard({ backbone, scale }, imgsz)));
+  for (const backbone of backboneNames()) {
+    for (const scale of Object.keys(architectureEntry('yolo11').scales))
+      cards.push(
+        cached(`d:${backbone}:${scale}:${imgsz}`, () =>
+          detectorCard({ backbone, scale: scale as DetectorConfig['scale'] }, imgsz),
+        ),
+      );
   }
   return cards;
 }

@@ -28,7 +28,9 @@ function migrate(db: DB, file: string): void {
   }
   for (let v = current; v < SCHEMA_VERSION; v++) {
     const step = db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
+      const m = MIGRATIONS[v]!;
+      if (typeof m === 'string') db.exec(m);
+      else m(db);
       db.pragma(`user_version = ${v + 1}`);
     });
     step.immediate();

@@ -1,4 +1,7 @@
+import type { z } from 'zod';
 import { StarlingError } from '../errors.js';
+import { runSettingsSchema, type RunSettings } from '../settings/run-settings.js';
+import { teacherConfigSchema, type TeacherConfig } from '../settings/teacher-config.js';
 import type { DB } from './db.js';
 import type { EpochMetrics, PredictionRecord, RunRecord, RunStatus, TeacherRecord } from './types.js';
 
@@ -12,11 +15,30 @@ interface RunRow {
   created_at: number;
   updated_at: number;
 }
+/** A stored JSON column read back through its schema: a record that does not fit is named, never half-used. */
+function parseStored<T>(schema: z.ZodType<T>, json: string, what: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (e) {
+    throw new StarlingError('FORMAT', `${what}: its stored settings are not JSON (${(e as Error).message})`);
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new StarlingError(
+      'FORMAT',
+      `${what}: its stored settings do not fit (${i.path.join('.') || '(root)'}: ${i.message})`,
+    );
+  }
+  return r.data;
+}
+
 const toRun = (r: RunRow): RunRecord => ({
   id: r.id,
   name: r.name,
   status: r.status,
-  config: JSON.parse(r.config) as Record<string, unknown>,
+  settings: parseStored<RunSettings>(runSettingsSchema, r.config, `run ${r.id}`),
   artifacts: JSON.parse(r.artifacts) as Record<string, string>,
   summary: r.summary ? (JSON.parse(r.summary) as Record<string, unknown>) : null,
   createdAt: r.created_at,
@@ -27,12 +49,12 @@ const toRun = (r: RunRow): RunRecord => ({
 export class RunRepo {
   constructor(private readonly db: DB) {}
 
-  create(name: string, config: Record<string, unknown>): RunRecord {
+  create(name: string, settings: RunSettings): RunRecord {
     const now = Date.now();
     const id = Number(
       this.db
         .prepare("INSERT INTO runs (name, status, config, created_at, updated_at) VALUES (?, 'queued', ?, ?, ?)")
-        .run(name, JSON.stringify(config), now, now).lastInsertRowid,
+        .run(name, JSON.stringify(runSettingsSchema.parse(settings)), now, now).lastInsertRowid,
     );
     return this.get(id);
   }
@@ -157,7 +179,7 @@ const toTeacher = (r: TeacherRow): TeacherRecord => ({
   name: r.name,
   path: r.path,
   family: r.family,
-  config: JSON.parse(r.config) as Record<string, unknown>,
+  config: parseStored<TeacherConfig>(teacherConfigSchema, r.config, `teacher ${r.id} (${r.name})`),
   createdAt: r.created_at,
 });
 
@@ -165,11 +187,11 @@ const toTeacher = (r: TeacherRow): TeacherRecord => ({
 export class TeacherRepo {
   constructor(private readonly db: DB) {}
 
-  add(name: string, path: string, family: string | null, config: Record<string, unknown> = {}): TeacherRecord {
+  add(name: string, path: string, family: string | null, config: TeacherConfig): TeacherRecord {
     const id = Number(
       this.db
         .prepare('INSERT INTO teachers (name, path, family, config, created_at) VALUES (?, ?, ?, ?, ?)')
-        .run(name, path, family, JSON.stringify(config), Date.now()).lastInsertRowid,
+        .run(name, path, family, JSON.stringify(teacherConfigSchema.parse(config)), Date.now()).lastInsertRowid,
     );
     return this.get(id);
   }
@@ -184,9 +206,11 @@ export class TeacherRepo {
     return (this.db.prepare('SELECT * FROM teachers ORDER BY id').all() as TeacherRow[]).map(toTeacher);
   }
 
-  setConfig(id: number, config: Record<string, unknown>): TeacherRecord {
+  setConfig(id: number, config: TeacherConfig): TeacherRecord {
     this.get(id);
-    this.db.prepare('UPDATE teachers SET config = ? WHERE id = ?').run(JSON.stringify(config), id);
+    this.db
+      .prepare('UPDATE teachers SET config = ? WHERE id = ?')
+      .run(JSON.stringify(teacherConfigSchema.parse(config)), id);
     return this.get(id);
   }
 

@@ -1,8 +1,29 @@
 /**
- * Versioned schema migrations. Migration N brings `PRAGMA user_version` from N-1 to N.
- * Never edit a released migration: append a new one.
+ * Versioned schema migrations. Migration N brings `PRAGMA user_version` from N-1 to N, in one transaction: SQL,
+ * or a function for rewrites SQL cannot express. Never edit a released migration: append a new one.
  */
-export const MIGRATIONS: readonly string[] = [
+import type { DB } from './db.js';
+import { fromLegacySettings, runSettingsSchema } from '../settings/run-settings.js';
+
+export type Migration = string | ((db: DB) => void);
+
+/**
+ * 5: run settings get sections (model, data, augment, optimizer, budget; settings/run-settings.ts): the flat
+ * records stored before are rewritten, every default filled in. The `jobs` table, reserved but never written,
+ * goes.
+ */
+function sectionedRunSettings(db: DB): void {
+  const rows = db.prepare('SELECT id, config FROM runs').all() as { id: number; config: string }[];
+  const put = db.prepare('UPDATE runs SET config = ? WHERE id = ?');
+  for (const r of rows) {
+    const old = JSON.parse(r.config) as Record<string, unknown>;
+    if ('model' in old && 'data' in old) continue;
+    put.run(JSON.stringify(runSettingsSchema.parse(fromLegacySettings(old))), r.id);
+  }
+  db.exec('DROP TABLE IF EXISTS jobs');
+}
+
+export const MIGRATIONS: readonly Migration[] = [
   // 1: the initial schema
   `
   CREATE TABLE meta (
@@ -109,7 +130,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX predictions_run_image ON predictions (run_id, image_id);
 
-  -- Long jobs record their parameters and progress so an interrupted job can resume.
+  -- Reserved for persisted job state, never written; migration 5 drops it.
   CREATE TABLE jobs (
     id         TEXT PRIMARY KEY,
     kind       TEXT NOT NULL,
@@ -145,6 +166,7 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX annotations_class_review_image ON annotations (class_id, review, image_id);
   `,
+  sectionedRunSettings,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,4 +1,6 @@
 /** Domain records as the store returns them. Shared by the API, the CLI and the renderer (type-only). */
+import type { RunSettings } from '../settings/run-settings.js';
+import type { TeacherConfig } from '../settings/teacher-config.js';
 
 export const SPLITS = ['train', 'val', 'test'] as const;
 export type Split = (typeof SPLITS)[number];
@@ -55,18 +57,19 @@ export interface TeacherRecord {
   name: string;
   path: string;
   family: string | null;
-  config: Record<string, unknown>;
+  config: TeacherConfig;
   createdAt: number;
 }
 
-export const RUN_STATUSES = ['queued', 'running', 'paused', 'done', 'failed', 'cancelled'] as const;
+export const RUN_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export interface RunRecord {
   id: number;
   name: string;
   status: RunStatus;
-  config: Record<string, unknown>;
+  /** What the run trains and how (typed, with every default filled in). */
+  settings: RunSettings;
   artifacts: Record<string, string>;
   summary: Record<string, unknown> | null;
   createdAt: number;

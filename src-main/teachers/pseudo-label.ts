@@ -15,7 +15,8 @@ import type { PseudoBox } from '../store/pseudo-labels.js';
 import type { ImageRecord, TeacherRecord } from '../store/types.js';
 import { DecodeError, letterboxPixels, unletterbox } from '../inference/letterbox.js';
 import { fuse, type DetectionSet, type FuseMethod } from './fuse.js';
-import { TeacherSession, type TeacherProbe, type TeacherSettings } from './teacher.js';
+import type { TeacherConfig } from '../settings/teacher-config.js';
+import { TeacherSession } from './teacher.js';
 
 export interface PseudoLabelRequest {
   /** Registered teacher ids. */
@@ -41,9 +42,6 @@ export interface PseudoLabelResult {
   seconds: number;
   imagesPerSecond: number;
 }
-
-/** What a registered teacher stores in its config column. */
-export type TeacherConfig = TeacherProbe & TeacherSettings;
 
 interface Prepared {
   teacher: TeacherRecord;
@@ -73,8 +71,8 @@ export function jobKey(req: PseudoLabelRequest, teachers: Prepared[]): string {
       file: t.config.file,
       family: t.config.family,
       map: t.toProject,
-      weight: t.config.weight ?? 1,
-      tta: req.tta ?? t.config.tta ?? false,
+      weight: t.config.weight,
+      tta: req.tta ?? t.config.tta,
     })),
     conf: req.conf,
     iou: req.iou,
@@ -94,8 +92,8 @@ export async function runPseudoLabel(
   const classes = store.classes.list();
   const prepared: Prepared[] = req.teachers.map((id) => {
     const teacher = store.teachers.get(id);
-    const config = teacher.config as unknown as TeacherConfig;
-    return { teacher, config, toProject: classMapping(config.names, config.classMap ?? {}, classes) };
+    const config = teacher.config;
+    return { teacher, config, toProject: classMapping(config.names, config.classMap, classes) };
   });
   for (const p of prepared) {
     if (p.toProject.every((c) => c === null))
@@ -151,7 +149,7 @@ export async function runPseudoLabel(
         const s = p.config.imgsz;
         const views = await sessions[t]!.detect(
           loaded.map((l) => l.views.get(s)!.pixels),
-          { conf: req.conf, iou: req.iou, maxDet, flip: req.tta ?? p.config.tta ?? false },
+          { conf: req.conf, iou: req.iou, maxDet, flip: req.tta ?? p.config.tta },
         );
         loaded.forEach((l, k) => {
           const lb = l.views.get(s)!;
@@ -162,7 +160,7 @@ export async function runPseudoLabel(
               const box = toImage(d.box, lb, l.im);
               return box ? [{ classId, score: d.score, box }] : [];
             });
-            perImage[k]!.push({ detections: mapped, weight: p.config.weight ?? 1 });
+            perImage[k]!.push({ detections: mapped, weight: p.config.weight });
           }
         });
       }

@@ -7,10 +7,10 @@ import { StarlingError } from '../errors.js';
 import type { ProjectStore } from '../store/project.js';
 import type { TeacherRecord } from '../store/types.js';
 import type { Layout } from '../inference/decode.js';
-import type { TeacherConfig } from './pseudo-label.js';
-import { probeTeacher, type TeacherSettings } from './teacher.js';
+import { teacherSettingsSchema, type TeacherConfig, type TeacherSettings } from '../settings/teacher-config.js';
+import { probeTeacher } from './teacher.js';
 
-export interface RegisterTeacher extends TeacherSettings {
+export interface RegisterTeacher extends Partial<TeacherSettings> {
   path: string;
   name?: string;
   family?: Layout;
@@ -63,13 +63,16 @@ export async function registerTeacher(store: ProjectStore, req: RegisterTeacher)
   const classMap = req.classMap ?? {};
   checkMap(probe.names, classMap, file);
   ensureTargets(store, classMap);
-  const config: TeacherConfig = { ...probe, classMap, weight: req.weight ?? 1, tta: req.tta ?? false };
-  return store.teachers.add(name, file, probe.family, config as unknown as Record<string, unknown>);
+  const config: TeacherConfig = {
+    ...probe,
+    ...teacherSettingsSchema.parse({ classMap, weight: req.weight, tta: req.tta }),
+  };
+  return store.teachers.add(name, file, probe.family, config);
 }
 
-export function updateTeacher(store: ProjectStore, id: number, patch: TeacherSettings): TeacherRecord {
+export function updateTeacher(store: ProjectStore, id: number, patch: Partial<TeacherSettings>): TeacherRecord {
   const t = store.teachers.get(id);
-  const config = t.config as unknown as TeacherConfig;
+  const config = t.config;
   if (patch.classMap) {
     checkMap(config.names, patch.classMap, t.path);
     ensureTargets(store, patch.classMap);
@@ -80,5 +83,5 @@ export function updateTeacher(store: ProjectStore, id: number, patch: TeacherSet
     ...(patch.weight !== undefined ? { weight: patch.weight } : {}),
     ...(patch.tta !== undefined ? { tta: patch.tta } : {}),
   };
-  return store.teachers.setConfig(id, next as unknown as Record<string, unknown>);
+  return store.teachers.setConfig(id, next);
 }

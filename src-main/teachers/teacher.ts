@@ -18,28 +18,9 @@ import {
 } from '../inference/decode.js';
 import { flipChw, hwcToChw } from '../inference/letterbox.js';
 import { inspectModel } from '../inference/predictor.js';
+import type { TeacherProbe } from '../settings/teacher-config.js';
 
-export interface TeacherProbe {
-  file: string;
-  family: Layout;
-  /** Whether the family was detected (true) or given by the user (false). */
-  detected: boolean;
-  inputName: string;
-  imgsz: number;
-  dynamicBatch: boolean;
-  names: string[];
-  outputs: Record<string, number[]>;
-  metadata: Record<string, string>;
-}
-
-export interface TeacherSettings {
-  /** Teacher class name -> project class name, or null to ignore it. Unlisted classes map by equal name. */
-  classMap?: Record<string, string | null>;
-  /** Weight in weighted boxes fusion. */
-  weight?: number;
-  /** Also run on the horizontally flipped image and fuse both views. */
-  tta?: boolean;
-}
+export type { TeacherProbe, TeacherSettings } from '../settings/teacher-config.js';
 
 async function openSession(file: string): Promise<ort.InferenceSession> {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such model file`);

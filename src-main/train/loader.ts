@@ -33,22 +33,24 @@ export interface Batch {
   files: string[];
 }
 
-/** Training sources from a project: split `train` (or another), labeled images, accepted (and opted-in) boxes. */
+/**
+ * Training sources from a project: the train split's labeled images with their accepted (and opted-in pending)
+ * boxes. (Validation and evaluation take their truth from eval/ground-truth.ts.)
+ */
 export function projectSources(
   store: ProjectStore,
-  o: { split?: 'train' | 'val' | 'test'; includePending?: boolean; pendingWeight?: number } = {},
+  o: { includePending?: boolean; pendingWeight?: number } = {},
 ): { sources: Source[]; classes: string[] } {
   const classes = store.classes.list();
   const index = new Map(classes.map((c, i) => [c.id, i]));
   const byImage = new Map<number, LabeledBox[]>();
-  const split = o.split ?? 'train';
+  const split = 'train';
   // Images with boxes still waiting for review are trained on only with the pending boxes: without them, the
-  // objects nobody has reviewed yet would be learned as background. (Training only: validation scores accepted
-  // boxes, as the run evaluation does, so the two agree.) One pass reads both kinds of box.
+  // objects nobody has reviewed yet would be learned as background. One pass reads both kinds of box.
   const underReview = new Set<number>();
   for (const a of store.annotations.iterate(['accepted', 'pending'])) {
     if (a.review === 'pending' && !o.includePending) {
-      if (split === 'train') underReview.add(a.imageId);
+      underReview.add(a.imageId);
       continue;
     }
     const list = byImage.get(a.imageId) ?? [];
@@ -69,8 +71,6 @@ export function projectSources(
       const boxes = byImage.get(im.id) ?? [];
       // Unlabeled images take part only through their opted-in pseudo-labels.
       if (im.status === 'unlabeled' && !boxes.length) continue;
-      // Validation takes labeled images only, as the run evaluation (splitGroundTruth) does.
-      if (split !== 'train' && im.status === 'unlabeled') continue;
       if (underReview.has(im.id)) continue;
       sources.push({ file: store.absolutePath(im.path), boxes, width: im.width, height: im.height });
     }

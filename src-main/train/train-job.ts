@@ -1,39 +1,29 @@
 /**
- * Training as a project job: a run record (config, status, per-epoch metrics, artifacts) in the project's
+ * Training as a project job: a run record (settings, status, per-epoch metrics, artifacts) in the project's
  * store, the trainer fed from the project's labeled train split and validated on its val split, progress
  * events with loss terms, images/s and ETA, cancel that leaves a resumable run, and resume by run id.
  */
 import path from 'node:path';
-import { thisProcess } from './run-owner.js';
-import type { JobContext } from '../util/job-context.js';
 import { StarlingError } from '../errors.js';
-import { parseDetectorConfig } from '../models/config.js';
+import { splitTruth } from '../eval/ground-truth.js';
 import { modelFigures } from '../models/flops.js';
+import { resolveRunSettings, type RunSettings, type RunSettingsInput } from '../settings/run-settings.js';
 import type { ProjectStore } from '../store/project.js';
-import type { Device } from '../runtime/session.js';
+import type { JobContext } from '../util/job-context.js';
 import { projectSources } from './loader.js';
+import { thisProcess } from './run-owner.js';
 import { Trainer } from './trainer.js';
 
-export interface TrainRequest {
-  config: Record<string, unknown>;
-  imgsz: number;
-  epochs: number;
-  batch: number;
-  lr0?: number;
-  optimizer: 'auto' | 'SGD' | 'AdamW';
-  device: Device;
-  seed: number;
-  patience: number;
-  lrSchedule?: 'linear' | 'cosine';
-  warmupEpochs?: number;
-  warmupMinIters?: number;
-  closeMosaic?: number;
-  mosaic?: number;
-  valEvery?: number;
-  timeLimit?: number;
-  includePending: boolean;
+export interface TrainRequest extends RunSettingsInput {
+  /** Resume this run with its own stored settings (the rest of the request is ignored). */
   resume?: number;
   name?: string;
+}
+
+/** The request's settings, without what names the run. */
+function withoutRunFields(req: TrainRequest): RunSettingsInput {
+  const { resume: _resume, name: _name, ...settings } = req;
+  return settings;
 }
 
 export async function runTraining(
@@ -43,24 +33,18 @@ export async function runTraining(
   /** Told the run's id as soon as it exists (a worker thread reports it, in case the worker dies). */
   onRun?: (runId: number) => void,
 ): Promise<{ runId: number; epochs: number; best: Record<string, number> }> {
-  const { sources: train, classes } = projectSources(store, { split: 'train', includePending: req.includePending });
-  const { sources: val } = projectSources(store, { split: 'val' });
-  let run;
-  let settings: TrainRequest;
-  if (req.resume !== undefined) {
-    run = store.runs.get(req.resume);
-    settings = { ...(run.config as unknown as TrainRequest), resume: req.resume };
-  } else {
-    const config = parseDetectorConfig({ ...req.config, nc: classes.length });
-    if (config.head === 'none')
-      throw new StarlingError('INVALID_INPUT', "a model with head 'none' has no detection output to train");
-    if (!train.length) throw new StarlingError('INVALID_INPUT', 'the project has no labeled images in the train split');
-    settings = { ...req, config };
-    run = store.runs.create(
-      req.name ?? `${config.backbone}-${config.head}-${config.scale}`,
-      settings as unknown as Record<string, unknown>,
-    );
-  }
+  const existing = req.resume !== undefined ? store.runs.get(req.resume) : null;
+  const settings: RunSettings = existing
+    ? existing.settings
+    : resolveRunSettings({ ...withoutRunFields(req), model: { ...req.model, nc: store.classes.list().length } });
+  const { sources: train } = projectSources(store, {
+    includePending: settings.data.includePending,
+    pendingWeight: settings.data.pendingWeight,
+  });
+  if (!train.length) throw new StarlingError('INVALID_INPUT', 'the project has no labeled images in the train split');
+  const m = settings.model;
+  const run = existing ?? store.runs.create(req.name ?? `${m.backbone}-${m.head}-${m.scale}`, settings);
+  const val = splitTruth(store, 'val').images;
   onRun?.(run.id);
   const outDir = path.join(store.root, 'runs', String(run.id));
   store.runs.update(run.id, {
@@ -73,35 +57,13 @@ export async function runTraining(
     },
   });
   try {
-    const trainer = new Trainer({
-      config: parseDetectorConfig(settings.config),
-      train,
-      val,
-      imgsz: settings.imgsz,
-      epochs: settings.epochs,
-      batch: settings.batch,
-      ...(settings.lr0 !== undefined ? { lr0: settings.lr0 } : {}),
-      optimizer: settings.optimizer,
-      device: settings.device,
-      seed: settings.seed,
-      patience: settings.patience,
-      ...pick(settings, [
-        'lrSchedule',
-        'warmupEpochs',
-        'warmupMinIters',
-        'closeMosaic',
-        'mosaic',
-        'valEvery',
-        'timeLimit',
-      ]),
-      outDir,
-      resume: req.resume !== undefined,
-    });
+    const trainer = new Trainer({ settings, train, val, outDir, resume: req.resume !== undefined });
     // Model size for the leaderboard, counted on the model being trained (before any evaluation exists).
+    const size = settings.data.imgsz;
     const figures = modelFigures(
       trainer.model,
-      settings.imgsz,
-      (g) => void trainer.model.forward(g.input('images', [1, 3, settings.imgsz, settings.imgsz])),
+      size,
+      (g) => void trainer.model.forward(g.input('images', [1, 3, size, size])),
     );
     const result = await trainer.fit({
       afterStep: (s) => {
@@ -111,8 +73,8 @@ export async function runTraining(
           .join(' ');
         ctx.progress(
           done,
-          settings.epochs * s.stepsPerEpoch,
-          `epoch ${s.epoch + 1}/${settings.epochs} loss ${s.loss.toFixed(3)} (${terms}) ${s.imagesPerSecond.toFixed(1)} img/s`,
+          trainer.epochs * s.stepsPerEpoch,
+          `epoch ${s.epoch + 1}/${trainer.epochs} loss ${s.loss.toFixed(3)} (${terms}) ${s.imagesPerSecond.toFixed(1)} img/s`,
         );
       },
       afterEpoch: (e) => store.runs.putEpoch(run.id, e.epoch, e.metrics),
@@ -143,9 +105,4 @@ export async function runTraining(
     store.runs.update(run.id, { status: 'failed', summary: { error: (e as Error).message } });
     throw e;
   }
-}
-
-/** The options of `o` named in `keys` that are set. */
-function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
-  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Partial<Pick<T, K>>;
 }

@@ -1,93 +1,54 @@
 /**
- * The training loop (fixed) with hooks for everything optional, in the style of detectron2 / SimDeblur:
- * before/after each epoch and step. Each step runs one ONNX graph (forward + YOLO loss + backward) on
- * onnxruntime; the optimizer, warmup + cosine/linear LR, EMA and gradient clipping run between steps.
- * After each epoch the EMA weights are validated with the COCO evaluator, checkpoints `last` / `best` are
- * written atomically (safetensors, with optimizer, EMA and loop state), and training resumes exactly from `last`.
+ * The training loop, fixed, in the style of detectron2 / SimDeblur: everything optional is a hook (hooks/) called
+ * before/after training, each epoch and each step. A step runs one ONNX graph (forward + the head's loss +
+ * backward) on onnxruntime, then gradient clipping and the optimizer update run in TypeScript. The default hooks
+ * are the LR schedule, EMA, the time budget, validation, the epoch record, checkpoints (with exact resume) and
+ * patience; a job adds its progress and records, and later capabilities add theirs, without touching the loop.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import ort from 'onnxruntime-node';
-import { captureTraining, loadCheckpoint, restoreTraining, saveCheckpoint } from '../engine/checkpoint.js';
-import { Graph } from '../engine/ir.js';
 import { seedInit } from '../engine/nn.js';
-import { encodeModel } from '../engine/onnx-writer.js';
-import { AdamW, clipGradNorm, EMA, paramGroups, SGD, type Optimizer } from '../engine/optim.js';
-import { scheduleAt, type ScheduleOptions } from '../engine/schedule.js';
+import { AdamW, clipGradNorm, paramGroups, SGD, type EMA, type Optimizer } from '../engine/optim.js';
 import { TrainStep } from '../engine/train-step.js';
-import type { DetectorConfig } from '../models/config.js';
+import type { EvalImage } from '../eval/ground-truth.js';
+import type { Source } from '../inference/letterbox.js';
 import type { Detector } from '../models/detector.js';
 import { buildDetector } from '../models/zoo.js';
-import { Runner, type Device } from '../runtime/session.js';
-import { asOutputs, decode } from '../inference/decode.js';
+import { Runner, type Feed } from '../runtime/session.js';
+import type { RunSettings } from '../settings/run-settings.js';
 import { Rng } from '../util/random.js';
-import { letterbox, unletterbox, type Source } from '../inference/letterbox.js';
-import { DEFAULT_HYP } from './augment.js';
-import { cocoEvaluate, EVAL_DECODE, type CocoDet, type CocoGt } from '../eval/coco-eval.js';
+import { CallbacksHook, type TrainCallbacks } from './hooks/callbacks.js';
+import { CheckpointHook } from './hooks/checkpoint.js';
+import { EmaHook } from './hooks/ema.js';
+import { EpochRecordHook } from './hooks/epoch-record.js';
+import type { StepOutcome, TrainerHook } from './hooks/hook.js';
+import { LrScheduleHook } from './hooks/lr-schedule.js';
+import { PatienceHook } from './hooks/patience.js';
+import { TimeBudgetHook } from './hooks/time-budget.js';
+import { ValidationHook } from './hooks/validation.js';
+import { objectiveFor, type Objective } from './objectives/index.js';
 import { createLoader, type BatchSource } from './threaded-loader.js';
-import { objectiveFor, type Objective } from './objectives.js';
+
+export type { StepInfo, TrainCallbacks } from './hooks/callbacks.js';
+export { fitness } from './hooks/validation.js';
 
 export interface TrainOptions {
-  config: DetectorConfig;
+  /** Resolved settings (resolveRunSettings), the model's class count set. */
+  settings: RunSettings;
   train: Source[];
-  val: Source[];
-  imgsz: number;
-  epochs: number;
-  batch: number;
-  lr0?: number;
-  lrf?: number;
-  optimizer?: 'auto' | 'SGD' | 'AdamW';
-  momentum?: number;
-  weightDecay?: number;
-  warmupEpochs?: number;
-  /** Ultralytics floors warmup at 100 iterations; tiny datasets may want less. */
-  warmupMinIters?: number;
-  /** LR decay over epochs after warmup (Ultralytics' default is linear; cos_lr gives cosine). */
-  lrSchedule?: 'linear' | 'cosine';
-  /** Probability of a mosaic sample before close-mosaic (Ultralytics mosaic=1.0). */
-  mosaic?: number;
-  /** Validate every this many epochs (the last epoch is always validated). */
-  valEvery?: number;
-  /**
-   * Wall-clock budget in seconds (Ultralytics `time`): after the first epoch the epoch count is refitted so
-   * training ends within it, and the LR schedule follows the new count.
-   */
-  timeLimit?: number;
-  closeMosaic?: number;
-  patience?: number;
-  seed?: number;
-  device?: Device;
-  threads?: number;
+  /** The validation images and their truth (eval/ground-truth.ts). */
+  val: EvalImage[];
   outDir: string;
   resume?: boolean;
   /** Stop after this many steps in total (tests, benchmarks). */
   maxSteps?: number;
-}
-
-export interface StepInfo {
-  epoch: number;
-  step: number;
-  stepsPerEpoch: number;
-  loss: number;
-  terms: Record<string, number>;
-  lr: number;
-  imagesPerSecond: number;
-  etaSeconds: number;
+  /** onnxruntime intra-op threads (0 or unset: all cores). */
+  threads?: number;
 }
 
 export interface EpochInfo {
   epoch: number;
   metrics: Record<string, number>;
   best: boolean;
-}
-
-export interface Hooks {
-  beforeEpoch?(epoch: number): void | Promise<void>;
-  afterStep?(info: StepInfo): void | Promise<void>;
-  afterEpoch?(info: EpochInfo): void | Promise<void>;
-  onBadImage?(file: string, problem: string): void;
-  /** Return true to stop after the current step (cancel); the run can resume from `last`. */
-  shouldStop?(): boolean;
 }
 
 export interface TrainResult {
@@ -100,282 +61,195 @@ export interface TrainResult {
   history: EpochInfo[];
 }
 
-/** Ultralytics' fitness: 0.1 mAP50 + 0.9 mAP50-95. */
-export const fitness = (m: Record<string, number>) => 0.1 * (m.mAP50 ?? 0) + 0.9 * (m['mAP50-95'] ?? 0);
-
 export class Trainer {
+  readonly settings: RunSettings;
   readonly model: Detector;
-  private readonly runner: Runner;
-  private readonly step: TrainStep;
-  private loader!: BatchSource;
-  private readonly objective: Objective;
-  private optimizer!: Optimizer;
-  private ema!: EMA;
-  private readonly o: Required<Omit<TrainOptions, 'maxSteps' | 'threads' | 'resume' | 'timeLimit'>> &
-    Pick<TrainOptions, 'maxSteps' | 'threads' | 'resume' | 'timeLimit'>;
+  readonly runner: Runner;
+  readonly objective: Objective;
+  optimizer!: Optimizer;
+  /** Set by the EMA hook; validation and checkpoints use it when present. */
+  ema: EMA | null = null;
+  /** The learning rate and momentum the run uses (Ultralytics' optimizer=auto may choose them). */
+  lr0 = 0;
+  momentum = 0;
 
-  constructor(opts: TrainOptions) {
-    this.o = {
-      lr0: 0.01,
-      lrf: 0.01,
-      optimizer: 'auto',
-      momentum: 0.937,
-      weightDecay: 0.0005,
-      warmupEpochs: 3,
-      warmupMinIters: 100,
-      lrSchedule: 'linear',
-      mosaic: 1,
-      valEvery: 1,
-      closeMosaic: 10,
-      patience: 50,
-      seed: 0,
-      device: 'auto',
-      ...opts,
-    };
-    seedInit(this.o.seed);
-    this.model = buildDetector(this.o.config);
-    if (!this.model.head && !this.model.centernet)
-      throw new Error(`a model with head '${this.o.config.head}' has nothing to train for detection`);
-    this.runner = new Runner({ device: this.o.device, ...(this.o.threads ? { intraOpThreads: this.o.threads } : {}) });
-    const size = this.o.imgsz;
-    this.objective = objectiveFor(this.model, size);
-    this.step = new TrainStep(this.runner, this.model, (g, m, batch) =>
-      this.objective.loss(g, m as Detector, g.input('images', [batch, 3, size, size]), batch),
-    );
-  }
-
+  // ---- loop state, read and written by hooks ----
+  epoch = 0;
+  startEpoch = 0;
+  /** The epoch count (a time budget refits it). */
+  epochs: number;
+  stepsPerEpoch = 0;
+  /** Steps done in the current epoch (during afterStep: the index of the step just done). */
+  stepInEpoch = 0;
+  /** Global step index of the current step (epoch * stepsPerEpoch + stepInEpoch). */
+  iteration = 0;
+  /** Steps run by this process. */
+  stepsRun = 0;
+  startedAt = 0;
+  epochStartedAt = 0;
+  /** Seconds of the epoch's steps, validation excluded. */
+  epochTrainSeconds = 0;
+  termSums: Record<string, number> = {};
+  /** What validation found this epoch (empty when it did not validate). */
+  epochMetrics: Record<string, number> = {};
+  isBest = false;
+  bestFitness = -1;
+  bestEpoch = -1;
+  history: EpochInfo[] = [];
+  /** Set by a hook (or the loop) to end training: after this step ('cancelled') or after this epoch. */
+  stop: 'cancelled' | 'patience' | 'maxSteps' | null = null;
   /** Images that could not be decoded: reported once each with the reason, skipped, never fatal. */
   readonly badImages: { file: string; problem: string }[] = [];
 
-  private openLoader(hooks: Hooks): BatchSource {
-    return createLoader(this.o.train, {
-      imgsz: this.o.imgsz,
-      batch: this.o.batch,
-      seed: this.o.seed,
-      epochs: this.o.epochs,
-      closeMosaic: this.o.closeMosaic,
-      hyp: { ...DEFAULT_HYP, mosaic: this.o.mosaic },
+  private readonly step: TrainStep;
+  private loader!: BatchSource;
+  private readonly checkpoints: CheckpointHook;
+
+  constructor(private readonly o: TrainOptions) {
+    this.settings = o.settings;
+    this.epochs = o.settings.budget.epochs;
+    seedInit(o.settings.seed);
+    this.model = buildDetector(o.settings.model);
+    const size = o.settings.data.imgsz;
+    this.objective = objectiveFor(this.model, { imgsz: size });
+    this.runner = new Runner({ device: o.settings.device, ...(o.threads ? { intraOpThreads: o.threads } : {}) });
+    this.step = new TrainStep(this.runner, this.model, (g, m, batch) =>
+      this.objective.loss(g, m as Detector, g.input('images', [batch, 3, size, size]), batch),
+    );
+    this.checkpoints = new CheckpointHook(o.outDir, !!o.resume);
+  }
+
+  /** The hooks every run has, in order; extra hooks go after them, patience last. */
+  private defaultHooks(extra: TrainerHook[]): TrainerHook[] {
+    const b = this.settings.budget;
+    return [
+      new LrScheduleHook(),
+      new EmaHook(),
+      ...(b.minutes !== undefined ? [new TimeBudgetHook(b.minutes * 60)] : []),
+      new ValidationHook(this.o.val, b.valEvery),
+      new EpochRecordHook(),
+      this.checkpoints,
+      ...extra,
+      new PatienceHook(b.patience),
+    ];
+  }
+
+  /** The weights validation and export use: EMA's when training keeps one. */
+  evalWeights(): Map<string, Float32Array> {
+    if (this.ema) return this.ema.shadow;
+    return new Map([...this.model.namedTensors()].map(([n, p]) => [n, p.data]));
+  }
+
+  /** Changes the epoch count (the schedule and close-mosaic follow it). */
+  setEpochs(n: number): void {
+    this.epochs = n;
+    this.loader.epochs = n;
+  }
+
+  async fit(callbacks: TrainCallbacks = {}, hooks: TrainerHook[] = []): Promise<TrainResult> {
+    const s = this.settings;
+    this.loader = createLoader(this.o.train, {
+      imgsz: s.data.imgsz,
+      batch: s.data.batch,
+      seed: s.seed,
+      epochs: this.epochs,
+      closeMosaic: s.augment.closeMosaic,
+      hyp: {
+        hsvH: s.augment.hsvH,
+        hsvS: s.augment.hsvS,
+        hsvV: s.augment.hsvV,
+        fliplr: s.augment.fliplr,
+        scale: s.augment.scale,
+        translate: s.augment.translate,
+        mosaic: s.augment.mosaic,
+      },
       onBadImage: (file, problem) => {
         this.badImages.push({ file, problem });
-        hooks.onBadImage?.(file, problem);
+        callbacks.onBadImage?.(file, problem);
       },
     });
-  }
-
-  private setupOptimizer(): void {
-    let kind = this.o.optimizer;
-    let lr = this.o.lr0;
-    let momentum = this.o.momentum;
-    if (kind === 'auto') {
-      // Ultralytics' rule: SGD for long runs, otherwise AdamW with a learning rate fitted to the class count.
-      const iterations = this.o.epochs * this.loader.batchesPerEpoch;
-      if (iterations > 10000) kind = 'SGD';
-      else {
-        kind = 'AdamW';
-        lr = Math.round(((0.002 * 5) / (4 + this.o.config.nc)) * 1e6) / 1e6;
-        momentum = 0.9;
-      }
-    }
-    const groups = paramGroups(this.model, { lr, weightDecay: this.o.weightDecay, momentum });
-    this.optimizer = kind === 'SGD' ? new SGD(groups, true) : new AdamW(groups);
-    this.o.lr0 = lr;
-    this.o.momentum = momentum;
-    this.ema = new EMA(this.model);
-  }
-
-  async fit(hooks: Hooks = {}): Promise<TrainResult> {
-    this.loader = this.openLoader(hooks);
     try {
-      return await this.loop(hooks);
+      return await this.loop(this.defaultHooks([...hooks, new CallbacksHook(callbacks)]));
     } finally {
       await this.loader.close();
       await this.runner.dispose();
     }
   }
 
-  private async loop(hooks: Hooks): Promise<TrainResult> {
-    fs.mkdirSync(this.o.outDir, { recursive: true });
-    const last = path.join(this.o.outDir, 'last.safetensors');
-    const best = path.join(this.o.outDir, 'best.safetensors');
-    this.setupOptimizer();
-    let startEpoch = 0;
-    let bestFitness = -1;
-    let bestEpoch = -1;
-    const history: EpochInfo[] = [];
-    if (this.o.resume && fs.existsSync(last)) {
-      const extra = restoreTraining(loadCheckpoint(last), {
-        model: this.model,
-        optimizer: this.optimizer,
-        ema: this.ema,
-      });
-      startEpoch = (extra.epoch as number) + 1;
-      bestFitness = extra.bestFitness as number;
-      bestEpoch = extra.bestEpoch as number;
-      history.push(...((extra.history as EpochInfo[]) ?? []));
+  private setupOptimizer(): void {
+    const o = this.settings.optimizer;
+    let kind = o.name;
+    let lr = o.lr0;
+    let momentum = o.momentum;
+    if (kind === 'auto') {
+      // Ultralytics' rule: SGD for long runs, otherwise AdamW with a learning rate fitted to the class count.
+      const iterations = this.epochs * this.loader.batchesPerEpoch;
+      if (iterations > 10000) kind = 'SGD';
+      else {
+        kind = 'AdamW';
+        lr = Math.round(((0.002 * 5) / (4 + this.settings.model.nc)) * 1e6) / 1e6;
+        momentum = 0.9;
+      }
     }
-    const perEpoch = this.loader.batchesPerEpoch;
-    const sched: ScheduleOptions = {
-      kind: this.o.lrSchedule,
-      lr0: this.o.lr0,
-      lrf: this.o.lrf,
-      epochs: this.o.epochs,
-      warmupIters: Math.max(Math.round(this.o.warmupEpochs * perEpoch), this.o.warmupMinIters),
-      warmupBiasLr: 0.1,
-      warmupMomentum: 0.8,
-      momentum: this.o.momentum,
-    };
-    let steps = 0;
-    let cancelled = false;
-    let stoppedEarly = false;
-    const started = Date.now();
-    const groupNames = this.optimizer.groups.map((g) => g.name);
-    for (let epoch = startEpoch; epoch < this.o.epochs; epoch++) {
-      await hooks.beforeEpoch?.(epoch);
-      let b = 0;
-      const termSums: Record<string, number> = {};
-      const epochStarted = Date.now();
-      for await (const batch of this.loader.epoch(epoch)) {
-        const iter = epoch * perEpoch + b;
-        const s = scheduleAt(sched, iter, epoch, groupNames);
-        this.optimizer.groups.forEach((g) => {
-          g.lr = s.lr[g.name]!;
-          g.momentum = this.optimizer.kind === 'sgd' ? s.momentum : g.momentum;
-        });
-        const n = batch.files.length;
-        const t0 = Date.now();
-        const dropRng = new Rng('droppath', this.o.seed, iter);
-        const r = await this.step.run(
-          n,
-          {
-            images: { dtype: 'float32', shape: [n, 3, this.o.imgsz, this.o.imgsz], data: batch.images },
-            ...this.objective.feeds(batch),
-          },
-          () => dropRng.float(),
-        );
-        if (!Number.isFinite(r.loss))
-          throw new Error(`loss became ${r.loss} at epoch ${epoch + 1}, step ${b + 1}; lower lr0`);
-        for (const [k, v] of Object.entries(r.terms)) termSums[k] = (termSums[k] ?? 0) + v;
-        clipGradNorm(r.grads, 10);
-        this.optimizer.update(r.grads);
-        this.ema.update();
-        steps++;
-        const elapsed = (Date.now() - started) / 1000;
-        const totalSteps = (this.o.epochs - startEpoch) * perEpoch;
-        await hooks.afterStep?.({
-          epoch,
-          step: b,
-          stepsPerEpoch: perEpoch,
-          loss: r.loss,
-          terms: r.terms,
-          lr: this.optimizer.groups[0]!.lr,
-          imagesPerSecond: (n * 1000) / Math.max(1, Date.now() - t0),
-          etaSeconds: (elapsed / steps) * Math.max(0, totalSteps - steps),
-        });
-        b++;
-        if (hooks.shouldStop?.()) cancelled = true;
-        if (cancelled || (this.o.maxSteps !== undefined && steps >= this.o.maxSteps)) break;
-      }
-      if (cancelled) break; // the last completed epoch's checkpoint stays the resume point
-      const trainSeconds = (Date.now() - epochStarted) / 1000;
-      if (this.o.timeLimit !== undefined) {
-        // Ultralytics' `time`: refit the epoch count to the budget from the mean epoch time so far (earlier
-        // epochs' validation included), so the LR schedule and close-mosaic follow the new count.
-        const spent = (Date.now() - started) / 1000;
-        const perEpochSeconds = spent / (epoch + 1 - startEpoch);
-        const fitted = epoch + 1 + Math.floor((this.o.timeLimit - spent) / perEpochSeconds);
-        this.o.epochs = sched.epochs = this.loader.epochs = Math.max(epoch + 1, fitted);
-      }
-      const lastEpoch = epoch === this.o.epochs - 1;
-      const validated = lastEpoch || (epoch + 1) % this.o.valEvery === 0;
-      const metrics = validated ? await this.validate() : {};
-      const f = validated ? fitness(metrics) : -1;
-      const isBest = validated && f > bestFitness;
-      if (isBest) [bestFitness, bestEpoch] = [f, epoch];
-      const losses = Object.fromEntries(Object.entries(termSums).map(([k, v]) => [`loss.${k}`, v / Math.max(1, b)]));
-      const info: EpochInfo = {
-        epoch,
-        metrics: {
-          ...losses,
-          ...metrics,
-          ...(validated ? { fitness: f } : {}),
-          lr: this.optimizer.groups[0]!.lr,
-          imagesPerSecond: (b * this.o.batch) / Math.max(1e-3, trainSeconds),
-          seconds: (Date.now() - epochStarted) / 1000,
-        },
-        best: isBest,
-      };
-      history.push(info);
-      const ck = captureTraining({
-        model: this.model,
-        optimizer: this.optimizer,
-        ema: this.ema,
-        extra: { epoch, bestFitness, bestEpoch, history, config: this.o.config, imgsz: this.o.imgsz },
-      });
-      saveCheckpoint(last, ck);
-      if (isBest) saveCheckpoint(best, ck);
-      await hooks.afterEpoch?.(info);
-      if (bestEpoch >= 0 && epoch - bestEpoch >= this.o.patience) {
-        stoppedEarly = true;
-        break;
-      }
-      if (this.o.maxSteps !== undefined && steps >= this.o.maxSteps) break;
-    }
-    return { epochs: history.length, bestFitness, last, best, stoppedEarly, cancelled, history };
+    const groups = paramGroups(this.model, { lr, weightDecay: o.weightDecay, momentum });
+    this.optimizer = kind === 'SGD' ? new SGD(groups, true) : new AdamW(groups);
+    this.lr0 = lr;
+    this.momentum = momentum;
   }
 
-  /** COCO mAP of the EMA weights on the validation sources (letterboxed, decoded as EVAL_DECODE says). */
-  async validate(): Promise<Record<string, number>> {
-    if (!this.o.val.length) return {};
-    const size = this.o.imgsz;
-    // The inference graph with weights as inputs: one session for every validation, fed the EMA weights.
-    const g = new Graph();
-    this.model.eval();
-    const outputs = this.objective.outputs(this.model, g.input('images', [1, 3, size, size]));
-    this.model.train(true);
-    const names = Object.keys(outputs);
-    const { bytes, inputs } = encodeModel({
-      graph: g,
-      outputs,
-      dynamicBatch: { inputs: ['images'], outputs: names },
-    });
-    const session = await this.runner.session('val', () => bytes);
-    const weights: Record<string, ort.Tensor> = {};
-    const shapes = new Map([...this.model.namedTensors()].map(([n, p]) => [n, p.shape]));
-    for (const name of inputs) {
-      if (name === 'images') continue;
-      weights[name] = new ort.Tensor('float32', this.ema.shadow.get(name)!, [...shapes.get(name)!]);
-    }
-    const gt: CocoGt = {
-      images: [],
-      annotations: [],
-      categories: Array.from({ length: this.o.config.nc }, (_, i) => ({ id: i })),
-    };
-    const dets: CocoDet[] = [];
-    let annId = 1;
-    for (let i = 0; i < this.o.val.length; i++) {
-      const src = this.o.val[i]!;
-      const lb = await letterbox(src, size);
-      gt.images.push({ id: i + 1 });
-      for (const b of src.boxes)
-        gt.annotations.push({
-          id: annId++,
-          image_id: i + 1,
-          category_id: b.cls,
-          bbox: [b.x, b.y, b.w, b.h],
-          area: b.w * b.h,
-          iscrowd: 0,
-        });
-      const res = await session.run({ ...weights, images: new ort.Tensor('float32', lb.data, [1, 3, size, size]) });
-      for (const d of decode(this.objective.layout, asOutputs(res), 0, EVAL_DECODE)) {
-        dets.push({ image_id: i + 1, category_id: d.classId, score: d.score, bbox: unletterbox(d.box, lb) });
+  private async each(hooks: TrainerHook[], call: (h: TrainerHook) => void | Promise<void>): Promise<void> {
+    for (const h of hooks) await call(h);
+  }
+
+  private async loop(hooks: TrainerHook[]): Promise<TrainResult> {
+    fs.mkdirSync(this.o.outDir, { recursive: true });
+    this.setupOptimizer();
+    this.stepsPerEpoch = this.loader.batchesPerEpoch;
+    await this.each(hooks, (h) => h.beforeTrain?.(this));
+    const size = this.settings.data.imgsz;
+    this.startedAt = Date.now();
+    for (this.epoch = this.startEpoch; this.epoch < this.epochs; this.epoch++) {
+      await this.each(hooks, (h) => h.beforeEpoch?.(this));
+      this.stepInEpoch = 0;
+      this.termSums = {};
+      this.epochStartedAt = Date.now();
+      for await (const batch of this.loader.epoch(this.epoch)) {
+        this.iteration = this.epoch * this.stepsPerEpoch + this.stepInEpoch;
+        const n = batch.files.length;
+        const feeds: Record<string, Feed> = {
+          images: { dtype: 'float32', shape: [n, 3, size, size], data: batch.images },
+          ...this.objective.feeds(batch),
+        };
+        await this.each(hooks, (h) => h.beforeStep?.(this, batch, feeds));
+        const t0 = Date.now();
+        const dropRng = new Rng('droppath', this.settings.seed, this.iteration);
+        const r = await this.step.run(n, feeds, () => dropRng.float());
+        if (!Number.isFinite(r.loss))
+          throw new Error(`loss became ${r.loss} at epoch ${this.epoch + 1}, step ${this.stepInEpoch + 1}; lower lr0`);
+        for (const [k, v] of Object.entries(r.terms)) this.termSums[k] = (this.termSums[k] ?? 0) + v;
+        clipGradNorm(r.grads, this.settings.optimizer.clipNorm);
+        this.optimizer.update(r.grads);
+        this.stepsRun++;
+        const outcome: StepOutcome = { loss: r.loss, terms: r.terms, images: n, ms: Date.now() - t0 };
+        await this.each(hooks, (h) => h.afterStep?.(this, outcome));
+        this.stepInEpoch++;
+        if (this.o.maxSteps !== undefined && this.stepsRun >= this.o.maxSteps && !this.stop) this.stop = 'maxSteps';
+        if (this.stop) break;
       }
+      if (this.stop === 'cancelled') break; // the last completed epoch's checkpoint stays the resume point
+      this.epochTrainSeconds = (Date.now() - this.epochStartedAt) / 1000;
+      await this.each(hooks, (h) => h.afterEpoch?.(this));
+      if (this.stop) break;
     }
-    const r = cocoEvaluate(gt, dets);
+    await this.each(hooks, (h) => h.afterTrain?.(this));
     return {
-      'mAP50-95': Math.max(0, r.stats[0]!),
-      mAP50: Math.max(0, r.stats[1]!),
-      mAP75: Math.max(0, r.stats[2]!),
-      recall100: Math.max(0, r.stats[8]!),
+      epochs: this.history.length,
+      bestFitness: this.bestFitness,
+      last: this.checkpoints.last,
+      best: this.checkpoints.best,
+      stoppedEarly: this.stop === 'patience',
+      cancelled: this.stop === 'cancelled',
+      history: this.history,
     };
   }
 }

@@ -261,12 +261,10 @@ describe('the Electron build', () => {
         label: 'draw',
       });
     const started = (await invoke('train.start', {
-      config: { backbone: 'starnet_s050' },
-      imgsz: 32,
-      epochs: 1,
-      batch: 2,
+      model: { backbone: 'starnet_s050' },
+      data: { imgsz: 32, batch: 2 },
+      budget: { epochs: 1, valEvery: 5 },
       device: 'cpu',
-      valEvery: 5,
     })) as { ok: boolean; result: { jobId: string }; error?: { message: string } };
     expect(started.error).toBeUndefined();
     await vi.waitFor(

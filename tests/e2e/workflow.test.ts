@@ -102,10 +102,9 @@ describe('teachers, training and runs views, end to end', () => {
     expect(await first.locator('[data-col="train"]').textContent()).toMatch(/\d (s|min)$/);
     // A second run (a different backbone) to compare side by side; sorting by latency orders the rows.
     const second = await call(session, 'train.start', {
-      config: { backbone: 'shufflenetv2_x0_5', head: 'yolo', scale: 'n' },
-      imgsz: 64,
-      epochs: 1,
-      batch: 3,
+      model: { backbone: 'shufflenetv2_x0_5', head: 'yolo', scale: 'n' },
+      data: { imgsz: 64, batch: 3 },
+      budget: { epochs: 1 },
     });
     await session.jobs.wait(second.jobId);
     await page.reload();

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src-main/api/dispatch.js';
 import { Session } from '../../src-main/api/session.js';
+import { cocoStats } from '../../src-main/eval/summary.js';
 import { tempDir } from '../helpers.js';
 
 const PINNED = path.join(import.meta.dirname, '../fixtures/eval-pinned.json');
@@ -41,16 +42,11 @@ const plain = (x: unknown) => JSON.parse(JSON.stringify(x)) as unknown;
 describe('evaluation numbers on the sample project', () => {
   it('are the same through training validation, run evaluation, detection review and pseudo-label quality', async () => {
     const { jobId } = await call(session, 'train.start', {
-      config: { backbone: 'yolo11', head: 'yolo' },
-      imgsz: 256,
-      epochs: 40,
-      batch: 4,
-      optimizer: 'AdamW',
-      lr0: 0.003,
-      mosaic: 0,
-      warmupEpochs: 1,
-      warmupMinIters: 0,
-      valEvery: 20,
+      model: { backbone: 'yolo11', head: 'yolo' },
+      data: { imgsz: 256, batch: 4 },
+      augment: { mosaic: 0 },
+      optimizer: { name: 'AdamW', lr0: 0.003, warmupEpochs: 1, warmupMinIters: 0 },
+      budget: { epochs: 40, valEvery: 20 },
       device: 'cpu',
       seed: 0,
     });
@@ -71,7 +67,7 @@ describe('evaluation numbers on the sample project', () => {
     const evaluations: Record<string, unknown> = {};
     for (const split of ['val', 'test'] as const) {
       const ev = await call(session, 'runs.evaluate', { id: runId, split });
-      evaluations[split] = { images: ev.images, stats: ev.stats, metrics: ev.metrics, perClass: ev.perClass };
+      evaluations[split] = { images: ev.images, stats: cocoStats(ev.coco), metrics: ev.metrics, perClass: ev.perClass };
     }
     // Every stored prediction (letterbox, run, decode, NMS, back to image pixels), as one digest.
     const { items } = await call(session, 'images.list', { filter: { split: 'val' } });

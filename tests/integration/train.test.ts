@@ -8,7 +8,7 @@ import { Session } from '../../src-main/api/session.js';
 import type { JobContext } from '../../src-main/util/job-context.js';
 import { runJob } from '../../src-main/jobs/threaded-job.js';
 import { startWorker } from '../../src-main/util/worker-entry.js';
-import { evaluateRun } from '../../src-main/train/validate.js';
+import { evaluateRun } from '../../src-main/eval/run-evaluation.js';
 import { tempDir } from '../helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -38,12 +38,10 @@ describe('training through the API', () => {
         progress.push((e.data as { message?: string }).message ?? '');
     });
     const { jobId } = await call(session, 'train.start', {
-      config: { backbone: 'starnet_s050' },
-      imgsz: 64,
-      epochs: 2,
-      batch: 4,
+      model: { backbone: 'starnet_s050' },
+      data: { imgsz: 64, batch: 4 },
+      budget: { epochs: 2, valEvery: 2 }, // epoch 1 trains only; the summary's best must come from a validated epoch
       device: 'cpu',
-      valEvery: 2, // epoch 1 trains only; the summary's best must come from a validated epoch
     });
     const job = await session.jobs.wait(jobId);
     expect(job.error).toBeUndefined();
@@ -51,7 +49,7 @@ describe('training through the API', () => {
     expect(progress.some((m) => /epoch 2\/2 loss [\d.]+ \(box [\d.]+ cls [\d.]+ dfl [\d.]+\)/.test(m))).toBe(true);
     const runs = await call(session, 'runs.list', {});
     expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ status: 'done', config: { config: { backbone: 'starnet_s050', nc: 6 } } });
+    expect(runs[0]).toMatchObject({ status: 'done', settings: { model: { backbone: 'starnet_s050', nc: 6 } } });
     const epochs = await call(session, 'runs.epochs', { id: runs[0]!.id });
     expect(epochs.map((e) => e.epoch)).toEqual([0, 1]);
     expect(epochs[0]!.metrics).not.toHaveProperty('mAP50');
@@ -60,7 +58,7 @@ describe('training through the API', () => {
 
     const ev = await call(session, 'runs.evaluate', { id: runs[0]!.id, split: 'val' });
     expect(ev.images).toBe(3);
-    expect(ev.stats).toHaveLength(12);
+    expect(Object.keys(ev.coco)).toHaveLength(12);
     expect(ev.perClass.map((c) => c.name)).toEqual(['circle', 'square', 'triangle', 'star', 'hexagon', 'cross']);
 
     const out = `${tmp.dir}/run.onnx`;
@@ -70,18 +68,20 @@ describe('training through the API', () => {
     expect(r.verified.shapes.output0).toEqual([1, 10, 84]);
   }, 300_000);
 
-  it('refuses a model without a detection head without leaving a run behind', async () => {
+  it('refuses a bad model before any job starts, naming the valid choices, and leaves no run behind', async () => {
     const before = (await call(session, 'runs.list', {})).length;
-    const { jobId } = await call(session, 'train.start', {
-      config: { head: 'none' },
-      imgsz: 64,
-      epochs: 1,
-      batch: 4,
-      device: 'cpu',
-    });
-    const job = await session.jobs.wait(jobId);
-    expect(job.status).toBe('failed');
-    expect(job.error?.message).toMatch(/head 'none' has no detection output to train/);
+    const jobs = (await call(session, 'jobs.list', {})).length;
+    const start = (model: Record<string, string>) =>
+      call(session, 'train.start', { model, data: { imgsz: 64, batch: 4 }, budget: { epochs: 1 }, device: 'cpu' });
+    await expect(start({ head: 'none' })).rejects.toThrow(
+      /head 'none' has no detection output to train \(trainable heads: yolo, centernet\)/,
+    );
+    await expect(start({ backbone: 'starnet_s9' })).rejects.toThrow(
+      /model.backbone: unknown backbone "starnet_s9"; known: yolo11, starnet_s1, /,
+    );
+    await expect(start({ head: 'retina' })).rejects.toThrow(/unknown head "retina"; known: yolo, centernet, none/);
+    await expect(start({ model: 'yolo99' })).rejects.toThrow(/unknown architecture "yolo99"; known: yolo11/);
+    expect((await call(session, 'jobs.list', {})).length).toBe(jobs);
     expect((await call(session, 'runs.list', {})).length).toBe(before);
   });
 
@@ -92,12 +92,12 @@ describe('training through the API', () => {
     });
     const lag = monitorEventLoopDelay({ resolution: 10 });
     const { jobId } = await call(session, 'train.start', {
-      config: { backbone: 'starnet_s050' },
-      imgsz: 320,
-      epochs: 10, // room for the cancel to land before the end, on a slow machine too
-      batch: 8, // one long step per epoch: the stall a main-thread job would cause is well above scheduling noise
+      model: { backbone: 'starnet_s050' },
+      // One long step per epoch: the stall a main-thread job would cause is well above scheduling noise.
+      data: { imgsz: 320, batch: 8 },
+      // Room for the cancel to land before the end, on a slow machine too.
+      budget: { epochs: 10, valEvery: 10 },
       device: 'cpu',
-      valEvery: 10,
       name: 'threaded',
     });
     // Lag is measured once steps run (the worker's start-up compiles TypeScript on its own thread).
@@ -118,14 +118,7 @@ describe('training through the API', () => {
     const run = (await call(session, 'runs.list', {})).find((r) => r.name === 'threaded')!;
     expect(run.status).toBe('cancelled');
 
-    const resumed = await call(session, 'train.start', {
-      config: {},
-      imgsz: 320,
-      epochs: 10,
-      batch: 8,
-      device: 'cpu',
-      resume: run.id,
-    });
+    const resumed = await call(session, 'train.start', { resume: run.id });
     expect((await session.jobs.wait(resumed.jobId)).status).toBe('done');
     expect((await call(session, 'runs.list', {})).find((r) => r.id === run.id)!.status).toBe('done');
 
@@ -133,7 +126,7 @@ describe('training through the API', () => {
     const viaWorker = await call(session, 'runs.evaluate', { id: run.id, split: 'val' });
     const here = await evaluateRun(session.requireProject(), run.id, 'val');
     expect(viaWorker.images).toBe(3);
-    expect(viaWorker.stats).toEqual(here.stats);
+    expect(viaWorker.coco).toEqual(here.coco);
     expect(viaWorker.parameters).toBe(here.parameters);
     await expect(call(session, 'runs.evaluate', { id: 999, split: 'val' })).rejects.toThrow(/999/);
   }, 300_000);
@@ -150,15 +143,10 @@ describe('training through the API', () => {
       throwIfCancelled: () => {},
     };
     const req = {
-      config: { backbone: 'starnet_s050' },
-      imgsz: 64,
-      epochs: 6, // steps left after the kill, so the worker cannot finish first
-      batch: 4,
-      optimizer: 'auto' as const,
+      model: { backbone: 'starnet_s050' },
+      data: { imgsz: 64, batch: 4 },
+      budget: { epochs: 6, patience: 100 }, // steps left after the kill, so the worker cannot finish first
       device: 'cpu' as const,
-      seed: 0,
-      patience: 100,
-      includePending: false,
       name: 'killed',
     };
     await expect(
@@ -168,7 +156,7 @@ describe('training through the API', () => {
     expect(run.status).toBe('failed');
     expect(run.summary).toMatchObject({ error: expect.stringMatching(/worker stopped/) });
 
-    const resumed = await call(session, 'train.start', { config: {}, imgsz: 64, epochs: 6, batch: 4, resume: run.id });
+    const resumed = await call(session, 'train.start', { resume: run.id });
     expect((await session.jobs.wait(resumed.jobId)).status).toBe('done');
     expect(store.runs.get(run.id).status).toBe('done');
     expect((await call(session, 'runs.epochs', { id: run.id })).map((e) => e.epoch)).toEqual([0, 1, 2, 3, 4, 5]);

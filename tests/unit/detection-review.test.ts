@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ProjectStore } from '../../src-main/store/project.js';
-import { reviewDetections } from '../../src-main/train/detection-review.js';
+import { reviewDetections } from '../../src-main/eval/detection-review.js';
 import { tempDir } from '../helpers.js';
+import { DEFAULT_RUN_SETTINGS } from '../../src-main/settings/run-settings.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -21,7 +22,7 @@ describe('detection review', () => {
         { imageId: i1!, classId: b.id, x: 50, y: 50, w: 20, h: 20 },
         { imageId: i2!, classId: a.id, x: 10, y: 10, w: 30, h: 30 }, // missed
       ]);
-      const run = store.runs.create('r', {});
+      const run = store.runs.create('r', DEFAULT_RUN_SETTINGS);
       store.runs.putPredictions(
         run.id,
         [i1!, i2!],

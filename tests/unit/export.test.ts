@@ -100,7 +100,9 @@ describe('detector export', () => {
 
   it('exports a bare backbone (head none) as its feature maps', async () => {
     const d = buildDetector({ scale: 'n', backbone: 'mobilenetv3_small', head: 'none', nc: 1 });
-    const e = exportDetector(d, { imgsz: 64, style: 'raw' });
+    expect(() => exportDetector(d, { imgsz: 64, style: 'raw' })).toThrow(/a none head exports as style features/);
+    const e = exportDetector(d, { imgsz: 64 });
+    expect(e.style).toBe('features');
     expect(e.outputs).toEqual(['feat0', 'feat1', 'feat2', 'feat3']);
     const out = await (
       await ort.InferenceSession.create(e.bytes)

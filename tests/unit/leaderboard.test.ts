@@ -5,9 +5,10 @@ import { saveCheckpoint } from '../../src-main/engine/checkpoint.js';
 import { detectorCard } from '../../src-main/models/card.js';
 import { buildDetector } from '../../src-main/models/zoo.js';
 import { ProjectStore } from '../../src-main/store/project.js';
-import { leaderboard } from '../../src-main/train/leaderboard.js';
-import { evaluateRun } from '../../src-main/train/validate.js';
+import { leaderboard } from '../../src-main/eval/leaderboard.js';
+import { evaluateRun } from '../../src-main/eval/run-evaluation.js';
 import { formatLeaderboard } from '../../src-main/cli/runs.js';
+import { resolveRunSettings } from '../../src-main/settings/run-settings.js';
 import { tempDir, writeJpegs } from '../helpers.js';
 
 const tmp = tempDir();
@@ -22,7 +23,10 @@ function makeRun(store: ProjectStore, name: string, config: Record<string, unkno
     tensors: new Map([...model.namedTensors()].map(([n, p]) => [`ema/${n}`, { shape: [...p.shape], data: p.data }])),
     metadata: {},
   });
-  const run = store.runs.create(name, { config, imgsz, batch: 4, optimizer: 'AdamW' });
+  const run = store.runs.create(
+    name,
+    resolveRunSettings({ model: config, data: { imgsz, batch: 4 }, optimizer: { name: 'AdamW' } }),
+  );
   store.runs.update(run.id, { status: 'done', artifacts: { best: file }, summary: { epochs: 3 } });
   store.runs.putEpoch(run.id, 0, { seconds: 12.5 });
   store.runs.putEpoch(run.id, 1, { seconds: 10 });
@@ -49,7 +53,7 @@ describe('runs leaderboard', () => {
       const config = { backbone: 'starnet_s050', head: 'yolo' as const, scale: 'n' as const, nc: 1 };
       const a = makeRun(store, 'a', config, 64);
       const b = makeRun(store, 'b', { ...config, backbone: 'shufflenetv2_x0_5' }, 96);
-      store.runs.create('queued', { config, imgsz: 64 }); // never trained: listed, nothing to evaluate
+      store.runs.create('queued', resolveRunSettings({ model: config, data: { imgsz: 64 } })); // never trained
 
       let board = leaderboard(store, 'val');
       expect(board.images).toBe(3);
@@ -71,7 +75,7 @@ describe('runs leaderboard', () => {
 
       board = leaderboard(store, 'val');
       const [ra, rb] = board.rows;
-      expect(ra!.evaluation?.stats).toEqual(ea.stats);
+      expect(ra!.evaluation?.coco).toEqual(ea.coco);
       expect(ra!.parameters).toBe(card.parameters);
       // Different backbones and image sizes: different sizes, both measured.
       expect(rb!.parameters).not.toBe(ra!.parameters);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectStore } from '../../src-main/store/project.js';
 import { letterbox, type Sample, type Source } from '../../src-main/inference/letterbox.js';
 import { augment, DEFAULT_HYP, type Hyp } from '../../src-main/train/augment.js';
+import { splitTruth } from '../../src-main/eval/ground-truth.js';
 import { Loader, projectSources, type Batch } from '../../src-main/train/loader.js';
 import { createLoader, ThreadedLoader } from '../../src-main/train/threaded-loader.js';
 import { Rng } from '../../src-main/util/random.js';
@@ -205,11 +206,11 @@ describe('loader', () => {
     // An image labeled earlier that a teacher ran over again (`--only all`) waits too.
     store.images.setStatus([id!], 'labeled');
     expect(projectSources(store).sources).toHaveLength(0);
-    // Validation scores the accepted boxes of labeled images, as the run evaluation (splitGroundTruth) does.
+    // Validation and evaluation score the accepted boxes of labeled images (eval/ground-truth.ts).
     store.images.setSplit([id!], 'val');
-    expect(projectSources(store, { split: 'val' }).sources[0]!.boxes).toHaveLength(1);
+    expect(splitTruth(store, 'val').images[0]!.truths).toHaveLength(1);
     store.images.setStatus([id!], 'unlabeled');
-    expect(projectSources(store, { split: 'val' }).sources).toHaveLength(0);
+    expect(splitTruth(store, 'val').images).toHaveLength(0);
     store.images.setSplit([id!], 'train');
     store.annotations.edit(id!, [{ op: 'update', id: p2!, review: 'rejected' }]);
     expect(store.images.get(id!).status).toBe('reviewed'); // as review.set settles it: a teacher box accepted

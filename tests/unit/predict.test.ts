@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedInit } from '../../src-main/engine/nn.js';
-import { exportDetector, type OutputStyle } from '../../src-main/export/detector.js';
+import { exportDetector } from '../../src-main/export/detector.js';
 import { buildDetector } from '../../src-main/models/zoo.js';
 import { detectLayout } from '../../src-main/inference/decode.js';
 import { predict, type Prediction } from '../../src-main/inference/predictor.js';
@@ -11,7 +11,7 @@ import { tempDir } from '../helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let image: string;
-const model = (style: OutputStyle) => `${tmp.dir}/m-${style}.onnx`;
+const model = (style: string) => `${tmp.dir}/m-${style}.onnx`;
 
 beforeAll(async () => {
   tmp = tempDir();

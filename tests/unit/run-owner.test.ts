@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Session } from '../../src-main/api/session.js';
 import { ProjectStore } from '../../src-main/store/project.js';
 import { tempDir } from '../helpers.js';
+import { DEFAULT_RUN_SETTINGS } from '../../src-main/settings/run-settings.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -25,12 +26,12 @@ describe('runs left running by a process that stopped', () => {
     };
     const ids = Object.fromEntries(
       Object.entries(owners).map(([name, owner]) => {
-        const run = store.runs.create(name, {});
+        const run = store.runs.create(name, DEFAULT_RUN_SETTINGS);
         store.runs.update(run.id, { status: 'running', summary: { owner } });
         return [name, run.id];
       }),
     );
-    const legacy = store.runs.create('no owner recorded', {});
+    const legacy = store.runs.create('no owner recorded', DEFAULT_RUN_SETTINGS);
     store.runs.update(legacy.id, { status: 'running' });
     store.close();
 

@@ -46,6 +46,54 @@ describe('project store', () => {
     expect(() => ProjectStore.open(tmp.dir)).toThrow(/newer than this Starling/);
   });
 
+  it('rewrites run settings stored before they had sections (migration 5), and refuses a run that fits nothing', () => {
+    const s = seeded();
+    const legacy = {
+      config: { model: 'yolo11', scale: 's', backbone: 'shufflenetv2_x0_5', head: 'centernet', nc: 3 },
+      imgsz: 256,
+      epochs: 12,
+      batch: 4,
+      lr0: 0.002,
+      optimizer: 'AdamW',
+      device: 'cpu',
+      seed: 3,
+      patience: 7,
+      lrSchedule: 'cosine',
+      warmupEpochs: 1,
+      warmupMinIters: 0,
+      closeMosaic: 2,
+      mosaic: 0,
+      valEvery: 4,
+      timeLimit: 90,
+      includePending: true,
+    };
+    const insert = s.db.prepare(
+      "INSERT INTO runs (name, status, config, created_at, updated_at) VALUES (?, 'done', ?, 0, 0)",
+    );
+    const old = Number(insert.run('old', JSON.stringify(legacy)).lastInsertRowid);
+    // As an earlier Starling left the file: schema 4, with its jobs table.
+    s.db.exec('CREATE TABLE jobs (id TEXT PRIMARY KEY)');
+    s.db.pragma('user_version = 4');
+    s.close();
+    const r = ProjectStore.open(tmp.dir);
+    try {
+      expect(r.runs.get(old).settings).toMatchObject({
+        model: legacy.config,
+        data: { imgsz: 256, batch: 4, includePending: true, pendingWeight: 0.5 },
+        augment: { mosaic: 0, closeMosaic: 2, fliplr: 0.5 },
+        optimizer: { name: 'AdamW', lr0: 0.002, schedule: 'cosine', warmupEpochs: 1, warmupMinIters: 0 },
+        budget: { epochs: 12, patience: 7, valEvery: 4, minutes: 1.5 },
+        seed: 3,
+        device: 'cpu',
+      });
+      expect(r.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'jobs'").get()).toBeUndefined();
+      r.db.prepare('UPDATE runs SET config = ? WHERE id = ?').run(JSON.stringify({ data: { imgsz: 33 } }), old);
+      expect(() => r.runs.get(old)).toThrow(/run 1: its stored settings do not fit \(data\.imgsz: /);
+    } finally {
+      r.close();
+    }
+  });
+
   it('stores paths relative to the root when inside it', () => {
     const s = seeded();
     expect(s.storedPath(path.join(tmp.dir, 'sub', 'x.jpg'))).toBe('sub/x.jpg');

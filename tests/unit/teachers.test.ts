@@ -357,10 +357,12 @@ describe('pseudo-label job and review', () => {
         { path: store.storedPath(bad), hash: 'b', width: S, height: S },
       ]);
       const probe = await probeTeacher(models.raw!);
-      const t = store.teachers.add('people', models.raw!, probe.family, { ...probe } as unknown as Record<
-        string,
-        unknown
-      >);
+      const t = store.teachers.add('people', models.raw!, probe.family, {
+        ...probe,
+        classMap: {},
+        weight: 1,
+        tta: false,
+      });
       const ctx = { signal: new AbortController().signal, progress: () => {}, throwIfCancelled: () => {} };
       const req = { teachers: [t.id], conf: 0.25, iou: 0.6, fuse: 'nms' as const, only: 'unlabeled' as const };
       const r = await runPseudoLabel(store, req, ctx);

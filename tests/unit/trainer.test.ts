@@ -1,14 +1,16 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src-main/engine/checkpoint.js';
-import type { Source } from '../../src-main/train/augment.js';
+import type { EvalImage } from '../../src-main/eval/ground-truth.js';
+import type { Source } from '../../src-main/inference/letterbox.js';
+import { resolveRunSettings, type RunSettingsInput } from '../../src-main/settings/run-settings.js';
 import { Trainer, type StepInfo } from '../../src-main/train/trainer.js';
 import { generateSample } from '../../src-main/sample/generate.js';
 import { tempDir } from '../helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let train: Source[];
-let val: Source[];
+let val: EvalImage[];
 
 beforeAll(async () => {
   tmp = tempDir();
@@ -18,19 +20,30 @@ beforeAll(async () => {
     boxes: im.boxes.map((b) => ({ cls: b.classIndex, x: b.x, y: b.y, w: b.w, h: b.h })),
   });
   train = s.dataset.images.filter((im) => im.split === 'train').map(toSource);
-  val = s.dataset.images.filter((im) => im.split === 'val').map(toSource);
+  val = s.dataset.images
+    .filter((im) => im.split === 'val')
+    .map((im, i) => ({
+      id: i + 1,
+      path: im.file,
+      file: im.file,
+      width: im.width!,
+      height: im.height!,
+      truths: im.boxes.map((b) => ({ classId: b.classIndex, classIndex: b.classIndex, box: [b.x, b.y, b.w, b.h] })),
+    }));
 }, 60_000);
 afterAll(() => tmp.cleanup());
 
-const options = (outDir: string, epochs: number) => ({
-  config: { model: 'yolo11' as const, scale: 'n' as const, backbone: 'starnet_s050', head: 'yolo' as const, nc: 6 },
+const options = (outDir: string, epochs: number, more: RunSettingsInput = {}) => ({
+  settings: resolveRunSettings({
+    ...more,
+    model: { backbone: 'starnet_s050', head: 'yolo', nc: 6, ...more.model },
+    data: { imgsz: 64, batch: 4 },
+    budget: { epochs, ...more.budget },
+    seed: 1,
+    device: 'cpu',
+  }),
   train,
   val,
-  imgsz: 64,
-  epochs,
-  batch: 4,
-  seed: 1,
-  device: 'cpu' as const,
   threads: 1,
   outDir,
 });
@@ -76,8 +89,8 @@ describe('trainer', () => {
 
   it('trains a CenterNet head with its own targets and validates it through the CenterNet decoder', async () => {
     const steps: StepInfo[] = [];
-    const base = options(`${tmp.dir}/centernet`, 2);
-    const r = await new Trainer({ ...base, config: { ...base.config, head: 'centernet' as const }, valEvery: 2 }).fit({
+    const o = options(`${tmp.dir}/centernet`, 2, { model: { head: 'centernet' }, budget: { valEvery: 2 } });
+    const r = await new Trainer(o).fit({
       afterStep: (s) => void steps.push(s),
     });
     expect(steps).toHaveLength(4);
@@ -90,7 +103,9 @@ describe('trainer', () => {
   }, 300_000);
 
   it('refits the epoch count to a time budget', async () => {
-    const r = await new Trainer({ ...options(`${tmp.dir}/budget`, 50), timeLimit: 0.001, valEvery: 5 }).fit();
+    const r = await new Trainer(
+      options(`${tmp.dir}/budget`, 50, { budget: { minutes: 0.001 / 60, valEvery: 5 } }),
+    ).fit();
     expect(r.epochs).toBe(1); // the budget is spent after the first epoch
     expect(r.history[0]!.metrics.mAP50).toBeGreaterThanOrEqual(0); // and that last epoch was validated
   }, 300_000);

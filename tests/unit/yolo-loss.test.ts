@@ -4,6 +4,7 @@ import { Graph } from '../../src-main/engine/ir.js';
 import { nd, type NdArray } from '../../src-main/engine/ndarray.js';
 import { yoloLoss } from '../../src-main/train/yolo-loss.js';
 import { Rng } from '../../src-main/util/random.js';
+import type { Detect } from '../../src-main/models/heads/detect.js';
 
 const NC = 2;
 const NO = 64 + NC;
@@ -173,7 +174,8 @@ describe('YOLO loss gradients', () => {
     const step = new TrainStep(new Runner({ device: 'cpu' }), model, (g, m, b) => {
       const x = g.input('images', [b, 3, size, size]);
       const t = g.input('targets', [b, 2, 6]);
-      const r = yoloLoss(g, (m as typeof model).levels(x), t, { nc: NC, strides: [8, 16, 32] });
+      const d = m as typeof model;
+      const r = yoloLoss(g, (d.head as Detect).levels(d.features(x)), t, { nc: NC, strides: [8, 16, 32] });
       return { loss: r.loss, terms: r.terms };
     });
     const img = new Float32Array(3 * size * size).fill(0.1);

@@ -6,7 +6,8 @@
  */
 import * as F from '../../engine/functional.js';
 import type { Tensor } from '../../engine/ir.js';
-import { Conv2d, Module, ReLU, Sequential } from '../../engine/nn.js';
+import { Conv2d, ReLU, Sequential } from '../../engine/nn.js';
+import { Head, registerHead, type ExportStyle } from '../head.js';
 
 export const CENTERNET_STRIDE = 4;
 
@@ -19,7 +20,19 @@ export interface CenterNetOutputs {
   reg: Tensor;
 }
 
-export class CenterNetHead extends Module {
+const STYLES: readonly ExportStyle[] = [
+  {
+    name: 'centernet',
+    description: "centerX's outputs cls/reg/wh at stride 4, peak extraction folded into the graph",
+    layout: 'centernet',
+  },
+  { name: 'raw', description: 'cls (sigmoid heatmap, no peak extraction), reg, wh at stride 4', layout: 'centernet' },
+];
+
+export class CenterNetHead extends Head {
+  readonly headName = 'centernet';
+  readonly styles = STYLES;
+  readonly stride = CENTERNET_STRIDE;
   cls: Sequential;
   wh: Sequential;
   reg: Sequential;
@@ -43,7 +56,23 @@ export class CenterNetHead extends Module {
   forward(x: Tensor): Tensor {
     return F.sigmoid(this.maps(x).cls);
   }
+
+  /** centerX's output list: cls (heatmap; local maxima only in the `centernet` style), reg, wh. */
+  outputs([x]: Tensor[], style: string): Record<string, Tensor> {
+    this.style(style);
+    const m = this.maps(x!);
+    const heat = F.sigmoid(m.cls);
+    return { cls: style === 'centernet' ? peaks(heat) : heat, reg: m.reg, wh: m.wh };
+  }
 }
+
+registerHead({
+  name: 'centernet',
+  description: 'centerX CenterNet: Gaussian heatmaps, size and offset at stride 4, no NMS',
+  reads: 'p2',
+  styles: STYLES,
+  build: ({ nc, channels }) => new CenterNetHead(nc, channels[0]!),
+});
 
 /** centerX's in-graph peak extraction: heat * (heat == maxpool3x3(heat)), written with ReLU and scaling. */
 export function peaks(heat: Tensor): Tensor {

@@ -8,6 +8,8 @@ import type { Tensor } from '../../engine/ir.js';
 import { Conv2d, Module, Sequential } from '../../engine/nn.js';
 import { nd } from '../../engine/ndarray.js';
 import { Conv, DWConv, ModuleList } from '../common.js';
+import { Head, registerHead, type ExportStyle, type NmsSettings } from '../head.js';
+import { nmsHead } from '../postprocess.js';
 
 export const REG_MAX = 16;
 
@@ -27,7 +29,14 @@ class DFL extends Module {
   }
 }
 
-export class Detect extends Module {
+const STYLES: readonly ExportStyle[] = [
+  { name: 'raw', description: 'Ultralytics layout [B, 4+nc, N]; NMS by the reader', layout: 'ultralytics-raw' },
+  { name: 'nms', description: '[B, max_det, 6] with class-aware NMS inside the graph', layout: 'ultralytics-nms' },
+];
+
+export class Detect extends Head {
+  readonly headName = 'yolo';
+  readonly styles = STYLES;
   cv2: ModuleList;
   cv3: ModuleList;
   dfl: DFL;
@@ -101,10 +110,29 @@ export class Detect extends Module {
     return F.concat([F.mul(F.concat([cxy, wh], 1), stride), F.sigmoid(cls)], 1);
   }
 
+  get stride(): number {
+    return Math.max(...this.strides);
+  }
+
   forward(...feats: Tensor[]): Tensor {
     return this.decode(this.levels(feats));
   }
+
+  outputs(feats: Tensor[], style: string, nms: Partial<NmsSettings> = {}): Record<string, Tensor> {
+    this.style(style);
+    const raw = this.forward(...feats);
+    if (style === 'raw') return { output0: raw };
+    return { output0: nmsHead(raw, { maxDet: nms.maxDet ?? 300, iou: nms.iou ?? 0.7, conf: nms.conf ?? 0.25 }) };
+  }
 }
+
+registerHead({
+  name: 'yolo',
+  description: 'YOLOv8/11 Detect: anchor-free, DFL boxes, C binary classifiers at strides 8-32',
+  reads: 'pan',
+  styles: STYLES,
+  build: ({ nc, channels, strides }) => new Detect(nc, channels, strides),
+});
 
 /** Anchor points (cell centres, in grid units) [2, N] and their strides [1, N], level by level. */
 export function anchors(

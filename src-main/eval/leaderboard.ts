@@ -5,18 +5,16 @@
  * checkpoint, is marked stale rather than silently compared.
  */
 import fs from 'node:fs';
-import { parseDetectorConfig } from '../models/config.js';
+import type { RunSettings } from '../settings/run-settings.js';
 import type { ProjectStore } from '../store/project.js';
-import type { RunEvaluation } from './validate.js';
+import { readEvaluation, type RunEvaluation } from './run-evaluation.js';
 
 export interface LeaderboardRow {
   runId: number;
   name: string;
   status: string;
-  model: { backbone: string; head: string; scale: string };
-  imgsz: number;
-  /** The run's training settings (batch, optimizer, lr0, ...), for side-by-side comparison. */
-  settings: Record<string, unknown>;
+  /** The run's settings (model, data, optimizer, ...), for side-by-side comparison. */
+  settings: RunSettings;
   epochs: number | null;
   /** Wall-clock seconds of the epochs trained (resumed runs add up). */
   trainSeconds: number | null;
@@ -39,10 +37,9 @@ export function leaderboard(store: ProjectStore, split: 'val' | 'test'): Leaderb
   const { images, digest } = store.labelsFingerprint(split);
   const evaluations = store.runs.evaluations(split);
   const rows = store.runs.list().map((run): LeaderboardRow => {
-    const settings = run.config as { config?: Record<string, unknown>; imgsz?: number };
-    const config = parseDetectorConfig(settings.config ?? {});
     const summary = (run.summary ?? {}) as { epochs?: number; parameters?: number; gflops?: number };
-    const evaluation = (evaluations.get(run.id) as RunEvaluation | undefined) ?? null;
+    const stored = evaluations.get(run.id);
+    const evaluation = stored === undefined ? null : readEvaluation(stored);
     const seconds = store.runs.epochs(run.id).reduce((t, e) => t + (e.metrics.seconds ?? 0), 0);
     const best = run.artifacts.best;
     const hasCheckpoint = !!best && fs.existsSync(best);
@@ -56,9 +53,7 @@ export function leaderboard(store: ProjectStore, split: 'val' | 'test'): Leaderb
       runId: run.id,
       name: run.name,
       status: run.status,
-      model: { backbone: config.backbone, head: config.head, scale: config.scale },
-      imgsz: settings.imgsz ?? 320,
-      settings: run.config,
+      settings: run.settings,
       epochs: summary.epochs ?? null,
       trainSeconds: seconds > 0 ? seconds : null,
       parameters: evaluation?.parameters ?? summary.parameters ?? null,

@@ -1,5 +1,5 @@
 /**
- * Post-processing folded into the export graph. `nmsHead` turns the raw YOLO output [B, 4 + nc, N]
+ * Post-processing folded into an inference graph (the yolo head's `nms` export style). `nmsHead` turns the raw YOLO output [B, 4 + nc, N]
  * (cx, cy, w, h in pixels, then class scores) into [B, max_det, 6] = x1, y1, x2, y2, score, class, padded with
  * zero rows, as Ultralytics' `nms=True` exports do. NMS is class-aware (boxes offset by class, the usual
  * batched-NMS trick).

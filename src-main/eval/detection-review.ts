@@ -5,7 +5,8 @@
  */
 import { greedyMatch } from '../inference/boxes.js';
 import type { ProjectStore } from '../store/project.js';
-import { cocoDetectionMetrics, type DetectionMetrics } from '../eval/metrics.js';
+import { classIndices, cocoGroundTruth, splitTruth } from './ground-truth.js';
+import { cocoDetectionMetrics, type DetectionMetrics } from './metrics.js';
 
 export interface ImageReview {
   imageId: number;
@@ -38,21 +39,15 @@ export function reviewDetections(
   conf = 0.25,
 ): DetectionReview {
   store.runs.get(runId);
-  const classes = store.classes.list();
+  const { images, classes } = splitTruth(store, split);
   const index = new Map(classes.map((c, i) => [c.id, i]));
-  const images = store.images.list({ split }, 0, 1e9).filter((im) => im.status !== 'unlabeled');
-  const gtAnns: { image_id: number; category_id: number; bbox: number[] }[] = [];
   const dets: { image_id: number; category_id: number; bbox: number[]; score: number }[] = [];
   const out: ImageReview[] = [];
   for (const im of images) {
-    const gts = store.annotations
-      .forImage(im.id)
-      .filter((a) => a.review === 'accepted')
-      .map((a) => ({ classId: a.classId, box: [a.x, a.y, a.w, a.h] }));
+    const gts = im.truths;
     const preds = store.runs
       .predictions(runId, im.id)
       .map((p) => ({ classId: p.classId, box: [p.x, p.y, p.w, p.h], score: p.score }));
-    for (const g of gts) gtAnns.push({ image_id: im.id, category_id: index.get(g.classId)!, bbox: g.box });
     for (const p of preds)
       dets.push({ image_id: im.id, category_id: index.get(p.classId)!, bbox: p.box, score: p.score });
     const confident = preds.filter((x) => x.score >= conf);
@@ -68,7 +63,7 @@ export function reviewDetections(
       classes: [...new Set([...gts, ...preds].map((x) => x.classId))],
     });
   }
-  const m = cocoDetectionMetrics({ annotations: gtAnns, categories: classes.map((_, i) => ({ id: i })) }, dets);
+  const m = cocoDetectionMetrics(cocoGroundTruth(images, classIndices(classes.length)), dets);
   return {
     runId,
     split,

@@ -1,0 +1,51 @@
+/**
+ * YOLO11 (yolo11.yaml): after the backbone, SPPF and C2PSA close the backbone section; the neck is a top-down
+ * path (upsample, concat, C3k2) to P3 and a bottom-up path (strided Conv, concat, C3k2) back to P5. A head that
+ * predicts at stride 4 (CenterNet, as centerX does) gets the top-down path extended to P2 instead of the
+ * bottom-up path. With a plain backbone this is the seeds' YOLO11 integration (backbone at index 0, maps 1-4).
+ */
+import { registerArchitecture } from '../architecture.js';
+import { C2PSA, C3k2, Conv, makeDivisible, SPPF } from '../common.js';
+
+registerArchitecture({
+  name: 'yolo11',
+  description: 'YOLO11 neck (SPPF, C2PSA, C3k2 PAN)',
+  scales: {
+    n: [0.5, 0.25, 1024],
+    s: [0.5, 0.5, 1024],
+    m: [0.5, 1.0, 512],
+    l: [1.0, 1.0, 512],
+    x: [1.0, 1.5, 512],
+  },
+  build(l, { config, reads, taps, strides }) {
+    const [depth, width, maxCh] = this.scales[config.scale]!;
+    const ch = (c: number) => makeDivisible(Math.min(c, maxCh) * width, 8);
+    const n = (r: number) => (r > 1 ? Math.max(Math.round(r * depth), 1) : r);
+    const c3k = config.scale === 'm' || config.scale === 'l' || config.scale === 'x';
+    // A bare backbone (head none) is its own four maps.
+    if (reads === 'backbone') return { outputs: taps, strides };
+    const [P2, P3, P4] = taps as [number, number, number, number];
+    l.module(-1, new SPPF(l.channels.at(-1)!, ch(1024), 5), ch(1024));
+    const P5 = l.module(-1, new C2PSA(ch(1024), ch(1024), n(2)), ch(1024));
+
+    l.upsample();
+    l.concat([-1, P4]);
+    const N4 = l.module(-1, new C3k2(l.channels.at(-1)!, ch(512), n(2), c3k), ch(512));
+    l.upsample();
+    l.concat([-1, P3]);
+    const O3 = l.module(-1, new C3k2(l.channels.at(-1)!, ch(256), n(2), c3k), ch(256));
+    if (reads === 'p2') {
+      l.upsample();
+      l.concat([-1, P2]);
+      const O2 = l.module(-1, new C3k2(l.channels.at(-1)!, ch(128), n(2), c3k), ch(128));
+      return { outputs: [O2], strides: [strides[0]!] };
+    }
+    l.module(-1, new Conv(ch(256), ch(256), 3, 2), ch(256));
+    l.concat([-1, N4]);
+    const O4 = l.module(-1, new C3k2(l.channels.at(-1)!, ch(512), n(2), c3k), ch(512));
+    l.module(-1, new Conv(ch(512), ch(512), 3, 2), ch(512));
+    l.concat([-1, P5]);
+    const O5 = l.module(-1, new C3k2(l.channels.at(-1)!, ch(1024), n(2), true), ch(1024));
+    return { outputs: [O3, O4, O5], strides: strides.slice(1) };
+  },
+});

@@ -1,0 +1,132 @@
+/**
+ * A training run's settings: one schema, checked at the API boundary, stored with the run, read back typed, with
+ * every default in one place. The CLI's flags, the Train view's form and the trainer all take their defaults from
+ * here (`DEFAULT_RUN_SETTINGS`). Sections follow SimDeblur-style experiment files: model, data, augment,
+ * optimizer, budget. Pure zod: the renderer imports it too.
+ */
+import { z } from 'zod';
+import { detectorConfigSchema } from '../models/config.js';
+import { DEVICES } from '../runtime/devices.js';
+import { describeIssues } from '../util/issues.js';
+
+/** The student: a detector config whose backbone defaults to the product's default student. */
+export const trainModelSchema = detectorConfigSchema.extend({
+  backbone: z.string().min(1).default('starnet_s050'),
+});
+
+export const dataSettingsSchema = z
+  .object({
+    imgsz: z.number().int().positive().multipleOf(32).default(320),
+    batch: z.number().int().positive().default(16),
+    /** Also train on pending pseudo-labels (at `pendingWeight` in the loss). */
+    includePending: z.boolean().default(false),
+    pendingWeight: z.number().min(0).max(1).default(0.5),
+  })
+  .strict();
+
+/** Ultralytics' augmentation gains (hyp.scratch defaults). */
+export const augmentSettingsSchema = z
+  .object({
+    /** Probability of a 4-image mosaic. */
+    mosaic: z.number().min(0).max(1).default(1),
+    /** Mosaic off for the last this many epochs (close_mosaic). */
+    closeMosaic: z.number().int().min(0).default(10),
+    hsvH: z.number().min(0).max(1).default(0.015),
+    hsvS: z.number().min(0).max(1).default(0.7),
+    hsvV: z.number().min(0).max(1).default(0.4),
+    fliplr: z.number().min(0).max(1).default(0.5),
+    /** Random scale range 1 +/- scale. */
+    scale: z.number().min(0).max(0.95).default(0.5),
+    /** Random translation, as a fraction of the input size. */
+    translate: z.number().min(0).max(0.5).default(0.1),
+  })
+  .strict();
+
+export const optimizerSettingsSchema = z
+  .object({
+    /** `auto` is Ultralytics' rule: SGD for long runs, else AdamW with a learning rate fitted to the class count. */
+    name: z.enum(['auto', 'SGD', 'AdamW']).default('auto'),
+    lr0: z.number().positive().default(0.01),
+    /** Final learning rate as a fraction of lr0. */
+    lrf: z.number().positive().max(1).default(0.01),
+    momentum: z.number().min(0).max(1).default(0.937),
+    weightDecay: z.number().min(0).default(0.0005),
+    schedule: z.enum(['linear', 'cosine']).default('linear'),
+    warmupEpochs: z.number().min(0).max(100).default(3),
+    /** Ultralytics floors warmup at 100 iterations; small sets may lower it. */
+    warmupMinIters: z.number().int().min(0).default(100),
+    warmupBiasLr: z.number().min(0).default(0.1),
+    warmupMomentum: z.number().min(0).max(1).default(0.8),
+    /** Global gradient-norm clip. */
+    clipNorm: z.number().positive().default(10),
+    emaDecay: z.number().min(0).max(1).default(0.9999),
+    /** EMA ramp: decay_t = decay * (1 - exp(-t / tau)). */
+    emaTau: z.number().positive().default(2000),
+  })
+  .strict();
+
+export const budgetSettingsSchema = z
+  .object({
+    epochs: z.number().int().positive().default(30),
+    /** Wall-clock budget: after the first epoch the epoch count is refitted so training ends within it. */
+    minutes: z.number().positive().optional(),
+    /** Stop after this many epochs without a better validation. */
+    patience: z.number().int().positive().default(50),
+    /** Validate every this many epochs (the last epoch always is). */
+    valEvery: z.number().int().positive().default(1),
+  })
+  .strict();
+
+export const runSettingsSchema = z
+  .object({
+    model: trainModelSchema.prefault({}),
+    data: dataSettingsSchema.prefault({}),
+    augment: augmentSettingsSchema.prefault({}),
+    optimizer: optimizerSettingsSchema.prefault({}),
+    budget: budgetSettingsSchema.prefault({}),
+    seed: z.number().int().default(0),
+    device: z.enum(DEVICES).default('auto'),
+  })
+  .strict();
+
+export type RunSettings = z.output<typeof runSettingsSchema>;
+/** What a caller may give: every field optional, defaults filled in by `resolveRunSettings`. */
+export type RunSettingsInput = z.input<typeof runSettingsSchema>;
+
+export const DEFAULT_RUN_SETTINGS: RunSettings = runSettingsSchema.parse({});
+
+/** Settings with defaults filled in; throws one line naming each bad key. */
+export function resolveRunSettings(input: unknown, where = 'run settings'): RunSettings {
+  const r = runSettingsSchema.safeParse(input ?? {});
+  if (!r.success) throw new Error(`${where}: ${describeIssues(r.error)}`);
+  return r.data;
+}
+
+/**
+ * Settings stored by Starling before they had sections (schema migration 5 rewrites them): a flat record with
+ * the detector config under `config`.
+ */
+export function fromLegacySettings(old: Record<string, unknown>): RunSettingsInput {
+  const o = old as Record<string, never>;
+  const pick = <T extends object>(entries: T) =>
+    Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return {
+    model: (old.config ?? {}) as RunSettingsInput['model'],
+    data: pick({ imgsz: o.imgsz, batch: o.batch, includePending: o.includePending }),
+    augment: pick({ mosaic: o.mosaic, closeMosaic: o.closeMosaic }),
+    optimizer: pick({
+      name: o.optimizer,
+      lr0: o.lr0,
+      schedule: o.lrSchedule,
+      warmupEpochs: o.warmupEpochs,
+      warmupMinIters: o.warmupMinIters,
+    }),
+    budget: pick({
+      epochs: o.epochs,
+      patience: o.patience,
+      valEvery: o.valEvery,
+      minutes: typeof old.timeLimit === 'number' ? old.timeLimit / 60 : undefined,
+    }),
+    ...pick({ seed: o.seed, device: o.device }),
+  };
+}

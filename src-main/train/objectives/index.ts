@@ -1,0 +1,5 @@
+/** Every head's training objective: one import line per objective file. */
+import './yolo.js';
+import './centernet.js';
+
+export { objectiveFor, trainableHeads, type Objective } from './objective.js';

@@ -1,0 +1,30 @@
+/** The yolo head's objective: the YOLOv8/11 loss (train/yolo-loss.ts) on padded box targets. */
+import type { Detect } from '../../models/heads/detect.js';
+import type { Batch } from '../loader.js';
+import { yoloLoss } from '../yolo-loss.js';
+import { registerObjective } from './objective.js';
+
+/** Targets are padded to a fixed box count so one compiled graph serves every batch. */
+export const MAX_BOXES = 64;
+
+function paddedTargets(batch: Batch): Float32Array {
+  const n = batch.files.length;
+  const out = new Float32Array(n * MAX_BOXES * 6);
+  const rows = Math.min(batch.maxBoxes, MAX_BOXES);
+  for (let k = 0; k < n; k++) {
+    out.set(batch.targets.subarray(k * batch.maxBoxes * 6, (k * batch.maxBoxes + rows) * 6), k * MAX_BOXES * 6);
+  }
+  return out;
+}
+
+registerObjective('yolo', () => ({
+  loss(g, m, images, batch) {
+    const t = g.input('targets', [batch, MAX_BOXES, 6]);
+    const head = m.head as Detect;
+    const r = yoloLoss(g, head.levels(m.features(images)), t, { nc: m.config.nc, strides: m.outputStrides });
+    return { loss: r.loss, terms: r.terms };
+  },
+  feeds: (batch) => ({
+    targets: { dtype: 'float32', shape: [batch.files.length, MAX_BOXES, 6], data: paddedTargets(batch) },
+  }),
+}));
