@@ -7,7 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ProjectStore } from '../store/project.js';
-import { cocoEvaluate, type CocoDet, type CocoGt } from '../eval/coco-eval.js';
+import { cocoGroundTruth } from '../eval/ground-truth.js';
+import { cocoScore } from '../eval/score.js';
+import { orZero } from '../eval/summary.js';
+
+type Box4 = [number, number, number, number];
 import { greedyMatch } from '../inference/boxes.js';
 
 export interface PseudoLabelQuality {
@@ -62,29 +66,20 @@ export function pseudoLabelQuality(store: ProjectStore): PseudoLabelQuality | nu
   }
   if (!boxes) return null;
 
-  const gt: CocoGt = { images: [], annotations: [], categories: [...classIds.values()].map((id) => ({ id })) };
-  const dets: CocoDet[] = [];
-  let annId = 1;
-  for (const imageId of imageOf.values()) {
-    gt.images.push({ id: imageId });
-    for (const t of truths.get(imageId) ?? [])
-      gt.annotations.push({
-        id: annId++,
-        image_id: imageId,
-        category_id: t.classId,
-        bbox: t.box as [number, number, number, number],
-        area: t.box[2]! * t.box[3]!,
-        iscrowd: 0,
-      });
-    for (const p of preds.get(imageId)!)
-      dets.push({
-        image_id: imageId,
-        category_id: p.classId,
-        score: p.score,
-        bbox: p.box as [number, number, number, number],
-      });
-  }
-  const stats = cocoEvaluate(gt, dets).stats;
+  // The truth per image, scored by the one COCO path (eval/); categories are project class ids here.
+  const images = [...imageOf.values()].map((id) => ({
+    id,
+    truths: (truths.get(id) ?? []).map((t) => ({
+      classId: t.classId,
+      classIndex: [...classIds.values()].indexOf(t.classId),
+      box: t.box as Box4,
+    })),
+  }));
+  const gt = cocoGroundTruth(images, [...classIds.values()], (t) => t.classId);
+  const dets = images.flatMap((im) =>
+    preds.get(im.id)!.map((p) => ({ image_id: im.id, category_id: p.classId, score: p.score, bbox: p.box })),
+  );
+  const { summary } = cocoScore(gt, dets);
   const totalTruths = gt.annotations.length;
   const thresholds = QUALITY_THRESHOLDS.map((score) => {
     let tp = 0;
@@ -101,8 +96,8 @@ export function pseudoLabelQuality(store: ProjectStore): PseudoLabelQuality | nu
     images: imageOf.size,
     truths: totalTruths,
     boxes,
-    ap: Math.max(0, stats[0]!),
-    ap50: Math.max(0, stats[1]!),
+    ap: orZero(summary.mAP),
+    ap50: orZero(summary.mAP50),
     thresholds,
   };
 }
