@@ -136,8 +136,6 @@ export interface AppInfo {
   version: string;
   node: string;
   platform: string;
-  /** What each later capability can do today; the UI says plainly what is not implemented. */
-  features: Record<'training' | 'teachers' | 'export' | 'review', boolean>;
 }
 
 export interface ImageDetail {

@@ -68,7 +68,6 @@ export const handlers: Handlers = {
     version: STARLING_VERSION,
     node: process.versions.node,
     platform: `${process.platform}-${process.arch}`,
-    features: { training: true, teachers: true, export: true, review: true },
   }),
 
   // ---- projects ---------------------------------------------------------------------------------
@@ -256,7 +255,7 @@ export const handlers: Handlers = {
     return exportModel({ ...i, config: i.config ?? {} });
   },
 
-  // ---- later capabilities (read-only until their issues land) -----------------------------------
+  // ---- teachers, pseudo-labels and review --------------------------------------------------------
   'teachers.list': (s) => s.requireProject().teachers.list(),
   'teachers.families': () => layouts(),
   'teachers.probe': async (_s, { path: file, family, imgsz, names }) =>

@@ -11,9 +11,9 @@
  * Where no worker entry is found (util/worker-entry.ts), the job runs in-thread; STARLING_JOB_THREAD=0 forces
  * that (the responsiveness test compares both).
  */
-import type { ExportModelResult } from '../api/contract.js';
+
 import { StarlingError, type ErrorCode } from '../errors.js';
-import { exportModel, type ExportModelOptions } from '../export/export-model.js';
+import { exportModel, type ExportModelOptions, type ExportModelResult } from '../export/export-model.js';
 import type { ProjectStore } from '../store/project.js';
 import { runPseudoLabel, type PseudoLabelRequest, type PseudoLabelResult } from '../teachers/pseudo-label.js';
 import { runTraining, type TrainRequest } from '../train/train-job.js';

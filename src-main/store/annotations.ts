@@ -1,5 +1,6 @@
 import { StarlingError } from '../errors.js';
 import type { DB } from './db.js';
+import { settleImages } from './settle.js';
 import type { AnnotationRecord, AnnotationSource, Box, ReviewState } from './types.js';
 
 interface Row {
@@ -140,7 +141,7 @@ export class AnnotationRepo {
 
   /**
    * Applies a user edit on one image as one transaction and one undo step. A new edit discards the
-   * image's redo branch. An edit settles an unlabeled image once no box on it is pending (see below).
+   * image's redo branch. An edit settles an unlabeled image once no box on it is pending (store/settle.ts).
    */
   edit(imageId: number, ops: readonly EditOp[], label = 'edit'): EditResult {
     if (!this.db.prepare('SELECT 1 FROM images WHERE id = ?').get(imageId)) {
@@ -213,17 +214,7 @@ export class AnnotationRepo {
             }
           }
         }
-        // An unlabeled image is settled once nothing on it waits for review and it holds a box: reviewed when a
-        // teacher's box was accepted (as review.set settles it), labeled otherwise.
-        this.db
-          .prepare(
-            `UPDATE images SET status = CASE WHEN EXISTS (SELECT 1 FROM annotations WHERE image_id = images.id
-               AND review = 'accepted' AND source LIKE 'teacher:%') THEN 'reviewed' ELSE 'labeled' END
-             WHERE id = ? AND status = 'unlabeled'
-             AND NOT EXISTS (SELECT 1 FROM annotations WHERE image_id = images.id AND review = 'pending')
-             AND EXISTS (SELECT 1 FROM annotations WHERE image_id = images.id AND review = 'accepted')`,
-          )
-          .run(imageId);
+        settleImages(this.db, [imageId]);
       })
       .immediate();
     return { ...this.state(imageId), created };

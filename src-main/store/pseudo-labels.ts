@@ -6,6 +6,7 @@
  */
 import { StarlingError } from '../errors.js';
 import type { DB } from './db.js';
+import { settleImages } from './settle.js';
 import type { ReviewState } from './types.js';
 
 export interface PseudoBox {
@@ -47,14 +48,6 @@ export class PseudoLabelRepo {
     return new Set(rows.map((r) => r.image_id));
   }
 
-  /** Boxes written by the job so far (for progress after a resume). */
-  boxesWritten(jobKey: string): number {
-    const r = this.db
-      .prepare('SELECT COALESCE(SUM(boxes), 0) AS n FROM pseudo_label_done WHERE job_key = ?')
-      .get(jobKey) as { n: number };
-    return r.n;
-  }
-
   /**
    * One transaction per chunk: replace each image's pending teacher boxes with `boxes` and mark it done.
    * Images listed with no boxes are marked done too (the teachers found nothing).
@@ -87,8 +80,8 @@ export class PseudoLabelRepo {
   }
 
   /**
-   * Sets the review state of the pending teacher boxes matching `f`; returns how many changed. Images left
-   * with no pending boxes and at least one accepted one become `reviewed` (they now hold training labels).
+   * Sets the review state of the pending teacher boxes matching `f`; returns how many changed. Images left with
+   * nothing pending are settled by the one rule (store/settle.ts).
    */
   review(f: ReviewFilter, state: Exclude<ReviewState, 'pending'>): number {
     const { where, params } = this.where(f);
@@ -103,12 +96,7 @@ export class PseudoLabelRepo {
         const changed = this.db
           .prepare(`UPDATE annotations SET review = ?, updated_at = ? WHERE ${where}`)
           .run(state, now, ...params).changes;
-        const settle = this.db.prepare(
-          `UPDATE images SET status = 'reviewed' WHERE id = ? AND status = 'unlabeled'
-           AND NOT EXISTS (SELECT 1 FROM annotations WHERE image_id = images.id AND review = 'pending')
-           AND EXISTS (SELECT 1 FROM annotations WHERE image_id = images.id AND review = 'accepted')`,
-        );
-        for (const id of images) settle.run(id);
+        settleImages(this.db, images);
         return changed;
       })
       .immediate();

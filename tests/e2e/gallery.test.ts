@@ -100,7 +100,7 @@ describe('browser mode, end to end', () => {
     await page.goto(`${server.openUrl}#/nowhere`);
     await expect
       .poll(() => page.locator('[data-testid="placeholder-nowhere"]').textContent())
-      .toMatch(/Not implemented yet/);
+      .toMatch(/There is no view called “nowhere”/);
     await page.close();
   });
 

@@ -94,6 +94,28 @@ describe('project store', () => {
     }
   });
 
+  it('settles an image by one rule whether its boxes are decided in the annotator or in bulk', () => {
+    const s = seeded();
+    const cls = s.classes.list()[0]!.id;
+    const settleBoth = (decide: 'edit' | 'bulk', teacherState: 'accepted' | 'rejected') => {
+      const [id] = s.images.addMany([{ path: `${decide}-${teacherState}.jpg`, hash: 'x', width: 50, height: 50 }]);
+      const [teacher] = s.annotations.addMany([
+        { imageId: id!, classId: cls, x: 1, y: 1, w: 5, h: 5, source: 'teacher:t', score: 0.9, review: 'pending' },
+      ]);
+      s.annotations.edit(id!, [{ op: 'create', classId: cls, x: 20, y: 20, w: 5, h: 5 }]); // a drawn box
+      expect(s.images.get(id!).status).toBe('unlabeled'); // the teacher box still waits
+      if (decide === 'edit') s.annotations.edit(id!, [{ op: 'update', id: teacher!, review: teacherState }]);
+      else s.pseudoLabels.review({ imageId: id! }, teacherState);
+      return s.images.get(id!).status;
+    };
+    // A teacher box accepted: reviewed pseudo-labels. Every teacher box rejected: the labels are the drawn ones.
+    expect(settleBoth('edit', 'accepted')).toBe('reviewed');
+    expect(settleBoth('bulk', 'accepted')).toBe('reviewed');
+    expect(settleBoth('edit', 'rejected')).toBe('labeled');
+    expect(settleBoth('bulk', 'rejected')).toBe('labeled');
+    s.close();
+  });
+
   it('stores paths relative to the root when inside it', () => {
     const s = seeded();
     expect(s.storedPath(path.join(tmp.dir, 'sub', 'x.jpg'))).toBe('sub/x.jpg');
