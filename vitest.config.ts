@@ -1,6 +1,9 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Compiles the renderer's rune modules (*.svelte.ts) its unit tests import, such as the annotator's editor state.
+  plugins: [svelte()],
   test: {
     include: ['tests/**/*.test.ts'],
     testTimeout: 60_000,

@@ -1,0 +1,331 @@
+/**
+ * The annotator's editor state, apart from rendering (as tldraw keeps its editor apart from its canvas): the
+ * image shown and its boxes, the selection and the current class, what is hidden, the edit queue with undo and
+ * redo through the store's history, the walk to the previous/next image (the gallery's filtered list, or the
+ * review queue), review decisions and the box clipboard. It talks to the backend through the typed API it is
+ * given and never touches Konva, so it is unit-tested against a real project without a browser
+ * (tests/unit/annotator-editor.test.ts). The scene (scene.ts) draws it; the keymap (keymap.ts) drives it.
+ */
+import type { ApiInput, ApiMethod, ApiOutput, ImageDetail } from '../../../../src-main/api/contract';
+import type { ImageFilter } from '../../../../src-main/store/images';
+import type { AnnotationRecord, ClassRecord } from '../../../../src-main/store/types';
+
+/** The API the editor needs: the renderer's typed client, or an in-process call in tests. */
+export interface Backend {
+  call<M extends ApiMethod>(method: M, input: ApiInput<M>): Promise<ApiOutput<M>>;
+}
+
+export type EditOp = ApiInput<'annotations.edit'>['ops'][number];
+export type BoxGeometry = { x: number; y: number; w: number; h: number };
+
+export interface EditorOptions {
+  backend: Backend;
+  /** The review queue (pending boxes, going round) rather than the annotator's walk. */
+  review: boolean;
+  /** The project's classes, in order (hotkeys 1-9 follow it). */
+  classes: () => ClassRecord[];
+  /** The filter the annotator's A/D walk (the gallery's). */
+  walkFilter: () => ImageFilter;
+  /** Opens another image (the route changes). */
+  go: (imageId: number) => void;
+  /** Asks the user (a bulk decision); false cancels. */
+  confirm: (question: string) => boolean | Promise<boolean>;
+  /** Starts fetching a neighbour's pixels. */
+  prefetchImage?: (imageId: number) => void;
+  /** The state changed in a way the scene must redraw. */
+  changed?: () => void;
+}
+
+interface Walk {
+  id: number;
+  prev: number | null;
+  next: number | null;
+}
+
+export class AnnotatorEditor {
+  detail = $state<ImageDetail | null>(null);
+  /** Why the image cannot be shown (its boxes still are), or why opening failed. */
+  error = $state<string | null>(null);
+  selectedId = $state<number | null>(null);
+  currentClass = $state<number | null>(null);
+  /** Classes hidden by their toggle. */
+  hidden = $state<Record<number, boolean>>({});
+  /** Pending boxes below this score are hidden. */
+  minScore = $state(0.25);
+  status = $state('');
+
+  private queue: Promise<void> = Promise.resolve();
+  private opening = 0;
+  /** The shown image's neighbours, kept from its prefetch so A/D go straight on (not the review walk). */
+  private walk: Walk | null = null;
+  /** Bumped when the walk is dropped: a prefetch that started before must not put its stale answer back. */
+  private walkEpoch = 0;
+  private clipboard: (BoxGeometry & { classId: number })[] = [];
+
+  constructor(private readonly o: EditorOptions) {}
+
+  // ---- what is shown -------------------------------------------------------------------------------
+
+  get classById(): Map<number, ClassRecord> {
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- built per read, never changed
+    return new Map(this.o.classes().map((c) => [c.id, c]));
+  }
+
+  /** The boxes drawn: not rejected, class not hidden, pending ones at or above the score slider. */
+  get visible(): AnnotationRecord[] {
+    return (this.detail?.annotations ?? []).filter(
+      (a) =>
+        a.review !== 'rejected' &&
+        !this.hidden[a.classId] &&
+        !(a.review === 'pending' && (a.score ?? 1) < this.minScore),
+    );
+  }
+
+  get pendingCount(): number {
+    return (this.detail?.annotations ?? []).filter((a) => a.review === 'pending').length;
+  }
+
+  /** The selection, if it is drawn: keys act on what is drawn. */
+  get selected(): AnnotationRecord | null {
+    return this.visible.find((a) => a.id === this.selectedId) ?? null;
+  }
+
+  select(id: number | null): void {
+    this.selectedId = id;
+    const a = this.detail?.annotations.find((x) => x.id === id);
+    if (a && a.review !== 'pending') this.currentClass = a.classId;
+    this.o.changed?.();
+  }
+
+  // ---- opening and walking -------------------------------------------------------------------------
+
+  /**
+   * Opens an image with its pixels (loading meanwhile). Resolves with the pixels once shown, or `dropped` when a
+   * later open overtook it (A then D quickly). An image whose pixels fail still opens with its boxes and a
+   * message naming the file: the walk must not stop at a bad file.
+   */
+  async open<T>(id: number, pixels: Promise<T>): Promise<{ dropped: true } | { dropped: false; pixels: T | null }> {
+    const token = ++this.opening;
+    const settled = pixels.then(
+      (img) => ({ img, failure: null }),
+      (e: unknown) => ({ img: null, failure: e as Error }),
+    );
+    let d: ImageDetail;
+    try {
+      d = await this.o.backend.call('images.get', { id });
+    } catch (e) {
+      if (token === this.opening) this.error = (e as Error).message;
+      return { dropped: true };
+    }
+    const { img, failure } = await settled;
+    if (token !== this.opening) return { dropped: true };
+    this.error = failure ? `${d.image.path}: the image cannot be shown (${failure.message})` : null;
+    this.detail = d;
+    this.selectedId = null;
+    void this.prefetch(id).catch(() => {});
+    return { dropped: false, pixels: img };
+  }
+
+  private async neighbours(id: number): Promise<{ prev: number | null; next: number | null }> {
+    // The review queue: images with pending boxes, in gallery order, going round; the shown image may have left
+    // it (its last pending box was just decided), and the walk goes on from where it was.
+    const n = this.o.review
+      ? await this.o.backend.call('images.neighbors', { id, filter: { status: 'pending' }, wrap: true })
+      : await this.o.backend.call('images.neighbors', { id, filter: this.o.walkFilter() });
+    return { prev: n.prev, next: n.next };
+  }
+
+  private async prefetch(id: number): Promise<void> {
+    const epoch = this.walkEpoch;
+    const n = await this.neighbours(id);
+    // Accepting or rejecting boxes changes the review walk: it is asked again each time.
+    if (!this.o.review && epoch === this.walkEpoch) this.walk = { id, ...n };
+    for (const k of [n.prev, n.next]) if (k !== null) this.o.prefetchImage?.(k);
+  }
+
+  /** Images or labels changed: the walk is asked again. */
+  dropWalk(): void {
+    this.walk = null;
+    this.walkEpoch++;
+  }
+
+  async step(dir: -1 | 1): Promise<void> {
+    const d = this.detail;
+    if (!d) return;
+    const n = !this.o.review && this.walk?.id === d.image.id ? this.walk : await this.neighbours(d.image.id);
+    const target = dir < 0 ? n.prev : n.next;
+    if (target === null) {
+      this.status = this.o.review ? 'No other image has pending boxes.' : 'No more images.';
+      return;
+    }
+    this.o.go(target);
+  }
+
+  // ---- edits ---------------------------------------------------------------------------------------
+
+  private stillShown = (imageId: number) => this.detail?.image.id === imageId;
+
+  /**
+   * Queues a request for the image shown now. Edits run one after another, each starting from the saved state;
+   * an edit belongs to the image it was made on even if A/D switch before it runs (a nudge just before D is
+   * saved, not lost), and the view takes its answer only while that image is shown. A failed request says so
+   * and the queue goes on.
+   */
+  private enqueue(work: (imageId: number) => Promise<void>): Promise<void> {
+    const imageId = this.detail?.image.id;
+    if (imageId === undefined) return this.queue;
+    this.queue = this.queue
+      .then(() => work(imageId))
+      .catch((e: unknown) => void (this.status = `Not saved: ${(e as Error).message}`));
+    return this.queue;
+  }
+
+  /** Saves an edit (`ops` may be computed when its turn comes, from the saved state). */
+  save(ops: EditOp[] | (() => EditOp[]), label: string): Promise<void> {
+    return this.enqueue(async (imageId) => {
+      // Ops computed from the current state (nudges) only make sense on the image they were made on.
+      if (typeof ops === 'function' && !this.stillShown(imageId)) return;
+      const list = typeof ops === 'function' ? ops() : ops;
+      if (!list.length) return;
+      const r = await this.o.backend.call('annotations.edit', { imageId, ops: list, label });
+      if (!this.stillShown(imageId) || !this.detail) return void (this.status = 'Saved');
+      this.detail = { ...this.detail, annotations: r.annotations, canUndo: r.canUndo, canRedo: r.canRedo };
+      if (r.created.length) this.selectedId = r.created.at(-1)!;
+      this.status = 'Saved';
+    }).finally(() => this.o.changed?.()); // also after a failure: a box dragged but not saved goes back
+  }
+
+  history(kind: 'undo' | 'redo'): Promise<void> {
+    return this.enqueue(async (imageId) => {
+      const r = await this.o.backend.call(kind === 'undo' ? 'annotations.undo' : 'annotations.redo', { imageId });
+      if (!this.stillShown(imageId) || !this.detail) return;
+      this.detail = { ...this.detail, annotations: r.annotations, canUndo: r.canUndo, canRedo: r.canRedo };
+      if (!r.annotations.some((a) => a.id === this.selectedId)) this.selectedId = null;
+      this.status = r.changed ? (kind === 'undo' ? 'Undone' : 'Redone') : `Nothing to ${kind}`;
+      this.o.changed?.();
+    });
+  }
+
+  /** A box drawn on the canvas, in the current class. */
+  create(box: BoxGeometry): Promise<void> {
+    if (this.currentClass === null) {
+      this.status = 'Create or pick a class first (1-9 or the list).';
+      return Promise.resolve();
+    }
+    return this.save([{ op: 'create', classId: this.currentClass, ...box }], 'draw');
+  }
+
+  move(id: number, x: number, y: number): Promise<void> {
+    return this.save([{ op: 'update', id, x, y }], 'move');
+  }
+
+  resize(id: number, box: BoxGeometry): Promise<void> {
+    return this.save([{ op: 'update', id, ...box }], 'resize');
+  }
+
+  /** Moves the selection by (dx, dy) from wherever its saved position is when the nudge runs. */
+  nudge(dx: number, dy: number): void {
+    const sel = this.selected;
+    if (!sel) return;
+    void this.save(() => {
+      const cur = this.detail?.annotations.find((a) => a.id === sel.id);
+      return cur ? [{ op: 'update', id: cur.id, x: cur.x + dx, y: cur.y + dy }] : [];
+    }, 'nudge');
+  }
+
+  /** Hotkey 1-9: the class to draw with, and the selection's class. */
+  useClass(index: number): void {
+    const c = this.o.classes()[index];
+    if (!c) return;
+    this.currentClass = c.id;
+    const sel = this.selected;
+    if (sel && sel.classId !== c.id) void this.save([{ op: 'update', id: sel.id, classId: c.id }], 'class');
+  }
+
+  /** Delete: rejects a pending box, deletes any other. */
+  removeSelected(): void {
+    const sel = this.selected;
+    if (!sel) return;
+    if (sel.review === 'pending') void this.setReview([sel.id], 'rejected');
+    else void this.save([{ op: 'delete', id: sel.id }], 'delete');
+    this.selectedId = null;
+  }
+
+  // ---- review --------------------------------------------------------------------------------------
+
+  async setReview(ids: number[], state: 'accepted' | 'rejected'): Promise<void> {
+    if (!ids.length) return;
+    await this.save(
+      ids.map((id) => ({ op: 'update' as const, id, review: state })),
+      state === 'accepted' ? 'accept' : 'reject',
+    );
+  }
+
+  /** Enter: accepts the selected pending box, or every visible pending box on the image. */
+  acceptVisible(): Promise<void> {
+    const sel = this.selected;
+    const ids =
+      sel?.review === 'pending' ? [sel.id] : this.visible.filter((a) => a.review === 'pending').map((a) => a.id);
+    return this.setReview(ids, 'accepted');
+  }
+
+  /** Accepts a class's pending boxes at or above the slider across the project: it asks first, with the count. */
+  async acceptClassAbove(classId: number): Promise<void> {
+    const what = `pending ${this.classById.get(classId)?.name ?? '?'} box(es) scoring ≥ ${this.minScore.toFixed(2)}`;
+    try {
+      const filter = { state: 'accepted' as const, classId, minScore: this.minScore };
+      const { changed: n } = await this.o.backend.call('review.set', { ...filter, dryRun: true });
+      if (!n) return void (this.status = `No ${what} in the project.`);
+      const question = `Accept ${n} ${what} on every image of the project? Ctrl+Z does not undo a bulk accept.`;
+      if (!(await this.o.confirm(question))) return;
+      const r = await this.o.backend.call('review.set', filter);
+      this.status = `Accepted ${r.changed} ${what}`;
+      this.dropWalk();
+      const d = await this.o.backend.call('images.get', { id: this.detail!.image.id });
+      if (this.stillShown(d.image.id)) this.detail = d;
+      this.o.changed?.();
+    } catch (e) {
+      this.status = `Not accepted: ${(e as Error).message}`;
+    }
+  }
+
+  // ---- clipboard -----------------------------------------------------------------------------------
+
+  /** A box clipped to the current image (images in a folder may differ in size). */
+  private fitted(b: BoxGeometry & { classId: number }) {
+    const W = this.detail?.image.width ?? Infinity;
+    const H = this.detail?.image.height ?? Infinity;
+    const x = Math.min(Math.max(0, b.x), W - 1);
+    const y = Math.min(Math.max(0, b.y), H - 1);
+    return { classId: b.classId, x, y, w: Math.min(b.w, W - x), h: Math.min(b.h, H - y) };
+  }
+
+  /** Ctrl+C: the selected box, or every accepted box on the image. */
+  copy(): void {
+    const sel = this.selected;
+    const boxes = sel ? [sel] : (this.detail?.annotations ?? []).filter((a) => a.review === 'accepted');
+    this.clipboard = boxes.map((a) => ({ classId: a.classId, x: a.x, y: a.y, w: a.w, h: a.h }));
+    this.status = `Copied ${this.clipboard.length} box(es)`;
+  }
+
+  paste(): Promise<void> {
+    return this.save(
+      this.clipboard.map((b) => ({ op: 'create' as const, ...this.fitted(b) })),
+      'paste',
+    );
+  }
+
+  /** The accepted boxes of the previous image in the walk, added to this one (tracking-style labeling). */
+  async copyFromPrevious(): Promise<void> {
+    if (!this.detail) return;
+    const n = await this.o.backend.call('images.neighbors', { id: this.detail.image.id, filter: {} });
+    if (n.prev === null) return void (this.status = 'No previous image.');
+    const prev = await this.o.backend.call('images.get', { id: n.prev });
+    const boxes = prev.annotations.filter((a) => a.review === 'accepted');
+    await this.save(
+      boxes.map((a) => ({ op: 'create' as const, ...this.fitted(a) })),
+      'copy from previous',
+    );
+    this.status = `Copied ${boxes.length} box(es) from the previous image`;
+  }
+}
