@@ -25,6 +25,7 @@ import type { Leaderboard } from '../eval/leaderboard.js';
 import type { RunEvaluation } from '../eval/run-evaluation.js';
 import type { DetectionReview } from '../eval/detection-review.js';
 import { layoutNames } from '../inference/decode.js';
+import { formatNames } from '../formats/index.js';
 import { architectureNames, backboneNames, headNames } from '../models/zoo.js';
 import { trainableHeads } from '../train/objectives/index.js';
 import { runSettingsSchema, trainModelSchema } from '../settings/run-settings.js';
@@ -115,7 +116,11 @@ export const editOpSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('delete'), id }).strict(),
 ]);
 
-export const datasetFormat = z.enum(['coco', 'yolo', 'voc']);
+export const datasetFormat = z
+  .string()
+  .refine((f) => formatNames().includes(f), {
+    error: (i) => `unknown format "${String(i.input)}"; known: ${formatNames().join(', ')}`,
+  });
 
 export type { JobInfo } from '../jobs/manager.js';
 export type { ExportModelResult } from '../export/export-model.js';

@@ -1,3 +1,4 @@
+import { formatNames } from '../formats/index.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,7 +25,7 @@ import { addTeacherCommands, printQuality } from './teachers.js';
 import { runDemo } from './demo.js';
 import { addRunsCommand } from './runs.js';
 
-type Format = 'coco' | 'yolo' | 'voc';
+type Format = string;
 type SplitName = 'train' | 'val' | 'test';
 
 function int(name: string) {
@@ -60,7 +61,7 @@ export function buildProgram(): Command {
     .version(STARLING_VERSION)
     .showHelpAfterError('(run with --help for usage)');
   const formatOption = () =>
-    new Option('--format <format>', 'dataset format').choices(['coco', 'yolo', 'voc']).makeOptionMandatory();
+    new Option('--format <format>', 'dataset format').choices(formatNames()).makeOptionMandatory();
 
   program
     .command('init')

@@ -1,3 +1,4 @@
+import { registerFormat } from './registry.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Split } from '../store/types.js';
@@ -187,3 +188,10 @@ export async function writeCoco(ds: Dataset, outDir: string, opts: { imagesRoot:
   }
   return written;
 }
+
+registerFormat({
+  name: 'coco',
+  description: 'COCO JSON (instances_<split>.json)',
+  parse: (input, opts) => parseCoco(input, opts),
+  write: (ds, outDir, opts) => writeCoco(ds, outDir, { imagesRoot: opts.imagesRoot }),
+});

@@ -1,3 +1,4 @@
+import { registerFormat } from './registry.js';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -176,3 +177,10 @@ export async function writeVoc(ds: Dataset, outDir: string, opts: { images: Imag
   written.push(await writeText(path.join(outDir, 'labels.txt'), ds.classes.join('\n') + '\n'));
   return written;
 }
+
+registerFormat({
+  name: 'voc',
+  description: 'Pascal VOC XML (Annotations/, JPEGImages/, ImageSets/Main/)',
+  parse: (input, opts) => parseVoc(input, opts),
+  write: (ds, outDir, opts) => writeVoc(ds, outDir, { images: opts.images }),
+});

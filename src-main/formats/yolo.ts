@@ -1,3 +1,4 @@
+import { registerFormat } from './registry.js';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -220,3 +221,10 @@ export async function writeYolo(ds: Dataset, outDir: string, opts: { images: Ima
   written.push(await writeText(path.join(outDir, 'data.yaml'), yaml));
   return written;
 }
+
+registerFormat({
+  name: 'yolo',
+  description: 'YOLO txt labels with data.yaml (the Ultralytics layout)',
+  parse: (input) => parseYolo(input),
+  write: (ds, outDir, opts) => writeYolo(ds, outDir, { images: opts.images }),
+});
