@@ -116,11 +116,9 @@ export const editOpSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('delete'), id }).strict(),
 ]);
 
-export const datasetFormat = z
-  .string()
-  .refine((f) => formatNames().includes(f), {
-    error: (i) => `unknown format "${String(i.input)}"; known: ${formatNames().join(', ')}`,
-  });
+export const datasetFormat = z.string().refine((f) => formatNames().includes(f), {
+  error: (i) => `unknown format "${String(i.input)}"; known: ${formatNames().join(', ')}`,
+});
 
 export type { JobInfo } from '../jobs/manager.js';
 export type { ExportModelResult } from '../export/export-model.js';
