@@ -1,7 +1,8 @@
 /**
  * Pseudo-label storage: a job's results are written per chunk of images in one transaction that replaces the
  * images' pending teacher boxes (never manual, accepted or rejected ones) and records the images as done for
- * the job's key, so a killed job resumes where it stopped without duplicating boxes. Review operations accept
+ * the job's key, so a killed job resumes where it stopped without duplicating boxes; another job's markers on
+ * those images go, since the boxes they recorded were just replaced. Review operations accept
  * or reject pending boxes one by one, per image, or in bulk by class and score.
  */
 import { StarlingError } from '../errors.js';
@@ -63,6 +64,9 @@ export class PseudoLabelRepo {
     const mark = this.db.prepare(
       'INSERT OR REPLACE INTO pseudo_label_done (job_key, image_id, boxes) VALUES (?, ?, ?)',
     );
+    // The boxes other jobs left on these images are gone: their done-markers no longer describe anything, and
+    // running those jobs again must label the images again.
+    const forget = this.db.prepare('DELETE FROM pseudo_label_done WHERE image_id = ? AND job_key != ?');
     const now = Date.now();
     this.db
       .transaction(() => {
@@ -74,6 +78,7 @@ export class PseudoLabelRepo {
             insert.run(r.imageId, b.classId, b.x, b.y, b.w, b.h, b.source, b.score, now, now);
           }
           mark.run(jobKey, r.imageId, r.boxes.length);
+          forget.run(r.imageId, jobKey);
         }
       })
       .immediate();

@@ -7,7 +7,7 @@ import * as F from '../../src-main/engine/functional.js';
 import { Graph } from '../../src-main/engine/ir.js';
 import { nd } from '../../src-main/engine/ndarray.js';
 import { encodeModel } from '../../src-main/engine/onnx-writer.js';
-import type { JobContext } from '../../src-main/util/job-context.js';
+import { UNCANCELLABLE, type JobContext } from '../../src-main/util/job-context.js';
 import { ProjectStore } from '../../src-main/store/project.js';
 import { fuse } from '../../src-main/teachers/fuse.js';
 import { predict } from '../../src-main/inference/predictor.js';
@@ -317,6 +317,12 @@ describe('pseudo-label job and review', () => {
         throwIfCancelled: () => {},
       });
       expect([again.images, again.resumed, [...store.annotations.iterate(['pending'])].length]).toEqual([0, 5, 10]);
+      // Another job (a higher threshold) replaces these boxes; the first job run again must label every image
+      // again, not skip them as done by an earlier run while its boxes are gone.
+      const strict = await runPseudoLabel(store, { ...req, conf: 0.42 }, UNCANCELLABLE);
+      expect([strict.images, strict.resumed, [...store.annotations.iterate(['pending'])].length]).toEqual([5, 0, 5]);
+      const back = await runPseudoLabel(store, req, UNCANCELLABLE);
+      expect([back.images, back.resumed, [...store.annotations.iterate(['pending'])].length]).toEqual([5, 0, 10]);
 
       // Review: accept person boxes >= 0.4, reject the rest of the person boxes; change the threshold later.
       const personId = store.classes.byName('person')!.id;
