@@ -17,6 +17,7 @@ import { headEntries } from '../models/zoo.js';
 import { layouts } from '../inference/decode.js';
 import { DEFAULT_RUN_SETTINGS } from '../settings/run-settings.js';
 import { trainableHeads } from '../train/objectives/index.js';
+import { assertNotTrainedElsewhere } from '../train/run-owner.js';
 import { exportModel } from '../export/export-model.js';
 import { leaderboard } from '../eval/leaderboard.js';
 import { reviewDetections } from '../eval/detection-review.js';
@@ -310,6 +311,8 @@ export const handlers: Handlers = {
   'runs.predictions': (s, { id, imageId }) => s.requireProject().runs.predictions(id, imageId),
   'train.start': (s, req) => {
     const store = s.requireProject();
+    // Refused before a job starts: resuming a run another live process trains.
+    if (req.resume !== undefined) assertNotTrainedElsewhere(store.runs.get(req.resume));
     const label =
       req.resume !== undefined
         ? `Resume run ${req.resume}`

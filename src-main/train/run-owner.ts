@@ -6,7 +6,9 @@
  * training while the CLI opens the same project) is left alone, as is a run recorded on another machine.
  */
 import os from 'node:os';
+import { StarlingError } from '../errors.js';
 import type { ProjectStore } from '../store/project.js';
+import type { RunRecord } from '../store/types.js';
 
 export interface RunOwner {
   pid: number;
@@ -32,12 +34,32 @@ function isAlive(owner: RunOwner): boolean {
   }
 }
 
+const ownerOf = (run: RunRecord) => (run.summary as { owner?: RunOwner } | null)?.owner;
+
+/**
+ * Refuses to train a run that a live process is training already (two processes would drive one run: each
+ * overwrites the other's checkpoints and status). A run recorded on another machine counts as live: this one
+ * cannot tell.
+ */
+export function assertNotTrainedElsewhere(run: RunRecord): void {
+  if (run.status !== 'running') return;
+  const owner = ownerOf(run);
+  if (!owner) return;
+  const here = owner.host === os.hostname();
+  if (here && !isAlive(owner)) return;
+  throw new StarlingError(
+    'CONFLICT',
+    `run ${run.id} is being trained by process ${owner.pid} on ${owner.host}` +
+      (here ? '; stop it there (Ctrl+C or Cancel) before resuming' : '; resume it on that machine'),
+  );
+}
+
 /** Marks the project's orphaned running runs failed; returns their ids. */
 export function settleInterruptedRuns(store: ProjectStore): number[] {
   const settled: number[] = [];
   for (const run of store.runs.list()) {
     if (run.status !== 'running') continue;
-    const owner = (run.summary as { owner?: RunOwner } | null)?.owner;
+    const owner = ownerOf(run);
     if (!owner || owner.host !== os.hostname() || isAlive(owner)) continue;
     store.runs.update(run.id, {
       status: 'failed',

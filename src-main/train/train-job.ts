@@ -11,7 +11,7 @@ import { resolveRunSettings, type RunSettings, type RunSettingsInput } from '../
 import type { ProjectStore } from '../store/project.js';
 import type { JobContext } from '../util/job-context.js';
 import { projectSources } from './loader.js';
-import { thisProcess } from './run-owner.js';
+import { assertNotTrainedElsewhere, thisProcess } from './run-owner.js';
 import { Trainer } from './trainer.js';
 
 export interface TrainRequest extends RunSettingsInput {
@@ -34,6 +34,7 @@ export async function runTraining(
   onRun?: (runId: number) => void,
 ): Promise<{ runId: number; epochs: number; best: Record<string, number> }> {
   const existing = req.resume !== undefined ? store.runs.get(req.resume) : null;
+  if (existing) assertNotTrainedElsewhere(existing);
   const settings: RunSettings = existing
     ? existing.settings
     : resolveRunSettings({ ...withoutRunFields(req), model: { ...req.model, nc: store.classes.list().length } });

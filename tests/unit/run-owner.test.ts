@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
+import { call } from '../../src-main/api/dispatch.js';
 import { Session } from '../../src-main/api/session.js';
 import { ProjectStore } from '../../src-main/store/project.js';
 import { tempDir } from '../helpers.js';
@@ -47,6 +48,15 @@ describe('runs left running by a process that stopped', () => {
     expect(status(ids.alive!)).toBe('running');
     expect(status(ids.elsewhere!)).toBe('running');
     expect(status(legacy.id)).toBe('running');
+    // A run a live process trains cannot be resumed by another: refused before any job starts, naming the
+    // process. A run whose process is gone resumes (its job starts).
+    await expect(call(session, 'train.start', { resume: ids.alive! })).rejects.toThrow(
+      new RegExp(`run ${ids.alive} is being trained by process ${process.pid} on ${host}; stop it there`),
+    );
+    await expect(call(session, 'train.start', { resume: ids.elsewhere! })).rejects.toThrow(
+      new RegExp(`process ${gone} on ${host}-other; resume it on that machine`),
+    );
+    expect(session.jobs.list()).toHaveLength(0);
     await session.dispose();
   });
 });
