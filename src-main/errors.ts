@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'FORMAT'
   | 'CANCELLED'
   | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'TOO_LARGE'
   | 'NOT_IMPLEMENTED'
   | 'INTERNAL';
 

@@ -41,13 +41,20 @@ export function summarize(store: ProjectStore, o: { perSplitClass?: boolean } = 
   };
 }
 
-/** Every image file under the given files/folders, sorted, skipping hidden folders and caches. */
+/**
+ * Every image file under the given files/folders, sorted, skipping hidden folders and caches. A folder reached
+ * twice through links (a link loop) is walked once; what is not a regular file is refused when probed.
+ */
 function collectImageFiles(paths: readonly string[]): string[] {
   const out: string[] = [];
+  const walked = new Set<string>();
   const walk = (p: string): void => {
     const st = fs.statSync(p, { throwIfNoEntry: false });
     if (!st) throw new StarlingError('NOT_FOUND', `${p}: no such file or folder`);
     if (st.isDirectory()) {
+      const real = fs.realpathSync(p);
+      if (walked.has(real)) return;
+      walked.add(real);
       for (const name of fs.readdirSync(p).sort()) {
         if (name.startsWith('.')) continue;
         walk(path.join(p, name));

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StarlingError } from '../errors.js';
+import { realInside, realPath, unreadableFile } from '../util/files.js';
 import { thumbnailFor } from '../vision/thumbnails.js';
 import type { Session } from './session.js';
 
@@ -32,11 +33,19 @@ export async function resolveMedia(
   const image = store.images.get(imageId);
   const file = store.absolutePath(image.path);
   if (!fs.existsSync(file)) throw new StarlingError('NOT_FOUND', `${file}: image file is missing`);
+  // Only the registered file itself, or a link to a file inside the project: a registered image replaced by a
+  // link to /etc/passwd is not served. And only regular files (a device or a FIFO never ends).
+  const real = realPath(file);
+  if (real !== path.resolve(file) && !realInside(store.root, file))
+    throw new StarlingError('FORBIDDEN', `${file}: is a link to ${real}, outside the project; not served`);
+  const refused = unreadableFile(file);
+  if (refused) throw new StarlingError('FORBIDDEN', `${file}: ${refused}; not served`);
   if (kind === 'thumb') {
-    const thumb = await thumbnailFor(store.cacheDir('thumbs'), file, image.hash);
+    const thumb = await thumbnailFor(store.cacheDir('thumbs'), real, image.hash);
     return { file: thumb, contentType: 'image/webp' };
   }
-  return { file, contentType: CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream' };
+  // The checked real file is what is read.
+  return { file: real, contentType: CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream' };
 }
 
 /** Parses `image/12` or `thumb/12` (the path part of a media URL). */

@@ -1,8 +1,11 @@
 import path from 'node:path';
+import fs from 'node:fs';
+import { realInside, realPath } from '../util/files.js';
 
 /**
- * Resolves a path written inside a label file against the dataset root and refuses anything that
- * escapes it (`../`, absolute paths, drive letters). Returns the absolute path or an error message.
+ * Resolves a path written inside a label file against the dataset root and refuses anything that escapes it
+ * (`../`, absolute paths, drive letters, and a symlink whose real path lies outside the root's real path).
+ * Returns the absolute path or an error message.
  */
 export function resolveInside(
   root: string,
@@ -18,6 +21,8 @@ export function resolveInside(
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
     return { ok: false, problem: `path "${written}" escapes the dataset root ${root}` };
   }
+  if (fs.existsSync(abs) && !realInside(root, abs))
+    return { ok: false, problem: `path "${written}" is a link to ${realPath(abs)}, outside the dataset root ${root}` };
   return { ok: true, path: abs };
 }
 

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import sharp from 'sharp';
+import { unreadableFile } from '../util/files.js';
 
 export interface ImageProbe {
   width: number;
@@ -22,6 +23,9 @@ export function isImageFile(name: string): boolean {
  * Throws an Error whose message names the problem (missing, unreadable, not an image, truncated).
  */
 export async function probeImage(file: string): Promise<ImageProbe> {
+  // Only regular files of sane size: a symlink to /dev/zero would be read until memory runs out, a FIFO never ends.
+  const refused = unreadableFile(file);
+  if (refused) throw new Error(refused);
   let bytes: Buffer;
   try {
     bytes = await fs.readFile(file);

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,9 @@ async function starling(...args: string[]): Promise<{ code: number; stdout: stri
   try {
     const r = await run(process.execPath, [BIN, ...args], {
       env: { ...process.env, STARLING_HOME: `${tmp.dir}/home` },
+      // One process (tsx runs in it): a hung command is killed, not left behind.
+      timeout: 90_000,
+      killSignal: 'SIGKILL',
     });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
@@ -140,6 +143,39 @@ describe('starling CLI', () => {
     const info = JSON.parse((await starling('info', `${tmp.dir}/bad-proj`, '--json')).stdout);
     expect(info.counts.images).toBe(0);
     expect(info.classes).toEqual([]);
+  });
+
+  it('refuses special files and links out of the dataset root, naming each, without reading or hanging', async () => {
+    const root = `${tmp.dir}/special`;
+    fs.mkdirSync(`${root}/images`, { recursive: true });
+    fs.copyFileSync(`${tmp.dir}/src/images/train/train_00000.jpg`, `${root}/images/good.jpg`);
+    fs.writeFileSync(`${tmp.dir}/outside.jpg`, fs.readFileSync(`${tmp.dir}/src/images/train/train_00001.jpg`));
+    fs.symlinkSync('/dev/zero', `${root}/images/zero.jpg`);
+    spawnSync('mkfifo', [`${root}/images/pipe.jpg`]);
+    fs.symlinkSync(`${tmp.dir}/outside.jpg`, `${root}/images/out.jpg`);
+    fs.mkdirSync(`${root}/images/dir.jpg`);
+    const names = ['good.jpg', 'zero.jpg', 'pipe.jpg', 'out.jpg', 'dir.jpg'];
+    fs.writeFileSync(
+      `${root}/instances_train.json`,
+      JSON.stringify({
+        images: names.map((n, i) => ({ id: i + 1, file_name: `images/${n}` })),
+        annotations: [],
+        categories: [{ id: 1, name: 'x' }],
+      }),
+    );
+    expect((await starling('init', `${tmp.dir}/special-proj`)).code).toBe(0);
+    const started = Date.now();
+    const r = await starling('import', `${tmp.dir}/special-proj`, root, '--format', 'coco');
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/path "images\/zero\.jpg" is a link to \/dev\/zero, outside the dataset root/);
+    expect(r.stderr).toMatch(/pipe\.jpg: not a regular file: it is a FIFO \(named pipe\)/);
+    expect(r.stderr).toMatch(/path "images\/out\.jpg" is a link to .*outside\.jpg, outside the dataset root/);
+    expect(r.stderr).toMatch(/dir\.jpg: not a regular file: it is a folder/);
+    const skipped = await starling('import', `${tmp.dir}/special-proj`, root, '--format', 'coco', '--skip-bad');
+    expect(skipped.code).toBe(0);
+    expect(skipped.stdout).toMatch(/imported 1 images/);
+    expect(skipped.stderr).toMatch(/skipped 4 bad item/);
   });
 
   it('exits non-zero for a path that is not a project', async () => {

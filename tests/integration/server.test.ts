@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { call } from '../../src-main/api/dispatch.js';
@@ -115,6 +118,29 @@ describe('browser-mode server', () => {
     expect((await request('/media/image/99999', { headers: { cookie } })).status).toBe(404);
     // Paths are never accepted, only ids.
     expect((await request('/media/image/..%2F..%2Fetc%2Fpasswd', { headers: { cookie } })).status).toBe(404);
+
+    // A registered image replaced by a link to a file outside the project is not served, nor its thumbnail.
+    const images = JSON.parse((await api('images.list', {})).body).result.items as { id: number; path: string }[];
+    const victim = images[1]!;
+    const file = path.join(`${tmp.dir}/proj`, victim.path);
+    fs.writeFileSync(`${tmp.dir}/secret.txt`, 'root:x:0:0');
+    fs.rmSync(file);
+    fs.symlinkSync(`${tmp.dir}/secret.txt`, file);
+    const leaked = await request(`/media/image/${victim.id}`, { headers: { cookie } });
+    expect(leaked.status).toBe(403);
+    expect(JSON.parse(leaked.body).error.message).toMatch(
+      /is a link to .*secret\.txt, outside the project; not served/,
+    );
+    expect((await request(`/media/thumb/${victim.id}`, { headers: { cookie } })).status).toBe(403);
+    // A link to another image inside the project is fine; a FIFO is refused without blocking.
+    fs.rmSync(file);
+    fs.symlinkSync(path.join(`${tmp.dir}/proj`, images[0]!.path), file);
+    expect((await request(`/media/image/${victim.id}`, { headers: { cookie } })).status).toBe(200);
+    fs.rmSync(file);
+    spawnSync('mkfifo', [file]);
+    const fifo = await request(`/media/image/${victim.id}`, { headers: { cookie } });
+    expect(fifo.status).toBe(403);
+    expect(JSON.parse(fifo.body).error.message).toMatch(/not a regular file: it is a FIFO/);
   });
 
   it('pushes job events over the WebSocket only with the token', async () => {

@@ -126,3 +126,14 @@ describe('ingest', () => {
     expect(store.images.count()).toBe(3);
   });
 });
+
+describe('image files that must not be read', () => {
+  it('refuses devices, FIFOs and folders by what they are, and files over the cap, before reading them', async () => {
+    const { probeImage } = await import('../../src-main/vision/probe.js');
+    const { unreadableFile } = await import('../../src-main/util/files.js');
+    await expect(probeImage('/dev/zero')).rejects.toThrow(/not a regular file: it is a character device/);
+    await expect(probeImage(tmp.dir)).rejects.toThrow(/not a regular file: it is a folder/);
+    expect(unreadableFile(files[0]!, 100)).toMatch(/images over 0 MB are refused/);
+    expect(unreadableFile(files[0]!)).toBeNull();
+  });
+});
