@@ -130,20 +130,17 @@ export async function parseCoco(
       }
       const image = byId.get(a.image_id);
       if (!image) return; // its image was refused; that error is reported already
-      if (!isNum(a.category_id) || !catToClass.has(a.category_id)) {
-        errors.push({ file, item, problem: `unknown category_id ${String(a.category_id)}`, scope: 'box' });
-        return;
-      }
+      const drop = (problem: string) => {
+        errors.push({ file, item, problem, scope: 'box' });
+        image.droppedBoxes = (image.droppedBoxes ?? 0) + 1;
+      };
+      if (!isNum(a.category_id) || !catToClass.has(a.category_id))
+        return drop(`unknown category_id ${String(a.category_id)}`);
       const b = a.bbox;
-      if (!Array.isArray(b) || b.length !== 4 || !b.every(isNum)) {
-        errors.push({ file, item, problem: 'bbox must be 4 finite numbers [x, y, width, height]', scope: 'box' });
-        return;
-      }
+      if (!Array.isArray(b) || b.length !== 4 || !b.every(isNum))
+        return drop('bbox must be 4 finite numbers [x, y, width, height]');
       const [x, y, w, h] = b as [number, number, number, number];
-      if (w < 0 || h < 0) {
-        errors.push({ file, item, problem: `bbox has a negative size (${w}x${h})`, scope: 'box' });
-        return;
-      }
+      if (w < 0 || h < 0) return drop(`bbox has a negative size (${w}x${h})`);
       image.boxes.push({ classIndex: catToClass.get(a.category_id)!, x, y, w, h });
     });
   }

@@ -26,6 +26,8 @@ export interface DatasetImage {
   /** False for images listed without any label file (YOLO images with no .txt): they import unlabeled. */
   labeled: boolean;
   boxes: DatasetBox[];
+  /** Boxes the label file has for this image that could not be read (reported as errors): its labels are incomplete. */
+  droppedBoxes?: number;
 }
 
 export interface Dataset {

@@ -93,7 +93,8 @@ export async function ingestDataset(
       });
       return;
     }
-    const boxes: Omit<NewAnnotation, 'imageId'>[] = [];
+    let boxes: Omit<NewAnnotation, 'imageId'>[] = [];
+    const errorsBefore = errors.length;
     im.boxes.forEach((b, j) => {
       const sx = im.normalized ? probe.width : 1;
       const sy = im.normalized ? probe.height : 1;
@@ -131,13 +132,27 @@ export async function ingestDataset(
       }
       boxes.push({ classId: b.classIndex, x, y, w, h, source: 'manual', review: 'accepted' });
     });
+    // An image that lost a box has incomplete labels: imported as labeled, its missing object would be learned
+    // as background. It comes in unlabeled, without boxes, and the report says so.
+    const dropped = errors.length - errorsBefore + (im.droppedBoxes ?? 0);
+    let labeled = im.labeled;
+    if (dropped && labeled && opts.skipBad) {
+      const total = im.boxes.length + (im.droppedBoxes ?? 0);
+      errors.push({
+        file: im.file,
+        problem: `imported unlabeled, without its boxes: ${dropped} of its ${total} boxes ${dropped === 1 ? 'is' : 'are'} bad, so its labels are incomplete`,
+        scope: 'image',
+      });
+      boxes = [];
+      labeled = false;
+    }
     newImages.push({
       path: stored,
       hash: probe.hash,
       width: probe.width,
       height: probe.height,
       split: im.split,
-      status: im.labeled ? (opts.labeledStatus ?? 'labeled') : 'unlabeled',
+      status: labeled ? (opts.labeledStatus ?? 'labeled') : 'unlabeled',
     });
     boxesPerImage.push(boxes);
   });

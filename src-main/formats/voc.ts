@@ -96,6 +96,7 @@ export async function parseVoc(input: string, opts: { split?: Split } = {}): Pro
       image.width = Number(size.width);
       image.height = Number(size.height);
     }
+    const before = errors.length;
     ((ann.object as Record<string, unknown>[] | undefined) ?? []).forEach((obj, i) => {
       const item = `object ${i + 1}`;
       const cls = typeof obj.name === 'string' ? obj.name.trim() : '';
@@ -130,6 +131,7 @@ export async function parseVoc(input: string, opts: { split?: Split } = {}): Pro
       }
       image.boxes.push({ classIndex: classIndex.get(cls)!, x: x1!, y: y1!, w: x2! - x1!, h: y2! - y1! });
     });
+    if (errors.length > before) image.droppedBoxes = errors.length - before;
     images.push(image);
   }
   return { dataset: { classes, images }, errors };

@@ -179,7 +179,10 @@ async function readImageLabels(file: string, split: Split, nc: number, errors: I
     errors.push({ file: labelFile, problem: 'not valid UTF-8 text', scope: 'image' });
     return { file, split, labeled: false, boxes: [] };
   }
-  return { file, split, labeled: true, normalized: true, boxes: parseLabelFile(text, labelFile, nc, errors) };
+  const before = errors.length;
+  const boxes = parseLabelFile(text, labelFile, nc, errors);
+  const dropped = errors.length - before;
+  return { file, split, labeled: true, normalized: true, boxes, ...(dropped ? { droppedBoxes: dropped } : {}) };
 }
 
 /**

@@ -95,8 +95,26 @@ describe('ingest', () => {
       },
     );
     expect(r.images).toBe(3);
-    expect(r.boxes).toBe(3);
-    expect(r.skipped.map((e) => e.problem)).toEqual(['bbox is not 4 numbers', 'unknown class index 7']);
+    // The image that lost a box comes in unlabeled, without boxes: labeled, its missing object would be learned
+    // as background.
+    expect(r.boxes).toBe(2);
+    expect(r.skipped.map((e) => e.problem)).toEqual([
+      'bbox is not 4 numbers',
+      'unknown class index 7',
+      'imported unlabeled, without its boxes: 1 of its 2 boxes is bad, so its labels are incomplete',
+    ]);
+    expect(store.images.get(r.imageIds[0]!).status).toBe('unlabeled');
+    expect(store.annotations.forImage(r.imageIds[0]!)).toEqual([]);
+    expect(store.images.get(r.imageIds[1]!).status).toBe('labeled');
+  });
+
+  it('imports an image whose label file lost a box (a parse error) unlabeled too', async () => {
+    const ds = dataset([{ droppedBoxes: 1 }]);
+    const r = await ingestDataset(store, ds, [], { skipBad: true, existing: 'error' });
+    expect(r.skipped.map((e) => e.problem)).toEqual([
+      'imported unlabeled, without its boxes: 1 of its 2 boxes is bad, so its labels are incomplete',
+    ]);
+    expect(store.images.get(r.imageIds[0]!).status).toBe('unlabeled');
   });
 
   it('clips boxes that overhang by less than the tolerance', async () => {
