@@ -165,8 +165,11 @@ export interface ImportResult {
 export interface ExportResult {
   files: number;
   outDir: string;
+  /** Labeled images written into the splits, and their boxes. */
   images: number;
   boxes: number;
+  /** Images not written as labeled: never labeled, or with boxes waiting for review; pooled apart or left out. */
+  notLabeled: { unlabeled: number; underReview: number; pooled: boolean };
 }
 
 // ---- the contract --------------------------------------------------------------------------------
@@ -264,6 +267,8 @@ export const contract = {
         format: datasetFormat,
         outDir: z.string().min(1),
         images: z.enum(['link', 'copy', 'none']).default('link'),
+        /** Images not labeled yet (or under review): left out of the export, or (YOLO) kept apart. */
+        unlabeled: z.enum(['skip', 'pool']).default('skip'),
       })
       .strict(),
   ),

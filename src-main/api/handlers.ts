@@ -6,7 +6,7 @@ import { runJob } from '../jobs/threaded-job.js';
 import { chooseDevice } from '../runtime/session.js';
 import { datasetFromProject } from '../formats/from-project.js';
 import type { DatasetImage } from '../formats/dataset.js';
-import { parseDataset, writeDataset } from '../formats/index.js';
+import { formatEntry, parseDataset, writeDataset } from '../formats/index.js';
 import { ingestDataset } from '../formats/ingest.js';
 import type { ProjectStore } from '../store/project.js';
 import { isImageFile } from '../vision/probe.js';
@@ -198,22 +198,29 @@ export const handlers: Handlers = {
     );
     return { jobId: job.id };
   },
-  'dataset.export': (s, { format, outDir, images }) => {
+  'dataset.export': (s, { format, outDir, images, unlabeled }) => {
     const store = s.requireProject();
     const out = path.resolve(outDir);
+    if (unlabeled === 'pool' && !formatEntry(format).pools)
+      throw new StarlingError(
+        'INVALID_INPUT',
+        `${format} cannot hold images that are not labeled yet (it would read them as images with nothing on them); export yolo to keep them apart, or leave them out`,
+      );
     const job = s.jobs.start(
       'dataset.export',
       `Export ${format.toUpperCase()} to ${out}`,
       async (ctx): Promise<ExportResult> => {
         ctx.progress(0, 1, 'collecting labels');
         const ds = datasetFromProject(store);
-        const files = await writeDataset(format, ds, out, { images, imagesRoot: store.root });
+        const files = await writeDataset(format, ds, out, { images, imagesRoot: store.root, unlabeled });
         ctx.progress(1, 1);
+        const labeled = ds.images.filter((im) => im.labeled);
         return {
           files: files.length,
           outDir: out,
-          images: ds.images.length,
-          boxes: ds.images.reduce((n, im) => n + im.boxes.length, 0),
+          images: labeled.length,
+          boxes: labeled.reduce((n, im) => n + im.boxes.length, 0),
+          notLabeled: { unlabeled: ds.unlabeled, underReview: ds.underReview, pooled: unlabeled === 'pool' },
         };
       },
     );

@@ -124,12 +124,37 @@ export function buildProgram(): Command {
         .choices(['link', 'copy', 'none'])
         .default('link'),
     )
-    .action((project: string, o: { format: Format; out: string; images: 'link' | 'copy' | 'none' }) =>
-      withProject(project, async (s) => {
-        const { jobId } = await call(s, 'dataset.export', { format: o.format, outDir: o.out, images: o.images });
-        const r = (await follow(s, jobId)).result as ExportResult;
-        process.stdout.write(`exported ${r.images} images, ${r.boxes} boxes (${r.files} files) to ${r.outDir}\n`);
-      }),
+    .addOption(
+      new Option(
+        '--unlabeled <mode>',
+        'images not labeled yet or under review: skip them, or (YOLO) pool them in images/unlabeled/, outside the splits',
+      )
+        .choices(['skip', 'pool'])
+        .default('skip'),
+    )
+    .action(
+      (
+        project: string,
+        o: { format: Format; out: string; images: 'link' | 'copy' | 'none'; unlabeled: 'skip' | 'pool' },
+      ) =>
+        withProject(project, async (s) => {
+          const { jobId } = await call(s, 'dataset.export', {
+            format: o.format,
+            outDir: o.out,
+            images: o.images,
+            unlabeled: o.unlabeled,
+          });
+          const r = (await follow(s, jobId)).result as ExportResult;
+          process.stdout.write(
+            `exported ${r.images} labeled images, ${r.boxes} boxes (${r.files} files) to ${r.outDir}\n`,
+          );
+          const n = r.notLabeled;
+          if (n.unlabeled + n.underReview)
+            process.stdout.write(
+              `${n.pooled ? 'pooled apart (images/unlabeled, not a split)' : 'left out'}: ${n.unlabeled} images not labeled yet, ` +
+                `${n.underReview} with boxes waiting for review${n.pooled ? '' : ' (--unlabeled pool keeps them apart, YOLO)'}\n`,
+            );
+        }),
     );
 
   program

@@ -5,7 +5,7 @@ import './voc.js';
 import type { Dataset, ParseResult } from './dataset.js';
 import { formatEntry, type ParseOptions, type WriteOptions } from './registry.js';
 
-export { formatNames, type ParseOptions, type WriteOptions } from './registry.js';
+export { formatEntry, formatNames, type ParseOptions, type WriteOptions } from './registry.js';
 
 export function parseDataset(format: string, input: string, opts: ParseOptions = {}): Promise<ParseResult> {
   return formatEntry(format).parse(input, opts);

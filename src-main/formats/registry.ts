@@ -19,12 +19,19 @@ export interface WriteOptions {
   images: ImagePlacement;
   /** COCO: file_name paths are written relative to this folder (the project root). */
   imagesRoot: string;
+  /**
+   * Images that are not labeled (yet): left out (`skip`), or written apart from the splits (`pool`: YOLO's
+   * images/unlabeled/, which data.yaml names under a key Ultralytics does not read).
+   */
+  unlabeled?: 'skip' | 'pool';
 }
 
 export interface DatasetFormatEntry {
   name: string;
   description: string;
   parse(input: string, opts: ParseOptions): Promise<ParseResult>;
+  /** Whether it can write unlabeled images apart from the splits (`unlabeled: 'pool'`). */
+  pools?: boolean;
   write(ds: Dataset, outDir: string, opts: WriteOptions): Promise<string[]>;
 }
 

@@ -163,6 +163,14 @@ export async function parseYolo(input: string): Promise<ParseResult> {
       for (const file of files) images.push(await readImageLabels(file, split, names.length, errors));
     }
   }
+  // Images a Starling export kept apart because they were not labeled yet: they come back unlabeled.
+  if (typeof data[UNLABELED] === 'string') {
+    const r = resolveInside(root, data[UNLABELED]);
+    if (!r.ok) return fail(`${UNLABELED}: ${r.problem}`);
+    if (fsSync.existsSync(r.path))
+      for (const file of await listImages(r.path, errors))
+        images.push({ file, split: 'train', labeled: false, boxes: [] });
+  }
   return { dataset: { classes: names, images }, errors };
 }
 
@@ -185,22 +193,40 @@ async function readImageLabels(file: string, split: Split, nc: number, errors: I
   return { file, split, labeled: true, normalized: true, boxes, ...(dropped ? { droppedBoxes: dropped } : {}) };
 }
 
+/** Where a pooled export keeps the images that are not labeled yet (a data.yaml key Ultralytics ignores). */
+const UNLABELED = 'unlabeled';
+
 /**
  * Writes the Ultralytics layout: data.yaml, labels/<split>/<name>.txt and the images under images/<split>/
- * (hard links, or copies). Unlabeled images get an image but no label file, as Ultralytics expects.
+ * (hard links, or copies). Only labeled images go into the splits, each with its label file (empty for a
+ * negative): Ultralytics reads an image without a label file as background, so an unlabeled one there would
+ * teach it that every object on it is background. With `unlabeled: 'pool'` the others go to images/unlabeled/,
+ * which data.yaml names under `unlabeled:` (Starling reads it back; Ultralytics does not train on it).
  */
-export async function writeYolo(ds: Dataset, outDir: string, opts: { images: ImagePlacement }): Promise<string[]> {
+export async function writeYolo(
+  ds: Dataset,
+  outDir: string,
+  opts: { images: ImagePlacement; unlabeled?: 'skip' | 'pool' },
+): Promise<string[]> {
   const written: string[] = [];
-  const present = SPLITS.filter((s) => ds.images.some((im) => im.split === s));
+  const labeled = ds.images.filter((im) => im.labeled);
+  const pool = opts.unlabeled === 'pool' ? ds.images.filter((im) => !im.labeled) : [];
+  const present = SPLITS.filter((s) => labeled.some((im) => im.split === s));
+  if (pool.length) {
+    const names = uniqueNames(pool.map((im) => im.file));
+    for (const im of pool) {
+      const to = path.join(outDir, 'images', UNLABELED, names.get(im.file)!);
+      if (await placeImage(im.file, to, opts.images)) written.push(to);
+    }
+  }
   for (const split of present) {
-    const images = ds.images.filter((im) => im.split === split);
+    const images = labeled.filter((im) => im.split === split);
     const names = uniqueNames(images.map((im) => im.file));
     for (const im of images) {
       const name = names.get(im.file)!;
       if (await placeImage(im.file, path.join(outDir, 'images', split, name), opts.images)) {
         written.push(path.join(outDir, 'images', split, name));
       }
-      if (!im.labeled) continue;
       const { width, height } = requireSize(im);
       const lines = im.boxes.map((b) =>
         [b.classIndex, (b.x + b.w / 2) / width, (b.y + b.h / 2) / height, b.w / width, b.h / height]
@@ -218,6 +244,7 @@ export async function writeYolo(ds: Dataset, outDir: string, opts: { images: Ima
   const yaml = YAML.stringify({
     path: '.',
     ...Object.fromEntries(present.map((s) => [s, `images/${s}`])),
+    ...(pool.length ? { [UNLABELED]: `images/${UNLABELED}` } : {}),
     nc: ds.classes.length,
     names: ds.classes,
   });
@@ -229,5 +256,6 @@ registerFormat({
   name: 'yolo',
   description: 'YOLO txt labels with data.yaml (the Ultralytics layout)',
   parse: (input) => parseYolo(input),
-  write: (ds, outDir, opts) => writeYolo(ds, outDir, { images: opts.images }),
+  pools: true,
+  write: (ds, outDir, opts) => writeYolo(ds, outDir, { images: opts.images, unlabeled: opts.unlabeled ?? 'skip' }),
 });

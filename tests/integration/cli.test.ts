@@ -97,11 +97,41 @@ describe('starling CLI', () => {
     expect(b.images).toEqual(a.images.filter((im) => im.status === 'labeled'));
   });
 
-  it('round-trips YOLO: boxes to float precision, classes and splits, unlabeled images kept', async () => {
+  it('exports only labeled images into the YOLO splits, each with its label file, and says what it left out', async () => {
+    const out = `${tmp.dir}/yolo-default`;
+    const r = await starling('export-labels', `${tmp.dir}/src`, '--format', 'yolo', '--out', out, '--images', 'copy');
+    expect(r.code).toBe(0);
+    // The sample's 3 pool images are not labeled: an Ultralytics training would take them as backgrounds.
+    expect(r.stdout).toMatch(/exported 13 labeled images/);
+    expect(r.stdout).toMatch(/left out: 3 images not labeled yet, 0 with boxes waiting for review/);
+    for (const split of ['train', 'val', 'test']) {
+      const images = fs.readdirSync(`${out}/images/${split}`);
+      expect(images.length).toBeGreaterThan(0);
+      for (const im of images)
+        expect(fs.existsSync(`${out}/labels/${split}/${im.replace(/\.jpg$/, '.txt')}`), im).toBe(true);
+    }
+    expect(fs.existsSync(`${out}/images/unlabeled`)).toBe(false);
+    const refused = await starling(
+      'export-labels',
+      `${tmp.dir}/src`,
+      '--format',
+      'coco',
+      '--out',
+      `${out}-c`,
+      '--unlabeled',
+      'pool',
+    );
+    expect(refused.stderr).toMatch(/coco cannot hold images that are not labeled yet/);
+  });
+
+  it('round-trips YOLO: boxes to float precision, classes and splits, unlabeled images kept apart', async () => {
     const out = `${tmp.dir}/yolo`;
-    expect(
-      (await starling('export-labels', `${tmp.dir}/src`, '--format', 'yolo', '--out', out, '--images', 'copy')).code,
-    ).toBe(0);
+    const args = ['--format', 'yolo', '--out', out, '--images', 'copy', '--unlabeled', 'pool'];
+    const exported = await starling('export-labels', `${tmp.dir}/src`, ...args);
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toMatch(/pooled apart \(images\/unlabeled, not a split\): 3 images not labeled yet/);
+    expect(fs.readdirSync(`${out}/images/unlabeled`)).toHaveLength(3);
+    expect(fs.readFileSync(`${out}/data.yaml`, 'utf8')).toMatch(/^unlabeled: images\/unlabeled$/m);
     expect(fs.existsSync(`${out}/data.yaml`)).toBe(true);
     expect((await starling('init', `${tmp.dir}/yolo-proj`)).code).toBe(0);
     const r = await starling('import', `${tmp.dir}/yolo-proj`, out, '--format', 'yolo');

@@ -93,7 +93,7 @@ describe('COCO', () => {
 });
 
 describe('YOLO', () => {
-  it('round-trips classes, splits, unlabeled images and boxes to float precision', async () => {
+  it('round-trips classes, splits, unlabeled images (kept apart) and boxes to float precision', async () => {
     const ds = sampleDataset();
     ds.images.push({
       file: path.join(tmp.dir, 'other', 'img_000.jpg'),
@@ -105,7 +105,10 @@ describe('YOLO', () => {
     });
     await writeJpegs(path.join(tmp.dir, 'other'), 1, { width: 64, height: 48 });
     const out = path.join(tmp.dir, 'yolo');
-    await writeDataset('yolo', ds, out, { images: 'link', imagesRoot: tmp.dir });
+    await writeDataset('yolo', ds, out, { images: 'link', imagesRoot: tmp.dir, unlabeled: 'pool' });
+    // The unlabeled image is kept apart from the splits (images/unlabeled), never without labels inside one.
+    expect(fs.readdirSync(path.join(out, 'images', 'train'))).toEqual(['img_000.jpg']);
+    expect(fs.readdirSync(path.join(out, 'images', 'unlabeled'))).toEqual(['img_000.jpg']);
     const r = await parseDataset('yolo', out);
     expect(r.errors).toEqual([]);
     expect(r.dataset.classes).toEqual(ds.classes);
@@ -117,9 +120,9 @@ describe('YOLO', () => {
     }));
     expect(got).toEqual([
       { name: 'img_000.jpg', split: 'train', labeled: true, n: 1 },
-      { name: 'other__img_000.jpg', split: 'train', labeled: false, n: 0 },
       { name: 'img_001.jpg', split: 'val', labeled: true, n: 0 },
       { name: 'img_002.jpg', split: 'test', labeled: true, n: 1 },
+      { name: 'img_000.jpg', split: 'train', labeled: false, n: 0 },
     ]);
     const box = r.dataset.images[0]!.boxes[0]!;
     expect(box.x * 64).toBeCloseTo(1.1, 9);
@@ -207,5 +210,36 @@ describe('export names', () => {
   it('keeps names and stems unique', () => {
     const names = uniqueNames(['/a/x.jpg', '/b/x.jpg', '/c/x.png', '/a/y.jpg']);
     expect([...names.values()]).toEqual(['x.jpg', 'b__x.jpg', 'c__x.png', 'y.jpg']);
+  });
+});
+
+describe('export from a project', () => {
+  it('writes an image as labeled only when it is labeled and nothing on it waits for review', async () => {
+    const { ProjectStore } = await import('../../src-main/store/project.js');
+    const { datasetFromProject } = await import('../../src-main/formats/from-project.js');
+    const store = ProjectStore.create(path.join(tmp.dir, 'exp'));
+    try {
+      const cls = store.classes.create('cat').id;
+      const [done, review, pool] = store.images.addMany([
+        { path: 'a.jpg', hash: 'a', width: 10, height: 10, status: 'labeled' },
+        { path: 'b.jpg', hash: 'b', width: 10, height: 10, status: 'labeled' },
+        { path: 'c.jpg', hash: 'c', width: 10, height: 10 },
+      ]);
+      store.annotations.addMany([
+        { imageId: done!, classId: cls, x: 1, y: 1, w: 2, h: 2 },
+        { imageId: review!, classId: cls, x: 1, y: 1, w: 2, h: 2 },
+        { imageId: review!, classId: cls, x: 5, y: 5, w: 2, h: 2, source: 'teacher:t', score: 0.7, review: 'pending' },
+      ]);
+      const ds = datasetFromProject(store);
+      expect(ds.images.map((im) => [path.basename(im.file), im.labeled])).toEqual([
+        ['a.jpg', true],
+        ['b.jpg', false],
+        ['c.jpg', false],
+      ]);
+      expect([ds.unlabeled, ds.underReview]).toEqual([1, 1]);
+      expect(pool).toBeDefined();
+    } finally {
+      store.close();
+    }
   });
 });
