@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { StarlingError, errorMessage } from '../errors.js';
+import { StarlingError, errorMessage, withProjectFile } from '../errors.js';
 import {
   contract,
   isApiMethod,
@@ -21,7 +21,11 @@ export async function dispatch(session: Session, method: string, input: unknown)
   const parsed = contract[method].input.safeParse(input ?? {});
   if (!parsed.success) throw new StarlingError('INVALID_INPUT', `${method}: ${describeIssues(parsed.error)}`);
   const handler = handlers[method] as (s: Session, i: unknown) => Promise<unknown> | unknown;
-  return handler(session, parsed.data);
+  try {
+    return await handler(session, parsed.data);
+  } catch (e) {
+    throw withProjectFile(e, session.current?.file);
+  }
 }
 
 /** Typed in-process call, for the CLI and tests. */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { StarlingError } from '../errors.js';
+import { StarlingError, withProjectFile } from '../errors.js';
 import { JobManager } from '../jobs/manager.js';
 import { ProjectStore } from '../store/project.js';
 import { settleInterruptedRuns } from '../train/run-owner.js';
@@ -24,7 +24,7 @@ const MAX_RECENT = 12;
  */
 export class Session {
   private project: ProjectStore | null = null;
-  readonly jobs = new JobManager();
+  readonly jobs = new JobManager((e) => withProjectFile(e, this.project?.file));
   private readonly listeners = new Set<EventListener>();
 
   constructor() {

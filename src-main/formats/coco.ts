@@ -83,8 +83,19 @@ export async function parseCoco(
         return ok;
       })
       .sort((a, b) => (a.id as number) - (b.id as number));
+    // Two categories of one file with one name would be merged silently: refused (across files, a name is one class).
+    const seenNames = new Map<string, number>();
     for (const c of cats) {
       const name = (c.name as string).trim();
+      const twin = seenNames.get(name);
+      if (twin !== undefined && twin !== c.id)
+        errors.push({
+          file,
+          item: `category ${String(c.id)}`,
+          problem: `name "${name}" is also category ${twin}'s: each category needs its own name`,
+          scope: 'file',
+        });
+      seenNames.set(name, c.id as number);
       if (!classIndex.has(name)) {
         classIndex.set(name, classes.length);
         classes.push(name);

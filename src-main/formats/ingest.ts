@@ -43,7 +43,7 @@ export async function ingestDataset(
 ): Promise<IngestResult> {
   const errors: ItemError[] = [...parseErrors];
   const fatal = errors.filter((e) => e.scope === 'file');
-  if (fatal.length) throw importFailed(errors, 'cannot be read');
+  if (fatal.length) throw importFailed(opts.skipBad ? fatal : errors, 'cannot be read', opts.skipBad);
 
   const known = store.images.allPaths();
   const seen = new Set<string>();
@@ -157,7 +157,7 @@ export async function ingestDataset(
     boxesPerImage.push(boxes);
   });
 
-  if (errors.length && !opts.skipBad) throw importFailed(errors, 'has problems');
+  if (errors.length && !opts.skipBad) throw importFailed(errors, 'has problems', false);
   job?.throwIfCancelled();
 
   // One transaction: classes, images and boxes land together or not at all.
@@ -181,13 +181,17 @@ export async function ingestDataset(
   });
 }
 
-function importFailed(errors: readonly ItemError[], what: string): StarlingError {
+function importFailed(errors: readonly ItemError[], what: string, skippingAlready: boolean): StarlingError {
   const shown = errors.slice(0, 20).map(formatItemError);
   const more = errors.length > shown.length ? `\n... and ${errors.length - shown.length} more` : '';
+  // With --skip-bad given, what is left are whole files that cannot be read: skipping cannot help.
+  const hint = skippingAlready
+    ? 'a whole label file cannot be read, which --skip-bad cannot skip'
+    : 'use --skip-bad to import the rest';
   return new StarlingError(
     'FORMAT',
     `the dataset ${what}: ${errors.length} problem${errors.length === 1 ? '' : 's'}; nothing was imported ` +
-      `(use --skip-bad to import the rest)\n${shown.join('\n')}${more}`,
+      `(${hint})\n${shown.join('\n')}${more}`,
     errors,
   );
 }

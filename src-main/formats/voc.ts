@@ -39,6 +39,18 @@ export async function parseVoc(input: string, opts: { split?: Split } = {}): Pro
   }
 
   const fixed = await readLines(path.join(root, 'labels.txt'));
+  const twice = fixed?.find((c, i) => fixed.indexOf(c) !== i);
+  if (twice !== undefined)
+    return {
+      dataset: { classes: [], images: [] },
+      errors: [
+        {
+          file: path.join(root, 'labels.txt'),
+          problem: `"${twice}" is listed twice: each class needs its own name`,
+          scope: 'file',
+        },
+      ],
+    };
   const classes: string[] = fixed ? [...fixed] : [];
   const classIndex = new Map(classes.map((c, i) => [c, i]));
 
@@ -79,7 +91,22 @@ export async function parseVoc(input: string, opts: { split?: Split } = {}): Pro
       errors.push({ file, problem: `malformed XML (line ${valid.err.line}: ${valid.err.msg})`, scope: 'image' });
       continue;
     }
-    const ann = (parser.parse(text) as { annotation?: Record<string, unknown> }).annotation;
+    // A DOCTYPE can declare entities (XXE, billion laughs): annotation files never need one.
+    if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
+      errors.push({
+        file,
+        problem: 'declares a DOCTYPE or entities, which annotation files do not use: refused',
+        scope: 'image',
+      });
+      continue;
+    }
+    let ann: Record<string, unknown> | undefined;
+    try {
+      ann = (parser.parse(text) as { annotation?: Record<string, unknown> }).annotation;
+    } catch (e) {
+      errors.push({ file, problem: `cannot be read as XML (${(e as Error).message})`, scope: 'image' });
+      continue;
+    }
     if (!ann) {
       errors.push({ file, problem: 'no <annotation> element', scope: 'image' });
       continue;

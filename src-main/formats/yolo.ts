@@ -72,12 +72,12 @@ function parseLabelFile(text: string, file: string, nc: number, errors: ItemErro
       return;
     }
     const nums = fields.map(Number);
-    if (!nums.every(Number.isFinite)) {
+    if (!fields.every((f) => DECIMAL.test(f)) || !nums.every(Number.isFinite)) {
       errors.push({ file, item, problem: `not numbers: "${trimmed}"`, scope: 'box' });
       return;
     }
     const [cls, cx, cy, w, h] = nums as [number, number, number, number, number];
-    if (!Number.isInteger(cls) || cls < 0 || cls >= nc) {
+    if (!/^\d+(\.0*)?$/.test(fields[0]!) || cls >= nc) {
       errors.push({ file, item, problem: `unknown class id ${fields[0]} (data.yaml has ${nc} names)`, scope: 'box' });
       return;
     }
@@ -93,18 +93,33 @@ function parseLabelFile(text: string, file: string, nc: number, errors: ItemErro
   return boxes;
 }
 
+/** The class names of a data.yaml: each a non-empty text, none twice; or why not. */
 function readNames(data: Record<string, unknown>): string[] | string {
   const names = data.names;
-  if (Array.isArray(names)) return names.map(String);
-  if (names && typeof names === 'object') {
-    const entries = Object.entries(names as Record<string, unknown>).map(([k, v]) => [Number(k), String(v)] as const);
+  let list: unknown[];
+  if (Array.isArray(names)) list = names;
+  else if (names && typeof names === 'object') {
+    const entries = Object.entries(names as Record<string, unknown>).map(([k, v]) => [Number(k), v] as const);
     if (entries.some(([k]) => !Number.isInteger(k))) return '"names" map keys must be class ids 0..n-1';
     entries.sort((a, b) => a[0] - b[0]);
     if (entries.some(([k], i) => k !== i)) return '"names" map keys must be consecutive from 0';
-    return entries.map(([, v]) => v);
+    list = entries.map(([, v]) => v);
+  } else return '"names" is missing (a list or a {id: name} map)';
+  const out: string[] = [];
+  for (const [i, v] of list.entries()) {
+    if (v === null || v === undefined) return `names[${i}] is empty (null): every class needs a name`;
+    if (typeof v === 'object') return `names[${i}] is not a name: ${JSON.stringify(v)}`;
+    const name = String(v).trim();
+    if (!name) return `names[${i}] is an empty name: every class needs a name`;
+    const twin = out.indexOf(name);
+    if (twin >= 0) return `names[${i}] "${name}" repeats names[${twin}]: each class needs its own name`;
+    out.push(name);
   }
-  return '"names" is missing (a list or a {id: name} map)';
+  return out;
 }
+
+/** A label line's number: decimal only (Number() would also take 0x1, Infinity or an empty string). */
+const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
 export async function parseYolo(input: string): Promise<ParseResult> {
   const yamlFile = findYaml(path.resolve(input));

@@ -4,7 +4,7 @@
  * is posted back, and stops when told to.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { StarlingError } from '../errors.js';
+import { StarlingError, withProjectFile } from '../errors.js';
 import { ProjectStore } from '../store/project.js';
 import type { JobContext } from '../util/job-context.js';
 import { runHere, type WorkerJob } from './threaded-job.js';
@@ -36,7 +36,8 @@ const store = ProjectStore.open(projectFile);
 try {
   const result = await runHere(store, job, ctx, (runId) => post({ type: 'run', runId }));
   post({ type: 'done', result });
-} catch (e) {
+} catch (thrown) {
+  const e = withProjectFile(thrown, projectFile);
   post({ type: 'error', message: (e as Error).message, ...(e instanceof StarlingError ? { code: e.code } : {}) });
 } finally {
   store.close();

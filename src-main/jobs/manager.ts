@@ -43,6 +43,9 @@ export class JobManager {
   private readonly jobs = new Map<string, Running>();
   private readonly listeners = new Set<JobListener>();
 
+  /** `explain` rewrites a failure before it is reported (the session names the project file in SQLite's errors). */
+  constructor(private readonly explain: (e: unknown) => unknown = (e) => e) {}
+
   onEvent(l: JobListener): () => void {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
@@ -74,7 +77,8 @@ export class JobManager {
         info.result = result;
         info.status = controller.signal.aborted ? 'cancelled' : 'done';
         return result;
-      } catch (e) {
+      } catch (thrown) {
+        const e = this.explain(thrown);
         const cancelled = controller.signal.aborted || (e instanceof StarlingError && e.code === 'CANCELLED');
         info.status = cancelled ? 'cancelled' : 'failed';
         info.error =

@@ -162,6 +162,65 @@ describe('YOLO', () => {
     expect(messages(await parseDataset('yolo', root))).toMatch(/nc is 3 but 1 names are listed/);
     fs.writeFileSync(path.join(root, 'data.yaml'), 'train: [images/train\n');
     expect(messages(await parseDataset('yolo', root))).toMatch(/data\.yaml: not valid YAML/);
+    // Names that would be merged or stored as nothing are refused, naming data.yaml.
+    for (const [names, problem] of [
+      ["['', dog]", /data\.yaml: names\[0\] is an empty name/],
+      ['[~, dog]', /data\.yaml: names\[0\] is empty \(null\)/],
+      ['[cat, dog, cat]', /data\.yaml: names\[2\] "cat" repeats names\[0\]/],
+      ['{0: cat, 1: ~}', /data\.yaml: names\[1\] is empty \(null\)/],
+    ] as const) {
+      fs.writeFileSync(path.join(root, 'data.yaml'), `train: images/train\nnames: ${names}\n`);
+      expect(messages(await parseDataset('yolo', root))).toMatch(problem);
+    }
+    // A class id is a decimal integer: 0x1 is not class 1.
+    fs.writeFileSync(path.join(root, 'data.yaml'), 'train: images/train\nnames: [cat, dog]\n');
+    fs.writeFileSync(path.join(root, 'labels', 'train', 'img_000.txt'), '0x1 0.5 0.5 0.2 0.2\n1 0.5 0.5 0.2 0.2\n');
+    const hex = await parseDataset('yolo', root);
+    expect(messages(hex)).toMatch(/img_000\.txt \[line 1\]: not numbers: "0x1 0\.5 0\.5 0\.2 0\.2"/);
+    expect(hex.dataset.images.find((i) => i.file.endsWith('img_000.jpg'))).toMatchObject({ droppedBoxes: 1 });
+  });
+});
+
+describe('label files that name no image problem of their own', () => {
+  it('VOC: refuses entity declarations and repeated labels naming the file; --skip-bad skips the XML', async () => {
+    const root = path.join(tmp.dir, 'vx');
+    fs.mkdirSync(path.join(root, 'Annotations'), { recursive: true });
+    fs.mkdirSync(path.join(root, 'JPEGImages'), { recursive: true });
+    fs.copyFileSync(imgs[0]!, path.join(root, 'JPEGImages', 'ok.jpg'));
+    const xml = (name: string, extra = '') =>
+      `<?xml version="1.0"?>${extra}<annotation><filename>${name}</filename><size><width>64</width><height>48</height></size>` +
+      '<object><name>cat</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object></annotation>';
+    fs.writeFileSync(path.join(root, 'Annotations', 'ok.xml'), xml('ok.jpg'));
+    fs.writeFileSync(
+      path.join(root, 'Annotations', 'xxe.xml'),
+      xml('ok.jpg', '<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>'),
+    );
+    fs.writeFileSync(path.join(root, 'Annotations', 'lol.xml'), xml('ok.jpg', '<!DOCTYPE a [<!ENTITY % p "x">]>'));
+    const r = await parseDataset('voc', root);
+    expect(messages(r)).toMatch(/Annotations\/xxe\.xml: declares a DOCTYPE or entities/);
+    expect(messages(r)).toMatch(/Annotations\/lol\.xml: declares a DOCTYPE or entities/);
+    expect(r.errors.every((e) => e.scope === 'image')).toBe(true); // skippable
+    expect(r.dataset.images.map((i) => path.basename(i.file))).toEqual(['ok.jpg']);
+    fs.writeFileSync(path.join(root, 'labels.txt'), 'cat\ndog\ncat\n');
+    expect(messages(await parseDataset('voc', root))).toMatch(/labels\.txt: "cat" is listed twice/);
+  });
+
+  it('COCO: refuses two categories with one name instead of merging them', async () => {
+    const file = path.join(tmp.dir, 'dup.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        images: [],
+        annotations: [],
+        categories: [
+          { id: 1, name: 'cat' },
+          { id: 2, name: 'cat' },
+        ],
+      }),
+    );
+    expect(messages(await parseDataset('coco', file))).toMatch(
+      /dup\.json \[category 2\]: name "cat" is also category 1's/,
+    );
   });
 });
 

@@ -155,3 +155,34 @@ describe('image files that must not be read', () => {
     expect(unreadableFile(files[0]!)).toBeNull();
   });
 });
+
+describe('errors that name their file', () => {
+  it('with --skip-bad, a whole unreadable label file is named without telling to use --skip-bad', async () => {
+    const err = [{ file: 'labels.json', problem: 'not valid JSON', scope: 'file' as const }];
+    await expect(ingestDataset(store, dataset(), err, strict)).rejects.toThrow(/\(use --skip-bad to import the rest\)/);
+    const e = await ingestDataset(store, dataset(), err, { skipBad: true, existing: 'error' }).catch((x: Error) => x);
+    expect((e as Error).message).toMatch(/a whole label file cannot be read, which --skip-bad cannot skip/);
+    expect((e as Error).message).not.toMatch(/use --skip-bad/);
+    expect((e as Error).message).toMatch(/labels\.json: not valid JSON/);
+  });
+
+  it('a project locked by another process names the project file', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const { Session } = await import('../../src-main/api/session.js');
+    const { call } = await import('../../src-main/api/dispatch.js');
+    process.env.STARLING_HOME = `${tmp.dir}/home`;
+    const session = new Session();
+    session.adopt(store);
+    const other = new Database(store.file);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      await expect(call(session, 'classes.create', { name: 'bird' })).rejects.toThrow(
+        /proj\/project\.starling: the project is busy: another process or job held its write lock for more than 5 s \(database is locked\); nothing was changed/,
+      );
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(store.classes.byName('bird')).toBeUndefined();
+  }, 20_000);
+});
