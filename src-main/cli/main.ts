@@ -405,6 +405,13 @@ export function buildProgram(): Command {
           maxDet: o.maxDet,
           ...(o.imgsz ? { imgsz: o.imgsz } : {}),
         });
+        const unknown = preds.reduce((n, p) => n + p.dropped.unknownClass, 0);
+        const bad = preds.reduce((n, p) => n + p.dropped.badBox, 0);
+        if (unknown + bad)
+          process.stderr.write(
+            `warning: dropped ${unknown + bad} impossible detection(s): ${unknown} with a class id the model does not have, ` +
+              `${bad} with no size or nothing inside the image (a broken or mis-declared model?)\n`,
+          );
         if (o.json) {
           process.stdout.write(JSON.stringify(preds, null, 2) + '\n');
           return;

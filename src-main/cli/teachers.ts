@@ -219,6 +219,12 @@ export function addTeacherCommands(program: Command): void {
               '\n',
           );
           for (const e of r.skipped) process.stderr.write(`  skipped: ${e.problem}\n`);
+          const d = r.dropped;
+          if (d.unknownClass + d.badBox)
+            process.stderr.write(
+              `warning: dropped ${d.unknownClass + d.badBox} impossible teacher detection(s): ${d.unknownClass} with a class id ` +
+                `the teacher does not have, ${d.badBox} with no size or nothing inside the image\n`,
+            );
           const q = await call(s, 'review.quality', {});
           if (q) printQuality(q);
         }),

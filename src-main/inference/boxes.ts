@@ -144,3 +144,41 @@ export function greedyMatch(
   }
   return { matches, unmatchedTruths: truths.length - used.size };
 }
+
+/** Why detections were dropped as impossible, counted. */
+export interface DroppedDetections {
+  /** Class ids beyond the model's classes. */
+  unknownClass: number;
+  /** Boxes with no size, negative or non-finite values, or nothing left inside the image. */
+  badBox: number;
+}
+
+/**
+ * Keeps the detections a model can really mean: class ids among its `classes`, and boxes clipped to the image
+ * (`width` x `height`) with at least a pixel left. A model that answers a class id it does not have, a negative
+ * size or a 1e38-pixel box is broken or mis-declared: those are dropped and counted, never passed on as boxes.
+ */
+export function keepPlausible(
+  dets: readonly Detection[],
+  o: { classes: number | null; width: number; height: number },
+  dropped: DroppedDetections,
+): Detection[] {
+  const out: Detection[] = [];
+  for (const d of dets) {
+    if (!Number.isInteger(d.classId) || d.classId < 0 || (o.classes !== null && d.classId >= o.classes)) {
+      dropped.unknownClass++;
+      continue;
+    }
+    const [x, y, w, h] = d.box;
+    const x1 = Math.max(0, x);
+    const y1 = Math.max(0, y);
+    const x2 = Math.min(o.width, x + w);
+    const y2 = Math.min(o.height, y + h);
+    if (![x, y, w, h].every(Number.isFinite) || w <= 0 || h <= 0 || x2 - x1 < 1 || y2 - y1 < 1) {
+      dropped.badBox++;
+      continue;
+    }
+    out.push({ ...d, box: [x1, y1, x2 - x1, y2 - y1] });
+  }
+  return out;
+}

@@ -126,9 +126,12 @@ export function hwcToChw(px: Uint8Array, size: number, out: Float32Array, offset
 }
 
 /** Letterbox as planar floats (validation and prediction): fit inside `size`, centred, gray padding. */
-export async function letterbox(src: Source, size: number): Promise<Sample & LetterboxFrame> {
-  const r = await letterboxPixels(src, size);
-  return { data: toChw(r.pixels, size), size, boxes: r.boxes, scale: r.scale, padX: r.padX, padY: r.padY };
+export async function letterbox(
+  src: Source,
+  size: number,
+): Promise<Sample & LetterboxFrame & { width: number; height: number }> {
+  const { pixels, ...r } = await letterboxPixels(src, size);
+  return { data: toChw(pixels, size), size, ...r };
 }
 
 /** A box (x, y, w, h) in letterboxed network-input pixels back to original image pixels. */
@@ -143,7 +146,7 @@ export function unletterbox(
 export async function letterboxPixels(
   src: Source,
   size: number,
-): Promise<{ pixels: Buffer; boxes: LabeledBox[] } & LetterboxFrame> {
+): Promise<{ pixels: Buffer; boxes: LabeledBox[]; width: number; height: number } & LetterboxFrame> {
   // One native pass (decode, resize, pad) instead of decode-then-place: prediction and pseudo-labeling run this
   // once per image next to inference, so its CPU time is the pipeline's overhead.
   // With the size known the whole letterbox is one call into sharp's thread pool, which matters when
@@ -181,7 +184,7 @@ export async function letterboxPixels(
   }
   if (px.length !== size * size * 3) throw new DecodeError(src.file, `${src.file}: cannot decode (unexpected layout)`);
   const boxes = mapBoxes(src.boxes, width, height, w, h, left, top, size, false);
-  return { pixels: px, boxes, scale: s, padX: left, padY: top };
+  return { pixels: px, boxes, scale: s, padX: left, padY: top, width, height };
 }
 
 /** Flips a CHW image left-right (a copy). */

@@ -6,7 +6,16 @@ import fs from 'node:fs';
 import ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { parseNames } from '../export/metadata.js';
-import { asOutputs, decode, detectLayout, type DecodeOptions, type Detection, type Layout } from './decode.js';
+import { keepPlausible, type DroppedDetections } from './boxes.js';
+import {
+  asOutputs,
+  classCountOf,
+  decode,
+  detectLayout,
+  type DecodeOptions,
+  type Detection,
+  type Layout,
+} from './decode.js';
 import { letterbox, unletterbox } from './letterbox.js';
 
 const { onnx } = onnxProto;
@@ -14,6 +23,8 @@ const { onnx } = onnxProto;
 export interface Prediction {
   file: string;
   detections: (Detection & { name: string })[];
+  /** Impossible detections left out (class ids the model does not have, boxes with nothing inside the image). */
+  dropped: DroppedDetections;
 }
 
 export interface ModelInfo {
@@ -64,11 +75,18 @@ export async function predict(
       const res = await session.run({ [info.inputName]: new ort.Tensor('float32', lb.data, [1, 3, size, size]) });
       const outputs = asOutputs(res);
       const layout = o.layout ?? detectLayout(outputs, info.metadata);
-      const dets = decode(layout, outputs, 0, { ...o, inputSize: size }).map((d) => {
-        const box = unletterbox(d.box, lb); // back to original pixels
-        return { ...d, box, name: info.names[d.classId] ?? `class${d.classId}` };
-      });
-      out.push({ file, detections: dets });
+      const classes = info.names.length || classCountOf(layout, outputs);
+      // Back to original pixels, then what the model cannot mean is dropped and counted.
+      const inImage = decode(layout, outputs, 0, { ...o, inputSize: size }).map((d) => ({
+        ...d,
+        box: unletterbox(d.box, lb),
+      }));
+      const dropped = { unknownClass: 0, badBox: 0 };
+      const dets = keepPlausible(inImage, { classes, width: lb.width, height: lb.height }, dropped).map((d) => ({
+        ...d,
+        name: info.names[d.classId] ?? `class${d.classId}`,
+      }));
+      out.push({ file, detections: dets, dropped });
     }
   } finally {
     await session.release();

@@ -13,6 +13,7 @@ import type { JobContext } from '../util/job-context.js';
 import type { ProjectStore } from '../store/project.js';
 import type { PseudoBox } from '../store/pseudo-labels.js';
 import type { ImageRecord, TeacherRecord } from '../store/types.js';
+import { keepPlausible, type DroppedDetections } from '../inference/boxes.js';
 import { DecodeError, letterboxPixels, unletterbox } from '../inference/letterbox.js';
 import { fuse, type DetectionSet, type FuseMethod } from './fuse.js';
 import type { TeacherConfig } from '../settings/teacher-config.js';
@@ -39,6 +40,8 @@ export interface PseudoLabelResult {
   resumed: number;
   boxes: number;
   skipped: ItemError[];
+  /** Teacher detections left out as impossible. */
+  dropped: DroppedDetections;
   seconds: number;
   imagesPerSecond: number;
 }
@@ -113,6 +116,7 @@ export async function runPseudoLabel(
   const sizes = [...new Set(prepared.map((p) => p.config.imgsz))];
   const sessions = await Promise.all(prepared.map((p) => TeacherSession.open(p.config)));
   const skipped: ItemError[] = [];
+  const dropped: DroppedDetections = { unknownClass: 0, badBox: 0 };
   let boxes = 0;
   let processed = 0;
   const started = Date.now();
@@ -154,11 +158,17 @@ export async function runPseudoLabel(
         loaded.forEach((l, k) => {
           const lb = l.views.get(s)!;
           for (const dets of views[k]!) {
-            const mapped = dets.flatMap((d) => {
+            // Back to image pixels; impossible boxes (a class id the teacher does not have, nothing left inside
+            // the image) are dropped and counted, then teacher classes become project classes.
+            const inImage = dets.map((d) => ({ ...d, box: unletterbox(d.box, lb) }));
+            const plausible = keepPlausible(
+              inImage,
+              { classes: p.config.names.length, width: l.im.width, height: l.im.height },
+              dropped,
+            );
+            const mapped = plausible.flatMap((d) => {
               const classId = p.toProject[d.classId] ?? null;
-              if (classId === null) return [];
-              const box = toImage(d.box, lb, l.im);
-              return box ? [{ classId, score: d.score, box }] : [];
+              return classId === null ? [] : [{ classId, score: d.score, box: d.box }];
             });
             perImage[k]!.push({ detections: mapped, weight: p.config.weight });
           }
@@ -196,21 +206,8 @@ export async function runPseudoLabel(
     resumed,
     boxes,
     skipped,
+    dropped,
     seconds,
     imagesPerSecond: processed / Math.max(1e-3, seconds),
   };
-}
-
-/** Network-input box to original image pixels, clipped to the image; null when nothing is left. */
-function toImage(
-  box: [number, number, number, number],
-  lb: { scale: number; padX: number; padY: number },
-  im: { width: number; height: number },
-): [number, number, number, number] | null {
-  const [x, y, w, h] = unletterbox(box, lb);
-  const x1 = Math.max(0, x);
-  const y1 = Math.max(0, y);
-  const x2 = Math.min(im.width, x + w);
-  const y2 = Math.min(im.height, y + h);
-  return x2 - x1 >= 1 && y2 - y1 >= 1 ? [x1, y1, x2 - x1, y2 - y1] : null;
 }

@@ -51,6 +51,15 @@ export async function probeTeacher(
       ]),
     });
     const outs = asOutputs(res);
+    // A model that answers NaN or infinity on a plain gray image is broken (or needs inputs it was not given):
+    // registering it would only fail later, in the middle of a job.
+    for (const [name, t] of Object.entries(outs)) {
+      const bad = t.data.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0)
+        throw new Error(
+          `its output ${name} [${t.dims.join(', ')}] holds ${t.data[bad]} (at ${bad}) on a plain gray image: not usable as a teacher`,
+        );
+    }
     const family = o.family ?? detectLayout(outs, info.metadata);
     try {
       checkLayout(family, outs);

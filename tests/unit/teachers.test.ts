@@ -437,3 +437,33 @@ describe('pseudo-label job and review', () => {
     }
   });
 });
+
+describe('broken teachers', () => {
+  it('are refused at registration when they answer NaN or infinity, naming the model and the output', async () => {
+    const inf = constantModel(`${tmp.dir}/inf.onnx`, {
+      output0: { shape: [6, 8], data: [Infinity, ...new Array(47).fill(0.5)] },
+    });
+    await expect(probeTeacher(inf)).rejects.toThrow(
+      /inf\.onnx: its output output0 \[1, 6, 8\] holds Infinity \(at 0\) on a plain gray image: not usable as a teacher/,
+    );
+  });
+
+  it('predict drops class ids the model does not have and boxes with nothing in the image, and counts them', async () => {
+    // [B, max_det, 6] rows: a good box, class 7 of a 2-class model, a negative size, a 1e38 box far outside.
+    const model = constantModel(
+      `${tmp.dir}/odd-rows.onnx`,
+      {
+        output0: {
+          shape: [4, 6],
+          data: [
+            22, 27, 42, 37, 0.9, 0, 10, 10, 20, 20, 0.8, 7, 30, 30, 20, 20, 0.7, 1, 1e38, 1e38, 2e38, 2e38, 0.6, 0,
+          ],
+        },
+      },
+      { names: "{0: 'person', 1: 'car'}" },
+    );
+    const [p] = await predict(model, [square], { conf: 0.25, iou: 0.5, maxDet: 100 });
+    expect(p!.detections.map((d) => d.name)).toEqual(['person']);
+    expect(p!.dropped).toEqual({ unknownClass: 1, badBox: 2 });
+  });
+});
