@@ -34,8 +34,21 @@ interface Global {
   name: string;
 }
 
-// ---- zip -----------------------------------------------------------------------------------------
-function readZip(buf: Buffer, file: string): Map<string, Buffer> {
+// ---- zip ----
+/** A zip entry, inflated only on request and never past its declared size. */
+export interface ZipEntry {
+  name: string;
+  method: number;
+  compressedSize: number;
+  /** The size the archive declares for the inflated entry. */
+  size: number;
+  read(): Buffer;
+}
+
+/** The largest entry a checkpoint may declare (a 56M-parameter YOLO11x in float32 holds 225 MB in all). */
+export const MAX_ENTRY_BYTES = 4 * 1024 ** 3;
+
+export function readZip(buf: Buffer, file: string): Map<string, ZipEntry> {
   const eocd = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
   if (eocd < 0)
     throw new Error(
@@ -46,15 +59,16 @@ function readZip(buf: Buffer, file: string): Map<string, Buffer> {
   if (cdOffset === 0xffffffff || count === 0xffff) {
     // ZIP64: the locator sits right before the end-of-central-directory record.
     const loc = eocd - 20;
-    if (buf.readUInt32LE(loc) !== 0x07064b50) throw new Error(`${file}: broken ZIP64 archive`);
+    if (loc < 0 || buf.readUInt32LE(loc) !== 0x07064b50) throw new Error(`${file}: broken ZIP64 archive`);
     const rec = Number(buf.readBigUInt64LE(loc + 8));
     count = Number(buf.readBigUInt64LE(rec + 32));
     cdOffset = Number(buf.readBigUInt64LE(rec + 48));
   }
-  const entries = new Map<string, Buffer>();
+  const entries = new Map<string, ZipEntry>();
   let p = cdOffset;
   for (let i = 0; i < count; i++) {
-    if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error(`${file}: corrupt zip central directory`);
+    if (p + 46 > buf.length || buf.readUInt32LE(p) !== 0x02014b50)
+      throw new Error(`${file}: corrupt zip central directory`);
     const method = buf.readUInt16LE(p + 10);
     let csize = buf.readUInt32LE(p + 20);
     let usize = buf.readUInt32LE(p + 24);
@@ -81,18 +95,39 @@ function readZip(buf: Buffer, file: string): Map<string, Buffer> {
       }
       x += 4 + size;
     }
+    if (local + 30 > buf.length) throw new Error(`${file}: truncated (entry ${name} runs past the end)`);
     const lnlen = buf.readUInt16LE(local + 26);
     const lxlen = buf.readUInt16LE(local + 28);
     const start = local + 30 + lnlen + lxlen;
     if (start + csize > buf.length) throw new Error(`${file}: truncated (entry ${name} runs past the end)`);
-    const raw = buf.subarray(start, start + csize);
-    entries.set(name, method === 0 ? raw : method === 8 ? zlib.inflateRawSync(raw) : failMethod(file, name, method));
+    if (method !== 0 && method !== 8)
+      throw new Error(`${file}: ${name} uses zip compression method ${method}, which is not supported`);
+    if (method === 0 && usize !== csize) throw new Error(`${file}: ${name}: stored entry with two sizes`);
+    entries.set(name, {
+      name,
+      method,
+      compressedSize: csize,
+      size: usize,
+      read() {
+        const raw = buf.subarray(start, start + csize);
+        if (method === 0) return raw;
+        if (usize > MAX_ENTRY_BYTES)
+          throw new Error(`${file}: ${name} declares ${usize} bytes, over the ${MAX_ENTRY_BYTES}-byte limit: refused`);
+        let out: Buffer;
+        try {
+          // Never past the declared size: a bomb that lies about it stops here.
+          out = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, usize) });
+        } catch (e) {
+          throw new Error(`${file}: ${name} does not inflate to its declared ${usize} bytes (${(e as Error).message})`);
+        }
+        if (out.length !== usize)
+          throw new Error(`${file}: ${name} inflates to ${out.length} bytes, not the ${usize} it declares`);
+        return out;
+      },
+    });
     p += 46 + nlen + xlen + clen;
   }
   return entries;
-}
-function failMethod(file: string, name: string, method: number): never {
-  throw new Error(`${file}: ${name} uses zip compression method ${method}, which is not supported`);
 }
 
 // ---- pickle --------------------------------------------------------------------------------------
@@ -411,7 +446,15 @@ function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
-/** Reads a torch.save'd object; tensors come back as float32. */
+/** The largest pickle Starling reads (an Ultralytics checkpoint's is a few hundred KB). */
+const MAX_PICKLE_BYTES = 256 * 1024 ** 2;
+
+/**
+ * Reads a torch.save'd object; tensors come back as float32. The pickle is read first; each storage it references
+ * is inflated only when a tensor needs it, and only if the archive's declared size is what the pickle says that
+ * storage holds (its element count times the dtype's size): a zip bomb, or a file whose parts disagree, is
+ * refused before anything large is inflated.
+ */
 export function readTorchCheckpoint(file: string): PickleValue {
   let bytes: Buffer;
   try {
@@ -423,22 +466,30 @@ export function readTorchCheckpoint(file: string): PickleValue {
   const pkl = [...zip.keys()].find((k) => k.endsWith('/data.pkl') || k === 'data.pkl');
   if (!pkl) throw new Error(`${file}: a zip, but not a PyTorch checkpoint (no data.pkl)`);
   const prefix = pkl.slice(0, -'data.pkl'.length);
+  const pickle = zip.get(pkl)!;
+  if (pickle.size > MAX_PICKLE_BYTES) throw new Error(`${file}: its pickle declares ${pickle.size} bytes: refused`);
   const loaded = new Map<string, LoadedStorage>();
   return unpickle(
-    zip.get(pkl)!,
+    pickle.read(),
     (pid) => {
-      const [tag, type, key] = pid as [string, Global, string];
+      const [tag, type, key, , numel] = pid as [string, Global, string, unknown, unknown];
       if (tag !== 'storage') throw new Error(`${file}: unknown persistent id ${String(tag)}`);
       const dtype = type.name.split(' ')[1]!;
       const spec = DTYPES[dtype];
       if (!spec) throw new Error(`${file}: unsupported storage type ${dtype}`);
       let st = loaded.get(key);
       if (!st) {
-        const bytes = zip.get(`${prefix}data/${key}`);
-        if (!bytes) throw new Error(`${file}: storage ${key} is missing from the archive (truncated?)`);
-        const n = Math.floor(bytes.length / spec.bytes);
+        const entry = zip.get(`${prefix}data/${key}`);
+        if (!entry) throw new Error(`${file}: storage ${key} is missing from the archive (truncated?)`);
+        if (typeof numel === 'number' && entry.size !== numel * spec.bytes)
+          throw new Error(
+            `${file}: storage ${key} declares ${entry.size} bytes, but the pickle says it holds ${numel} ${dtype} elements ` +
+              `(${numel * spec.bytes} bytes): a corrupt or hostile file, nothing loaded`,
+          );
+        const data = entry.read();
+        const n = Math.floor(data.length / spec.bytes);
         const values = new Float32Array(n);
-        for (let k = 0; k < n; k++) values[k] = spec.read(bytes, k * spec.bytes);
+        for (let k = 0; k < n; k++) values[k] = spec.read(data, k * spec.bytes);
         st = { kind: 'loaded', dtype, values };
         loaded.set(key, st);
       }

@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nameModules } from '../../src-main/engine/nn.js';
-import { readTorchCheckpoint, stateDictOf } from '../../src-main/models/torch-checkpoint.js';
+import zlib from 'node:zlib';
+import { readTorchCheckpoint, readZip, stateDictOf } from '../../src-main/models/torch-checkpoint.js';
+import { writeZip, type ZipPart } from '../zip.js';
 import { loadWeights } from '../../src-main/models/weights.js';
 import { backboneEntry } from '../../src-main/models/zoo.js';
 import { tempDir } from '../helpers.js';
@@ -44,6 +46,32 @@ describe('PyTorch checkpoints', () => {
       expect(() => readTorchCheckpoint(`${tmp.dir}/cut.pt`)).toThrow(/cut\.pt: (not a zip archive|truncated|corrupt)/);
       fs.writeFileSync(`${tmp.dir}/text.pt`, 'hello');
       expect(() => readTorchCheckpoint(`${tmp.dir}/text.pt`)).toThrow(/text\.pt: not a zip archive/);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('refuses a zip bomb and storages that disagree with the pickle before inflating them', () => {
+    const tmp = tempDir();
+    try {
+      const entries = [...readZip(fs.readFileSync(`${FIX}/plain.pt`), 'plain.pt').values()];
+      const storage = entries.find((e) => /\/data\/\d+$/.test(e.name))!;
+      const parts = (replace: ZipPart) =>
+        entries.map((e) => (e.name === storage.name ? replace : { name: e.name, data: e.read() }));
+      // 256 MiB of zeros deflates to a quarter of a megabyte: declared as one of the fixture's small storages.
+      const zeros = zlib.deflateRawSync(Buffer.alloc(256 * 2 ** 20));
+      const bomb = `${tmp.dir}/bomb.pt`;
+      fs.writeFileSync(bomb, writeZip(parts({ name: storage.name, raw: { deflated: zeros, size: 256 * 2 ** 20 } })));
+      expect(fs.statSync(bomb).size).toBeLessThan(2 ** 20);
+      const before = process.memoryUsage().rss;
+      expect(() => readTorchCheckpoint(bomb)).toThrow(
+        new RegExp(`bomb\\.pt: storage \\d+ declares 268435456 bytes, but the pickle says it holds \\d+ \\w+ elements`),
+      );
+      expect(process.memoryUsage().rss - before).toBeLessThan(64 * 2 ** 20);
+      // One that lies about its size the other way is stopped at the size it declares.
+      const liar = `${tmp.dir}/liar.pt`;
+      fs.writeFileSync(liar, writeZip(parts({ name: storage.name, raw: { deflated: zeros, size: storage.size } })));
+      expect(() => readTorchCheckpoint(liar)).toThrow(/liar\.pt: .* does not inflate to its declared \d+ bytes/);
     } finally {
       tmp.cleanup();
     }
