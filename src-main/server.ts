@@ -92,18 +92,21 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
   res.end(data);
 }
 
+/**
+ * The request body, up to MAX_BODY bytes. A larger one is read to its end and thrown away (so the client gets the
+ * answer, 413, instead of a reset connection) and refused.
+ */
 function readBody(req: http.IncomingMessage): Promise<string> {
+  const tooLarge = () =>
+    new StarlingError('TOO_LARGE', `request body over the ${MAX_BODY / 2 ** 20} MB limit of an API call: refused`);
   return new Promise((resolve, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new StarlingError('INVALID_INPUT', 'request body too large'));
-        req.destroy();
-      } else chunks.push(c);
+      if (size <= MAX_BODY) chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => (size > MAX_BODY ? reject(tooLarge()) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
   });
 }
@@ -119,6 +122,7 @@ export function startServer(opts: ServerOptions): Promise<RunningServer> {
     [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(req.headers.host ?? '');
 
   const serveStatic = (req: http.IncomingMessage, res: http.ServerResponse, pathname: string): void => {
+    // The request's path decodes (checked when it came in).
     const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice(1));
     const file = path.resolve(rendererDir, rel);
     if (!file.startsWith(rendererDir + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
@@ -149,6 +153,14 @@ export function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (!hostOk(req))
         return sendJson(res, 403, { ok: false, error: { code: 'UNAUTHORIZED', message: 'bad Host header' } });
       const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+      try {
+        decodeURIComponent(url.pathname);
+      } catch {
+        return sendJson(res, 400, {
+          ok: false,
+          error: { code: 'INVALID_INPUT', message: `${url.pathname}: malformed % escape` },
+        });
+      }
 
       // First visit: the tokened URL sets the cookie and redirects to a clean URL (no token in history).
       const queryToken = url.searchParams.get('token') ?? undefined;

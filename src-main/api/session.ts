@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -110,8 +111,10 @@ export class Session {
       fs.mkdirSync(dir, { recursive: true });
       const list = [file, ...this.recent().filter((p) => p !== file)].slice(0, MAX_RECENT);
       const target = path.join(dir, 'recent.json');
-      fs.writeFileSync(`${target}.tmp`, JSON.stringify(list, null, 2));
-      fs.renameSync(`${target}.tmp`, target);
+      // A temp name of this process's own: two processes remembering at once never write one temp file.
+      const tmp = `${target}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify(list, null, 2));
+      fs.renameSync(tmp, target);
     } catch {
       // Recent projects are a convenience; a read-only home must not stop the app.
     }

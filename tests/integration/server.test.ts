@@ -143,6 +143,17 @@ describe('browser-mode server', () => {
     expect(JSON.parse(fifo.body).error.message).toMatch(/not a regular file: it is a FIFO/);
   });
 
+  it('answers a malformed % escape with 400 and an oversized body with 413, never a reset or a 500', async () => {
+    const first = await request(`/?token=${server.token}`);
+    const cookie = first.headers['set-cookie']![0]!.split(';')[0]!;
+    const bad = await request('/assets/%E0%A4%A.js', { headers: { cookie } });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error.message).toMatch(/malformed % escape/);
+    const big = await api('images.list', { filter: {}, pad: 'x'.repeat(50 * 2 ** 20) });
+    expect(big.status).toBe(413);
+    expect(JSON.parse(big.body).error.message).toMatch(/request body over the 16 MB limit of an API call/);
+  });
+
   it('pushes job events over the WebSocket only with the token', async () => {
     const refused = new WebSocket(`ws://127.0.0.1:${server.port}/events?token=bad`);
     await new Promise<void>((resolve) => refused.on('error', () => resolve()));
