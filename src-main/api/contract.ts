@@ -427,6 +427,8 @@ export type ApiOutput<M extends ApiMethod> = Contract[M]['output'];
 export interface ApiEvents {
   'job.progress': JobInfo;
   'job.finished': JobInfo;
+  /** A line worth keeping in a log (an epoch's summary). */
+  'job.log': { id: string; kind: string; line: string };
   'project.changed': {
     what: 'opened' | 'closed' | 'images' | 'annotations' | 'classes' | 'settings';
     imageIds?: number[];

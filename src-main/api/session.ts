@@ -29,7 +29,9 @@ export class Session {
   private readonly listeners = new Set<EventListener>();
 
   constructor() {
-    this.jobs.onEvent((event, job) => this.emit(event, job));
+    this.jobs.onEvent((event, job, line) =>
+      event === 'job.log' ? this.emit('job.log', { id: job.id, kind: job.kind, line: line! }) : this.emit(event, job),
+    );
   }
 
   onEvent(l: EventListener): () => void {

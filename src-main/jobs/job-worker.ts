@@ -13,6 +13,7 @@ export type ToJobWorker = { type: 'cancel' };
 export type FromJobWorker =
   | { type: 'progress'; done: number; total: number; message?: string }
   | { type: 'run'; runId: number }
+  | { type: 'log'; line: string }
   | { type: 'done'; result: unknown }
   | { type: 'error'; code?: string; message: string };
 
@@ -30,6 +31,7 @@ const ctx: JobContext = {
   throwIfCancelled: () => {
     if (controller.signal.aborted) throw new StarlingError('CANCELLED', 'cancelled');
   },
+  log: (line) => post({ type: 'log', line }),
 };
 
 const store = ProjectStore.open(projectFile);

@@ -21,7 +21,7 @@ export interface JobInfo {
   result?: unknown;
 }
 
-export type JobListener = (event: 'job.progress' | 'job.finished', job: JobInfo) => void;
+export type JobListener = (event: 'job.progress' | 'job.finished' | 'job.log', job: JobInfo, line?: string) => void;
 
 interface Running {
   info: JobInfo;
@@ -69,6 +69,7 @@ export class JobManager {
       throwIfCancelled: () => {
         if (controller.signal.aborted) throw new StarlingError('CANCELLED', `${label}: cancelled`);
       },
+      log: (line) => this.emit('job.log', info, line),
     };
     this.jobs.set(info.id, entry);
     entry.promise = (async () => {
@@ -116,9 +117,9 @@ export class JobManager {
     }
   }
 
-  private emit(event: 'job.progress' | 'job.finished', info: JobInfo): void {
+  private emit(event: 'job.progress' | 'job.finished' | 'job.log', info: JobInfo, line?: string): void {
     const snapshot = { ...info };
-    for (const l of this.listeners) l(event, snapshot);
+    for (const l of this.listeners) l(event, snapshot, line);
   }
 
   get(id: string): JobInfo {

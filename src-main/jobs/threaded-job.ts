@@ -108,6 +108,7 @@ export function runJob(
     worker.on('message', (m: FromJobWorker) => {
       if (m.type === 'progress') ctx.progress(m.done, m.total, m.message);
       else if (m.type === 'run') runId = m.runId;
+      else if (m.type === 'log') ctx.log?.(m.line);
       else if (m.type === 'done') finish(() => resolve(m.result));
       else finish(() => reject(m.code ? new StarlingError(m.code as ErrorCode, m.message) : new Error(m.message)));
     });

@@ -12,12 +12,33 @@ import type { ProjectStore } from '../store/project.js';
 import type { JobContext } from '../util/job-context.js';
 import { projectSources } from './loader.js';
 import { assertNotTrainedElsewhere, thisProcess } from './run-owner.js';
-import { Trainer } from './trainer.js';
+import { Trainer, type EpochInfo } from './trainer.js';
+import { formatDuration } from '../util/duration.js';
 
 export interface TrainRequest extends RunSettingsInput {
   /** Resume this run with its own stored settings (the rest of the request is ignored). */
   resume?: number;
   name?: string;
+}
+
+/**
+ * One line per epoch, as Ultralytics logs them: the epoch, its mean loss terms, what validation found, the
+ * training speed and the time left at the mean epoch time so far.
+ */
+export function epochLine(e: EpochInfo, epochs: number, history: readonly EpochInfo[]): string {
+  const m = e.metrics;
+  const terms = Object.entries(m)
+    .filter(([k]) => k.startsWith('loss.'))
+    .map(([k, v]) => `${k.slice(5)} ${v.toFixed(3)}`)
+    .join(' ');
+  const val =
+    m.mAP50 !== undefined ? `  val mAP50 ${m.mAP50.toFixed(3)} mAP50-95 ${(m['mAP50-95'] ?? 0).toFixed(3)}` : '';
+  const mean = history.reduce((t, h) => t + (h.metrics.seconds ?? 0), 0) / Math.max(1, history.length);
+  const left = Math.max(0, epochs - e.epoch - 1) * mean;
+  return (
+    `epoch ${e.epoch + 1}/${epochs}  ${terms}${val}  ${(m.imagesPerSecond ?? 0).toFixed(1)} img/s  ` +
+    `${(m.seconds ?? 0).toFixed(1)} s  ETA ${formatDuration(left)}${e.best ? '  (best)' : ''}`
+  );
 }
 
 /** The request's settings, without what names the run. */
@@ -78,7 +99,10 @@ export async function runTraining(
           `epoch ${s.epoch + 1}/${trainer.epochs} loss ${s.loss.toFixed(3)} (${terms}) ${s.imagesPerSecond.toFixed(1)} img/s`,
         );
       },
-      afterEpoch: (e) => store.runs.putEpoch(run.id, e.epoch, e.metrics),
+      afterEpoch: (e) => {
+        store.runs.putEpoch(run.id, e.epoch, e.metrics);
+        ctx.log?.(epochLine(e, trainer.epochs, trainer.history));
+      },
       onBadImage: (file, problem) => console.warn(`starling: skipped an unreadable image: ${problem || file}`),
       shouldStop: () => ctx.signal.aborted,
     });

@@ -27,6 +27,13 @@ async function starling(...args: string[]): Promise<{ code: number; stdout: stri
   }
 }
 
+/** stderr without the progress lines a job prints when there is no terminal (`[####......]  40%  ...`). */
+const said = (stderr: string) =>
+  stderr
+    .split('\n')
+    .filter((l) => l && !l.startsWith('['))
+    .join('\n');
+
 /** Every accepted box of a project keyed by image path, in a comparable form. */
 function snapshot(project: string) {
   const s = ProjectStore.open(project);
@@ -66,7 +73,8 @@ beforeAll(async () => {
     '--test',
     '2',
   );
-  expect(r.stderr).toBe('');
+  // Without a terminal, progress comes as lines; nothing else is said.
+  expect(said(r.stderr)).toBe('');
   expect(r.code).toBe(0);
 }, 120_000);
 
@@ -88,7 +96,7 @@ describe('starling CLI', () => {
     expect((await starling('export-labels', `${tmp.dir}/src`, '--format', 'coco', '--out', out)).code).toBe(0);
     expect((await starling('init', `${tmp.dir}/coco-proj`)).code).toBe(0);
     const r = await starling('import', `${tmp.dir}/coco-proj`, out, '--format', 'coco', '--images', `${tmp.dir}/src`);
-    expect(r.stderr).toBe('');
+    expect(said(r.stderr)).toBe('');
     expect(r.code).toBe(0);
     const a = snapshot(`${tmp.dir}/src`);
     const b = snapshot(`${tmp.dir}/coco-proj`);
@@ -167,7 +175,7 @@ describe('starling CLI', () => {
     expect((await starling('init', `${tmp.dir}/bad-proj`)).code).toBe(0);
     const r = await starling('import', `${tmp.dir}/bad-proj`, bad, '--format', 'coco');
     expect(r.code).toBe(1);
-    const lines = r.stderr.trim().split('\n');
+    const lines = said(r.stderr).split('\n');
     expect(lines[0]).toMatch(/^starling: error: the dataset has problems: 1 problem; nothing was imported/);
     expect(r.stderr).toMatch(/missing\.jpg: image file not found/);
     const info = JSON.parse((await starling('info', `${tmp.dir}/bad-proj`, '--json')).stdout);
@@ -206,6 +214,32 @@ describe('starling CLI', () => {
     expect(skipped.code).toBe(0);
     expect(skipped.stdout).toMatch(/imported 1 images/);
     expect(skipped.stderr).toMatch(/skipped 4 bad item/);
+  });
+
+  it('logs a line per epoch and progress lines when there is no terminal (a log file, nohup, CI)', async () => {
+    const r = await starling(
+      'train',
+      `${tmp.dir}/src`,
+      '--imgsz',
+      '64',
+      '--batch',
+      '4',
+      '--epochs',
+      '2',
+      '--val-every',
+      '2',
+      '--device',
+      'cpu',
+    );
+    expect(r.code).toBe(0);
+    const lines = said(r.stderr).split('\n');
+    // Two epochs, the second validated, each with its loss terms, speed and time left.
+    expect(lines.filter((l) => /^epoch \d\/2  box [\d.]+ cls [\d.]+ dfl [\d.]+/.test(l))).toHaveLength(2);
+    expect(r.stderr).toMatch(/^epoch 1\/2  box [\d.]+ cls [\d.]+ dfl [\d.]+  [\d.]+ img\/s  [\d.]+ s  ETA \d+:\d\d$/m);
+    expect(r.stderr).toMatch(/^epoch 2\/2 .* val mAP50 [\d.]+ mAP50-95 [\d.]+ .*ETA 0:00/m);
+    // Progress lines, not a bar redrawn with carriage returns.
+    expect(r.stderr).not.toMatch(/\r/);
+    expect(r.stderr).toMatch(/^\[#{20}\]  100%  \d+\/\d+/m);
   });
 
   it('exits non-zero for a path that is not a project', async () => {
