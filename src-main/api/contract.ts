@@ -71,7 +71,7 @@ const trainableModel = (m: { model?: string; backbone?: string; head?: string },
 export const imageFilterSchema = z
   .object({
     split: split.optional(),
-    status: z.enum([...IMAGE_STATUSES, 'pending']).optional(),
+    status: z.enum([...IMAGE_STATUSES, 'pending', 'partial']).optional(),
     classId: id.optional(),
     source: z.string().max(200).optional(),
     minScore: z.number().min(0).max(1).optional(),
@@ -242,6 +242,13 @@ export const contract = {
   'images.setStatus': method<{ updated: number }>()(
     z.object({ ids: z.array(id).min(1), status: z.enum(IMAGE_STATUSES) }).strict(),
   ),
+  /**
+   * Marks images done (their labels are complete: boxes still pending on them are rejected) or, with done: false,
+   * reopens them. Deciding boxes never completes an image by itself.
+   */
+  'images.markDone': method<{ images: number; rejected: number }>()(
+    z.object({ ids: z.array(id).min(1), done: z.boolean().default(true) }).strict(),
+  ),
 
   'annotations.edit': method<EditResult>()(
     z.object({ imageId: id, ops: z.array(editOpSchema).min(1), label: z.string().max(100).optional() }).strict(),
@@ -389,8 +396,11 @@ export const contract = {
       })
       .strict(),
   ),
-  /** Accept, reject or reopen pending teacher boxes: by ids, per image, or in bulk by class and score range. */
-  'review.set': method<{ changed: number }>()(
+  /**
+   * Accept, reject or reopen pending teacher boxes: by ids, per image, or in bulk by class and score range. No image
+   * is completed by it unless `done` asks to mark done the touched images left with nothing pending.
+   */
+  'review.set': method<{ changed: number; doneImages: number }>()(
     z
       .object({
         state: z.enum(REVIEW_STATES),
@@ -401,6 +411,8 @@ export const contract = {
         maxScore: z.number().min(0).max(1).optional(),
         /** Count what would change, change nothing (the UI asks before a bulk accept). */
         dryRun: z.boolean().default(false),
+        /** Also mark done the images this leaves with nothing pending (their labels are complete). */
+        done: z.boolean().default(false),
       })
       .strict(),
   ),

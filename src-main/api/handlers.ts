@@ -155,6 +155,11 @@ export const handlers: Handlers = {
     changed(s, 'images', ids);
     return { updated: ids.length };
   },
+  'images.markDone': (s, { ids, done }) => {
+    const r = s.requireProject().images.markDone(ids, done);
+    changed(s, 'annotations', ids);
+    return r;
+  },
   'images.setStatus': (s, { ids, status }) => {
     s.requireProject().images.setStatus(ids, status);
     changed(s, 'images', ids);
@@ -297,12 +302,16 @@ export const handlers: Handlers = {
     );
     return { jobId: job.id };
   },
-  'review.set': (s, { state, dryRun, ...filter }) => {
+  'review.set': (s, { state, dryRun, done, ...filter }) => {
     const store = s.requireProject();
-    if (dryRun) return { changed: state === 'pending' ? 0 : store.pseudoLabels.countPending(filter) };
-    const n = state === 'pending' ? store.pseudoLabels.reopen(filter) : store.pseudoLabels.review(filter, state);
-    if (n) changed(s, 'annotations');
-    return { changed: n };
+    if (dryRun) return { changed: state === 'pending' ? 0 : store.pseudoLabels.countPending(filter), doneImages: 0 };
+    const r =
+      state === 'pending'
+        ? { changed: store.pseudoLabels.reopen(filter), doneImages: 0 }
+        : store.pseudoLabels.review(filter, state, { done });
+    if (r.changed) changed(s, 'annotations');
+    if (r.doneImages) changed(s, 'images');
+    return r;
   },
   'review.counts': (s) => s.requireProject().pseudoLabels.counts(),
   'review.quality': (s) => pseudoLabelQuality(s.requireProject()),

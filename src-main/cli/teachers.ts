@@ -241,10 +241,15 @@ export function addTeacherCommands(program: Command): void {
     .option('--min-score <x>', 'only boxes scoring at least this', Number)
     .option('--max-score <x>', 'only boxes scoring below this', Number)
     .option('--image <id>', 'only this image id', Number)
+    .option(
+      '--done',
+      'also mark done the images this leaves with nothing pending (their labels are complete: they train)',
+    )
     .action(
       (
         project: string,
         o: {
+          done?: boolean;
           accept?: boolean;
           reject?: boolean;
           reopen?: boolean;
@@ -265,8 +270,10 @@ export function addTeacherCommands(program: Command): void {
             if (!c) throw new StarlingError('NOT_FOUND', `no class named "${o.class}"`);
             classId = c.id;
           }
-          const { changed } = await call(s, 'review.set', {
+          if (o.done && o.reopen) throw new StarlingError('INVALID_INPUT', '--done goes with --accept or --reject');
+          const { changed, doneImages } = await call(s, 'review.set', {
             state: o.accept ? 'accepted' : o.reject ? 'rejected' : 'pending',
+            done: !!o.done,
             ...(classId !== undefined ? { classId } : {}),
             ...(o.minScore !== undefined ? { minScore: o.minScore } : {}),
             ...(o.maxScore !== undefined ? { maxScore: o.maxScore } : {}),
@@ -274,7 +281,12 @@ export function addTeacherCommands(program: Command): void {
           });
           const c = await call(s, 'review.counts', {});
           process.stdout.write(
-            `${changed} box(es) changed; teacher boxes now pending ${c.pending}, accepted ${c.accepted}, rejected ${c.rejected}\n`,
+            `${changed} box(es) changed; teacher boxes now pending ${c.pending}, accepted ${c.accepted}, rejected ${c.rejected}\n` +
+              (o.done
+                ? `${doneImages} image(s) marked done\n`
+                : o.reopen
+                  ? ''
+                  : 'no image is marked done by deciding boxes: --done marks those left with nothing pending, or mark them in the annotator\n'),
           );
         }),
     );

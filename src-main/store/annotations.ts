@@ -1,6 +1,6 @@
 import { StarlingError } from '../errors.js';
 import type { DB } from './db.js';
-import { settleImages } from './settle.js';
+import { settleHandLabeled } from './settle.js';
 import type { AnnotationRecord, AnnotationSource, Box, ReviewState } from './types.js';
 
 interface Row {
@@ -141,7 +141,7 @@ export class AnnotationRepo {
 
   /**
    * Applies a user edit on one image as one transaction and one undo step. A new edit discards the
-   * image's redo branch. An edit settles an unlabeled image once no box on it is pending (store/settle.ts).
+   * image's redo branch. An edit settles an unlabeled image once no box on it is pending (store/settle.ts: a hand-labeled image only).
    */
   edit(imageId: number, ops: readonly EditOp[], label = 'edit'): EditResult {
     if (!this.db.prepare('SELECT 1 FROM images WHERE id = ?').get(imageId)) {
@@ -214,7 +214,7 @@ export class AnnotationRepo {
             }
           }
         }
-        settleImages(this.db, [imageId]);
+        settleHandLabeled(this.db, [imageId]);
       })
       .immediate();
     return { ...this.state(imageId), created };

@@ -1,3 +1,4 @@
+import { markDone } from './settle.js';
 import { StarlingError } from '../errors.js';
 import type { DB } from './db.js';
 import type { ImageRecord, ImageStatus, Split } from './types.js';
@@ -11,6 +12,8 @@ interface Row {
   split: Split;
   status: ImageStatus;
   added_at: number;
+  has_pending?: number;
+  has_decided?: number;
 }
 const toRecord = (r: Row): ImageRecord => ({
   id: r.id,
@@ -21,7 +24,15 @@ const toRecord = (r: Row): ImageRecord => ({
   split: r.split,
   status: r.status,
   addedAt: r.added_at,
+  ...(r.has_pending !== undefined ? { progress: progressOf(r) } : {}),
 });
+
+/** Where an image stands: done, partly reviewed, pseudo-labels waiting, or nothing yet. */
+function progressOf(r: Row): NonNullable<ImageRecord['progress']> {
+  if (r.status !== 'unlabeled') return r.has_pending ? 'partial' : 'done';
+  if (r.has_decided) return 'partial';
+  return r.has_pending ? 'pending' : 'new';
+}
 
 export interface NewImage {
   path: string;
@@ -32,10 +43,13 @@ export interface NewImage {
   status?: ImageStatus;
 }
 
-/** Gallery filters. `status: 'pending'` means "has pseudo-labels waiting for review". */
+/**
+ * Gallery filters. `status: 'pending'` means "has pseudo-labels waiting for review"; `partial`, "not done, but some
+ * of its boxes are decided" (partly reviewed).
+ */
 export interface ImageFilter {
   split?: Split;
-  status?: ImageStatus | 'pending';
+  status?: ImageStatus | 'pending' | 'partial';
   classId?: number;
   source?: string;
   minScore?: number;
@@ -50,6 +64,8 @@ type Clause = { parts: string[]; params: unknown[] };
  * the box condition (class, review) and scan it once per image: minutes at 100k images.
  */
 const BOXES_OF_IMAGE = 'annotations a INDEXED BY annotations_image';
+const DECIDED = `EXISTS (SELECT 1 FROM ${BOXES_OF_IMAGE} WHERE a.image_id = i.id AND a.review != 'pending')`;
+const PENDING = `EXISTS (SELECT 1 FROM ${BOXES_OF_IMAGE} WHERE a.image_id = i.id AND a.review = 'pending')`;
 
 /** Conditions on the image row itself: split, status (pending: has a pending box), path. */
 function imageConditions(f: ImageFilter): Clause {
@@ -61,6 +77,9 @@ function imageConditions(f: ImageFilter): Clause {
   }
   if (f.status === 'pending') {
     parts.push(`EXISTS (SELECT 1 FROM ${BOXES_OF_IMAGE} WHERE a.image_id = i.id AND a.review = 'pending')`);
+  } else if (f.status === 'partial') {
+    // As the badge says it (progressOf): some boxes decided but not done, or done with boxes pending again.
+    parts.push(`((i.status = 'unlabeled' AND ${DECIDED}) OR (i.status != 'unlabeled' AND ${PENDING}))`);
   } else if (f.status) {
     parts.push('i.status = ?');
     params.push(f.status);
@@ -182,7 +201,9 @@ export class ImageRepo {
   list(filter: ImageFilter = {}, offset = 0, limit = 100): ImageRecord[] {
     const w = whereClause(filter);
     const rows = this.db
-      .prepare(`SELECT i.* FROM images i ${w.sql} ORDER BY i.id LIMIT ? OFFSET ?`)
+      .prepare(
+        `SELECT i.*, ${PENDING} AS has_pending, ${DECIDED} AS has_decided FROM images i ${w.sql} ORDER BY i.id LIMIT ? OFFSET ?`,
+      )
       .all(...w.params, limit, offset) as Row[];
     return rows.map(toRecord);
   }
@@ -238,6 +259,7 @@ export class ImageRepo {
       byStatus.params,
     );
     status.pending = this.count({ ...f, status: 'pending' });
+    status.partial = this.count({ ...f, status: 'partial' });
 
     // Class and source count images having a box of that class (source) that also meets the other box filters.
     const boxFacet = (key: 'classId' | 'source', expr: string) => {
@@ -277,6 +299,11 @@ export class ImageRepo {
   setSplit(ids: readonly number[], split: Split): void {
     const st = this.db.prepare('UPDATE images SET split = ? WHERE id = ?');
     this.db.transaction(() => ids.forEach((id) => st.run(split, id))).immediate();
+  }
+
+  /** Marks images done (pending boxes on them rejected) or reopens them (store/settle.ts). */
+  markDone(ids: readonly number[], done: boolean): { images: number; rejected: number } {
+    return markDone(this.db, ids, done);
   }
 
   setStatus(ids: readonly number[], status: ImageStatus): void {

@@ -7,7 +7,7 @@
  */
 import { StarlingError } from '../errors.js';
 import type { DB } from './db.js';
-import { settleImages } from './settle.js';
+import { markDone, withNothingPending } from './settle.js';
 import type { ReviewState } from './types.js';
 
 export interface PseudoBox {
@@ -85,10 +85,15 @@ export class PseudoLabelRepo {
   }
 
   /**
-   * Sets the review state of the pending teacher boxes matching `f`; returns how many changed. Images left with
-   * nothing pending are settled by the one rule (store/settle.ts).
+   * Sets the review state of the pending teacher boxes matching `f`; returns how many changed. Deciding boxes
+   * completes no image (store/settle.ts); with `done`, the images this touched that have nothing left pending are
+   * marked done too (`doneImages` counts them).
    */
-  review(f: ReviewFilter, state: Exclude<ReviewState, 'pending'>): number {
+  review(
+    f: ReviewFilter,
+    state: Exclude<ReviewState, 'pending'>,
+    o: { done?: boolean } = {},
+  ): { changed: number; doneImages: number } {
     const { where, params } = this.where(f);
     const now = Date.now();
     return this.db
@@ -101,8 +106,8 @@ export class PseudoLabelRepo {
         const changed = this.db
           .prepare(`UPDATE annotations SET review = ?, updated_at = ? WHERE ${where}`)
           .run(state, now, ...params).changes;
-        settleImages(this.db, images);
-        return changed;
+        const doneImages = o.done ? markDone(this.db, withNothingPending(this.db, images), true).images : 0;
+        return { changed, doneImages };
       })
       .immediate();
   }

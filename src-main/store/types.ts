@@ -31,6 +31,11 @@ export interface ImageRecord {
   split: Split;
   status: ImageStatus;
   addedAt: number;
+  /**
+   * Where its labels stand (gallery pages): `done` (marked done, nothing pending), `partial` (some boxes decided but
+   * not marked done, or done with boxes pending again), `pending` (teacher boxes wait, none decided), `new`.
+   */
+  progress?: 'done' | 'partial' | 'pending' | 'new';
 }
 
 /** A box in image pixels: top-left corner and size. */

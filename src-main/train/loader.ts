@@ -48,7 +48,9 @@ export function projectSources(
   // Images with boxes still waiting for review are trained on only with the pending boxes: without them, the
   // objects nobody has reviewed yet would be learned as background. One pass reads both kinds of box.
   const underReview = new Set<number>();
+  const hasPending = new Set<number>();
   for (const a of store.annotations.iterate(['accepted', 'pending'])) {
+    if (a.review === 'pending') hasPending.add(a.imageId);
     if (a.review === 'pending' && !o.includePending) {
       underReview.add(a.imageId);
       continue;
@@ -69,8 +71,9 @@ export function projectSources(
   for (let off = 0; off < total; off += 5000) {
     for (const im of store.images.list({ split }, off, 5000)) {
       const boxes = byImage.get(im.id) ?? [];
-      // Unlabeled images take part only through their opted-in pseudo-labels.
-      if (im.status === 'unlabeled' && !boxes.length) continue;
+      // An image not marked done takes part only through opted-in pseudo-labels: its accepted boxes alone may be
+      // a few of its objects (the rest would be learned as background).
+      if (im.status === 'unlabeled' && !(o.includePending && hasPending.has(im.id))) continue;
       if (underReview.has(im.id)) continue;
       sources.push({ file: store.absolutePath(im.path), boxes, width: im.width, height: im.height });
     }

@@ -241,17 +241,46 @@ describe('annotator and review queue, end to end', () => {
 
     // "accept ≥" for cat at the slider's 0.5, on every image: it asks first, with the count.
     await page.locator('[data-testid="score-slider"]').fill('0.5');
-    const asked: string[] = [];
-    page.once('dialog', (d) => void (asked.push(d.message()), d.accept()));
     await page.click('[data-testid="accept-above-cat"]');
+    // In-app, with the count, and the choice of marking images done (off unless asked).
+    await expect
+      .poll(() => page.textContent('[data-testid="dialog"]'))
+      .toMatch(/^Accept 2 pending cat box\(es\) scoring ≥ 0\.50 on every image/);
+    expect(await page.isChecked('[data-testid="dialog-option"]')).toBe(false);
+    await page.click('[data-testid="dialog-ok"]');
     await expect.poll(() => page.textContent('[data-testid="annotator-status"]')).toMatch(/Accepted 2 pending cat/);
-    expect(asked[0]).toMatch(/^Accept 2 pending cat box\(es\) scoring ≥ 0\.50 on every image/);
     const reviews = async (id: number) =>
       (await annotations(id))
         .filter((x) => x.source === 'teacher:t1')
         .map((x) => `${x.classId === cat ? 'cat' : 'dog'} ${x.review}`);
     expect(await reviews(ids[0]!)).toEqual(['cat accepted']);
     expect((await reviews(ids[1]!)).sort()).toEqual(['cat accepted', 'dog pending']);
+
+    // Accepting boxes completed no image: the gallery says "partly reviewed", not done.
+    const status = async (id: number) => (await call(session, 'images.get', { id })).image.status;
+    expect(await status(ids[2]!)).toBe('unlabeled');
+    await page.goto(`${server.openUrl}#/gallery`);
+    await page.selectOption('[data-testid="filter-status"]', 'partial');
+    await expect
+      .poll(() => page.locator('[data-testid="image-progress"]').allTextContents())
+      .toEqual(['partly reviewed', 'partly reviewed']);
+    // Done in the review queue: the image is marked done, its pending dog rejected, and the queue moves on.
+    await openAnnotator(page, `review/${ids[1]}`);
+    await expect.poll(() => page.textContent('[data-testid="image-done"]')).toBe('not done');
+    await page.click('[data-testid="mark-done"]');
+    await expect
+      .poll(() => page.textContent('[data-testid="annotator-status"]'))
+      .toMatch(/^Done: 1 pending box\(es\) rejected/);
+    expect(await status(ids[1]!)).toBe('reviewed');
+    expect((await reviews(ids[1]!)).sort()).toEqual(['cat accepted', 'dog rejected']);
+    // Reopen from the annotator undoes it.
+    await openAnnotator(page, `annotate/${ids[1]}`);
+    await expect.poll(() => page.textContent('[data-testid="image-done"]')).toBe('done');
+    await page.click('text=Reopen');
+    await expect.poll(() => status(ids[1]!)).toBe('unlabeled');
+    // Ctrl+Enter marks done from the keyboard.
+    await page.keyboard.press('Control+Enter');
+    await expect.poll(() => status(ids[1]!)).toBe('reviewed');
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);

@@ -145,13 +145,12 @@ describe('teachers, training and runs views, end to end', () => {
     await page.screenshot({ path: artifactPath('export.png') });
     // Exporting onto an existing file asks first; declining keeps the file and says why nothing was written.
     const written = fs.statSync(out).mtimeMs;
-    const asked: string[] = [];
-    page.once('dialog', (d) => void (asked.push(d.message()), d.dismiss()));
     await page.click('[data-testid="export-go"]');
+    await expect.poll(() => page.textContent('[data-testid="dialog"]')).toMatch(`${out} exists. Replace it?`);
+    await page.click('[data-testid="dialog-cancel"]');
     await expect
       .poll(() => page.textContent('[data-testid="export-view"]'))
       .toMatch(/exists: replace it, or choose another file/);
-    expect(asked).toEqual([`${out} exists. Replace it?`]);
     expect(fs.statSync(out).mtimeMs).toBe(written);
 
     // Detection review: evaluate, see the confusion matrix; a confident prediction where no label is becomes a

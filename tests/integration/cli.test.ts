@@ -235,7 +235,9 @@ describe('starling CLI', () => {
     const lines = said(r.stderr).split('\n');
     // Two epochs, the second validated, each with its loss terms, speed and time left.
     expect(lines.filter((l) => /^epoch \d\/2 {2}box [\d.]+ cls [\d.]+ dfl [\d.]+/.test(l))).toHaveLength(2);
-    expect(r.stderr).toMatch(/^epoch 1\/2 {2}box [\d.]+ cls [\d.]+ dfl [\d.]+ {2}[\d.]+ img\/s {2}[\d.]+ s {2}ETA \d+:\d\d$/m);
+    expect(r.stderr).toMatch(
+      /^epoch 1\/2 {2}box [\d.]+ cls [\d.]+ dfl [\d.]+ {2}[\d.]+ img\/s {2}[\d.]+ s {2}ETA \d+:\d\d$/m,
+    );
     expect(r.stderr).toMatch(/^epoch 2\/2 .* val mAP50 [\d.]+ mAP50-95 [\d.]+ .*ETA 0:00/m);
     // Progress lines, not a bar redrawn with carriage returns.
     expect(r.stderr).not.toMatch(/\r/);

@@ -33,7 +33,7 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-function editor(o: { review?: boolean; confirm?: boolean } = {}) {
+function editor(o: { review?: boolean; confirm?: boolean; done?: boolean } = {}) {
   const went: number[] = [];
   const e = new AnnotatorEditor({
     backend,
@@ -41,7 +41,7 @@ function editor(o: { review?: boolean; confirm?: boolean } = {}) {
     classes: () => classes,
     walkFilter: () => ({}),
     go: (id) => went.push(id),
-    confirm: () => o.confirm ?? true,
+    ask: () => Promise.resolve({ ok: o.confirm ?? true, checked: o.done ?? false }),
   });
   e.currentClass = classes[0]!.id;
   return { e, went };
@@ -126,6 +126,29 @@ describe('annotator editor state', () => {
     await yes.acceptClassAbove(classes[0]!.id);
     expect(yes.status).toMatch(/^Accepted 1 pending cat box\(es\) scoring ≥ 0\.50$/);
     expect(store.annotations.forImage(ids[2]!)[0]!.review).toBe('accepted');
+    expect(store.images.get(ids[2]!).status).toBe('unlabeled'); // accepting completes no image
+    // Reopen puts them back; a bulk accept that is told so marks done what it leaves with nothing pending.
+    await yes.reopenClassAbove(classes[0]!.id);
+    expect(store.annotations.forImage(ids[2]!)[0]!.review).toBe('pending');
+    const doneToo = editor({ review: true, confirm: true, done: true }).e;
+    await doneToo.open(ids[1]!, Promise.resolve(null));
+    doneToo.minScore = 0.5;
+    await doneToo.acceptClassAbove(classes[0]!.id);
+    expect(doneToo.status).toMatch(/; 2 image\(s\) marked done$/);
+    expect(store.images.get(ids[2]!).status).toBe('reviewed');
+    await call(session, 'images.markDone', { ids: [ids[1]!], done: false });
+    store.annotations.addMany([pending(ids[1]!, 0.7)]);
+
+    // Done on the shown image: what is still pending is rejected, the image trains; in the queue the next opens.
+    const q = editor({ review: true });
+    await q.e.open(ids[1]!, Promise.resolve(null));
+    expect(q.e.done).toBe(false);
+    await q.e.markDone();
+    expect(q.e.done).toBe(true);
+    expect(q.e.status).toBe('Done: 1 pending box(es) rejected. No other image has pending boxes.');
+    expect(store.annotations.forImage(ids[1]!).some((a) => a.review === 'pending')).toBe(false);
+    await q.e.markDone(false);
+    expect(store.images.get(ids[1]!).status).toBe('unlabeled');
   });
 
   it('copies and pastes boxes, and copies the previous image boxes', async () => {

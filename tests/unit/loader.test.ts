@@ -213,7 +213,10 @@ describe('loader', () => {
     expect(splitTruth(store, 'val').images).toHaveLength(0);
     store.images.setSplit([id!], 'train');
     store.annotations.edit(id!, [{ op: 'update', id: p2!, review: 'rejected' }]);
-    expect(store.images.get(id!).status).toBe('reviewed'); // as review.set settles it: a teacher box accepted
+    // Nothing waits now, but deciding boxes completes no image: it trains once it is marked done.
+    expect(projectSources(store).sources).toHaveLength(0);
+    store.images.markDone([id!], true);
+    expect(store.images.get(id!).status).toBe('reviewed');
     expect(projectSources(store).sources.map((s) => s.boxes.length)).toEqual([1]);
     store.close();
   });

@@ -94,25 +94,47 @@ describe('project store', () => {
     }
   });
 
-  it('settles an image by one rule whether its boxes are decided in the annotator or in bulk', () => {
+  it('completes an image a teacher labeled only when it is marked done, whether its boxes are decided one by one or in bulk', () => {
     const s = seeded();
     const cls = s.classes.list()[0]!.id;
-    const settleBoth = (decide: 'edit' | 'bulk', teacherState: 'accepted' | 'rejected') => {
-      const [id] = s.images.addMany([{ path: `${decide}-${teacherState}.jpg`, hash: 'x', width: 50, height: 50 }]);
+    // An image with ten objects the teacher saw one of: accepting that one box must not complete the image.
+    const image = (name: string) => {
+      const [id] = s.images.addMany([{ path: `${name}.jpg`, hash: name, width: 50, height: 50 }]);
       const [teacher] = s.annotations.addMany([
         { imageId: id!, classId: cls, x: 1, y: 1, w: 5, h: 5, source: 'teacher:t', score: 0.9, review: 'pending' },
       ]);
-      s.annotations.edit(id!, [{ op: 'create', classId: cls, x: 20, y: 20, w: 5, h: 5 }]); // a drawn box
-      expect(s.images.get(id!).status).toBe('unlabeled'); // the teacher box still waits
-      if (decide === 'edit') s.annotations.edit(id!, [{ op: 'update', id: teacher!, review: teacherState }]);
-      else s.pseudoLabels.review({ imageId: id! }, teacherState);
-      return s.images.get(id!).status;
+      return { id: id!, teacher: teacher! };
     };
-    // A teacher box accepted: reviewed pseudo-labels. Every teacher box rejected: the labels are the drawn ones.
-    expect(settleBoth('edit', 'accepted')).toBe('reviewed');
-    expect(settleBoth('bulk', 'accepted')).toBe('reviewed');
-    expect(settleBoth('edit', 'rejected')).toBe('labeled');
-    expect(settleBoth('bulk', 'rejected')).toBe('labeled');
+    const one = image('one');
+    s.annotations.edit(one.id, [{ op: 'update', id: one.teacher, review: 'accepted' }]);
+    expect(s.images.get(one.id).status).toBe('unlabeled');
+    const bulk = image('bulk');
+    expect(s.pseudoLabels.review({ imageId: bulk.id }, 'accepted')).toEqual({ changed: 1, doneImages: 0 });
+    expect(s.images.get(bulk.id).status).toBe('unlabeled');
+    // The user adds the missing boxes and marks it done: reviewed (a teacher's box is among its labels).
+    s.annotations.edit(one.id, [{ op: 'create', classId: cls, x: 20, y: 20, w: 5, h: 5 }]);
+    expect(s.images.get(one.id).status).toBe('unlabeled');
+    expect(s.images.markDone([one.id], true)).toEqual({ images: 1, rejected: 0 });
+    expect(s.images.get(one.id).status).toBe('reviewed');
+    // Done rejects what is still pending; every teacher box rejected leaves hand-drawn labels: labeled.
+    const rest = image('rest');
+    s.annotations.edit(rest.id, [{ op: 'create', classId: cls, x: 20, y: 20, w: 5, h: 5 }]);
+    expect(s.images.markDone([rest.id], true)).toEqual({ images: 1, rejected: 1 });
+    expect(s.images.get(rest.id).status).toBe('labeled');
+    expect(s.annotations.get(rest.teacher).review).toBe('rejected');
+    // A bulk accept that asks for it marks done the images it leaves with nothing pending; reopening undoes it.
+    const asked = image('asked');
+    expect(s.pseudoLabels.review({ imageId: asked.id }, 'accepted', { done: true })).toEqual({
+      changed: 1,
+      doneImages: 1,
+    });
+    expect(s.images.get(asked.id).status).toBe('reviewed');
+    expect(s.images.markDone([asked.id, one.id], false)).toEqual({ images: 2, rejected: 0 });
+    expect(s.images.get(asked.id).status).toBe('unlabeled');
+    // An image no teacher touched is labeled by drawing on it, as before.
+    const [hand] = s.images.addMany([{ path: 'hand.jpg', hash: 'hand', width: 50, height: 50 }]);
+    s.annotations.edit(hand!, [{ op: 'create', classId: cls, x: 1, y: 1, w: 5, h: 5 }]);
+    expect(s.images.get(hand!).status).toBe('labeled');
     s.close();
   });
 

@@ -339,7 +339,10 @@ describe('pseudo-label job and review', () => {
       expect((await call(s, 'review.set', { state: 'accepted', minScore: 0.2, imageId: second!.id })).changed).toBe(1);
       c = await call(s, 'review.counts', {});
       expect([c.pending, c.accepted, c.rejected]).toEqual([4, 6, 0]);
-      expect(store.images.get(second!.id).status).toBe('reviewed'); // no pending left, accepted boxes
+      // Deciding boxes completes no image: the user marks it done.
+      expect(store.images.get(second!.id).status).toBe('unlabeled');
+      expect(await call(s, 'images.markDone', { ids: [second!.id] })).toEqual({ images: 1, rejected: 0 });
+      expect(store.images.get(second!.id).status).toBe('reviewed');
       // Accepted pseudo-labels are training labels.
       const { projectSources } = await import('../../src-main/train/loader.js');
       expect(

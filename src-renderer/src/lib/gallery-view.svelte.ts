@@ -5,7 +5,7 @@
  */
 import type { ImageFilter } from '../../../src-main/store/images';
 
-export type GalleryStatus = 'unlabeled' | 'labeled' | 'reviewed' | 'pending';
+export type GalleryStatus = 'unlabeled' | 'labeled' | 'reviewed' | 'pending' | 'partial';
 export type GallerySplit = 'train' | 'val' | 'test';
 
 class GalleryView {

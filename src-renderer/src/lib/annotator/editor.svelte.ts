@@ -28,8 +28,11 @@ export interface EditorOptions {
   walkFilter: () => ImageFilter;
   /** Opens another image (the route changes). */
   go: (imageId: number) => void;
-  /** Asks the user (a bulk decision); false cancels. */
-  confirm: (question: string) => boolean | Promise<boolean>;
+  /** Asks the user (a bulk decision), with a choice that goes with it. */
+  ask: (q: { title: string; body: string; option: { label: string; checked: boolean }; ok: string }) => Promise<{
+    ok: boolean;
+    checked: boolean;
+  }>;
   /** Starts fetching a neighbour's pixels. */
   prefetchImage?: (imageId: number) => void;
   /** The state changed in a way the scene must redraw. */
@@ -269,24 +272,83 @@ export class AnnotatorEditor {
     return this.setReview(ids, 'accepted');
   }
 
-  /** Accepts a class's pending boxes at or above the slider across the project: it asks first, with the count. */
+  /**
+   * Accepts a class's pending boxes at or above the slider across the project: it asks first, with the count, and
+   * whether the images this leaves with nothing pending are done (the user's choice; off by default).
+   */
   async acceptClassAbove(classId: number): Promise<void> {
     const what = `pending ${this.classById.get(classId)?.name ?? '?'} box(es) scoring ≥ ${this.minScore.toFixed(2)}`;
     try {
       const filter = { state: 'accepted' as const, classId, minScore: this.minScore };
       const { changed: n } = await this.o.backend.call('review.set', { ...filter, dryRun: true });
       if (!n) return void (this.status = `No ${what} in the project.`);
-      const question = `Accept ${n} ${what} on every image of the project? Ctrl+Z does not undo a bulk accept.`;
-      if (!(await this.o.confirm(question))) return;
-      const r = await this.o.backend.call('review.set', filter);
-      this.status = `Accepted ${r.changed} ${what}`;
+      const answer = await this.o.ask({
+        title: `Accept ${n} ${what} on every image of the project?`,
+        body: 'Ctrl+Z does not undo a bulk accept; Reopen (this class, at this score) puts the boxes back to pending.',
+        option: { label: 'Also mark done the images this leaves with nothing pending', checked: false },
+        ok: `Accept ${n}`,
+      });
+      if (!answer.ok) return;
+      const r = await this.o.backend.call('review.set', { ...filter, done: answer.checked });
+      this.status = `Accepted ${r.changed} ${what}${answer.checked ? `; ${r.doneImages} image(s) marked done` : ''}`;
       this.dropWalk();
-      const d = await this.o.backend.call('images.get', { id: this.detail!.image.id });
-      if (this.stillShown(d.image.id)) this.detail = d;
-      this.o.changed?.();
+      await this.reload();
     } catch (e) {
       this.status = `Not accepted: ${(e as Error).message}`;
     }
+  }
+
+  /** Puts this class's decided teacher boxes at or above the slider back to pending, across the project. */
+  async reopenClassAbove(classId: number): Promise<void> {
+    const what = `${this.classById.get(classId)?.name ?? '?'} box(es) scoring ≥ ${this.minScore.toFixed(2)}`;
+    try {
+      const r = await this.o.backend.call('review.set', { state: 'pending', classId, minScore: this.minScore });
+      this.status = `Reopened ${r.changed} decided ${what}`;
+      this.dropWalk();
+      await this.reload();
+    } catch (e) {
+      this.status = `Not reopened: ${(e as Error).message}`;
+    }
+  }
+
+  /** The shown image again from the store (after a decision that touched it from elsewhere). */
+  private async reload(): Promise<void> {
+    if (!this.detail) return;
+    const d = await this.o.backend.call('images.get', { id: this.detail.image.id });
+    if (this.stillShown(d.image.id)) this.detail = d;
+    this.o.changed?.();
+  }
+
+  /**
+   * Marks the shown image done (its labels are complete; what is still pending on it is rejected), or reopens it.
+   * With `acceptShown`, the pending boxes shown (at or above the slider) are accepted first. In the review queue
+   * the next image with pending boxes opens.
+   */
+  async markDone(done = true, acceptShown = false): Promise<void> {
+    if (!this.detail) return;
+    if (acceptShown)
+      await this.setReview(
+        this.visible.filter((a) => a.review === 'pending').map((a) => a.id),
+        'accepted',
+      );
+    let said = '';
+    await this.enqueue(async (imageId) => {
+      const r = await this.o.backend.call('images.markDone', { ids: [imageId], done });
+      said = done
+        ? `Done${r.rejected ? `: ${r.rejected} pending box(es) rejected` : ''}`
+        : 'Reopened: not done, it does not train until marked done again';
+      this.status = said;
+      await this.reload();
+    });
+    if (done && this.o.review && said) {
+      await this.step(1);
+      if (this.status !== said) this.status = `${said}. ${this.status}`;
+    }
+  }
+
+  /** Whether the shown image is done: marked done, and nothing on it waits for review again. */
+  get done(): boolean {
+    return !!this.detail && this.detail.image.status !== 'unlabeled' && this.pendingCount === 0;
   }
 
   // ---- clipboard -----------------------------------------------------------------------------------

@@ -78,6 +78,18 @@ export const BINDINGS: readonly Binding[] = [
     needsSelection: true,
   },
   {
+    keys: 'Shift+Enter',
+    does: 'accept the shown pending boxes and mark the image done',
+    match: (e, ctrl) => e.key === 'Enter' && e.shiftKey && !ctrl,
+    run: ({ editor }) => void editor.markDone(true, true),
+  },
+  {
+    keys: 'Ctrl+Enter',
+    does: 'mark the image done (what is still pending is rejected)',
+    match: (e, ctrl) => e.key === 'Enter' && ctrl,
+    run: ({ editor }) => void editor.markDone(true),
+  },
+  {
     keys: 'Enter',
     does: 'accept the selected pending box, or every shown one',
     match: (e) => e.key === 'Enter',
