@@ -23,6 +23,11 @@ export interface DetectionReview {
   runId: number;
   split: string;
   conf: number;
+  /** Whether the run has an evaluation on this split (which stores its predictions). */
+  evaluated: boolean;
+  /** Predictions stored for the split's images (at every confidence), and those at or above `conf`. */
+  predictions: number;
+  confident: number;
   images: ImageReview[];
   /** Project class ids in matrix order (index nc = background). */
   classIds: number[];
@@ -43,6 +48,7 @@ export function reviewDetections(
   const index = new Map(classes.map((c, i) => [c.id, i]));
   const dets: { image_id: number; category_id: number; bbox: number[]; score: number }[] = [];
   const out: ImageReview[] = [];
+  let confidentCount = 0;
   for (const im of images) {
     const gts = im.truths;
     const preds = store.runs
@@ -51,6 +57,7 @@ export function reviewDetections(
     for (const p of preds)
       dets.push({ image_id: im.id, category_id: index.get(p.classId)!, bbox: p.box, score: p.score });
     const confident = preds.filter((x) => x.score >= conf);
+    confidentCount += confident.length;
     const { matches, unmatchedTruths } = greedyMatch(confident, gts);
     out.push({
       imageId: im.id,
@@ -68,6 +75,9 @@ export function reviewDetections(
     runId,
     split,
     conf,
+    evaluated: store.runs.evaluations(split).has(runId),
+    predictions: dets.length,
+    confident: confidentCount,
     images: out,
     classIds: classes.map((c) => c.id),
     prCurves: m.prCurves.map((c) => ({ ...c, classId: classes[c.classId]!.id })),

@@ -41,6 +41,16 @@ describe('detection review', () => {
       // Background row (index 2): the missed box of image 2 under true class a.
       expect(r.cells[2]![0]).toContain(i2);
       expect(r.prCurves.map((c) => c.classId).sort()).toEqual([a.id, b.id].sort());
+      // What is stored, said apart from what passes the confidence: a weak run's predictions all lie below 0.25
+      // (the view once read that as "not evaluated" and asked for an evaluation forever).
+      expect(r).toMatchObject({ evaluated: false, predictions: 4, confident: 3 });
+      store.runs.putEvaluation(run.id, 'val', {});
+      expect(reviewDetections(store, run.id, 'val', 0.95)).toMatchObject({
+        evaluated: true,
+        predictions: 4,
+        confident: 0,
+      });
+      expect(reviewDetections(store, run.id, 'test', 0.25)).toMatchObject({ evaluated: false, predictions: 0 });
     } finally {
       store.close();
     }
