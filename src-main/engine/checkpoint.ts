@@ -1,7 +1,8 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { EMA, Optimizer, OptimizerState } from './optim.js';
 import type { Module } from './nn.js';
+import { faultPoint } from '../util/fault.js';
+import { writeFileAtomic } from '../util/files.js';
 
 /**
  * Checkpoints in the safetensors layout (https://huggingface.co/docs/safetensors): an 8-byte little-endian
@@ -44,21 +45,15 @@ export function saveCheckpoint(file: string, ck: Checkpoint): void {
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(headerBytes.length));
 
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
+  writeFileAtomic(file, (fd) => {
     fs.writeSync(fd, len);
     fs.writeSync(fd, headerBytes);
-    for (const name of names) {
+    names.forEach((name, i) => {
       const d = ck.tensors.get(name)!.data;
       fs.writeSync(fd, new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-    }
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+      if (i === names.length >> 1) faultPoint('checkpoint-write');
+    });
+  });
 }
 
 export function loadCheckpoint(file: string): Checkpoint {

@@ -3,6 +3,8 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { StarlingError } from '../errors.js';
 import { measureLatency } from '../runtime/latency.js';
+import { faultPoint } from '../util/fault.js';
+import { writeFileAtomic } from '../util/files.js';
 import { buildDetector } from '../models/zoo.js';
 import { formatWeightReport, loadWeights } from '../models/weights.js';
 import { exportDetector } from './detector.js';
@@ -73,9 +75,12 @@ export async function exportModel(o: ExportModelOptions): Promise<ExportModelRes
   }
   const { bytes, folded, outputs } = exported;
   const out = path.resolve(o.out);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(`${out}.tmp`, bytes);
-  fs.renameSync(`${out}.tmp`, out);
+  writeFileAtomic(out, (fd) => {
+    const half = bytes.length >> 1;
+    fs.writeSync(fd, bytes, 0, half);
+    faultPoint('export-write');
+    fs.writeSync(fd, bytes, half, bytes.length - half);
+  });
 
   const session = await ort.InferenceSession.create(out);
   const x = new ort.Tensor('float32', new Float32Array(3 * o.imgsz * o.imgsz).fill(0.5), [1, 3, o.imgsz, o.imgsz]);

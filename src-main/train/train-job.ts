@@ -99,6 +99,9 @@ export async function runTraining(
           `epoch ${s.epoch + 1}/${trainer.epochs} loss ${s.loss.toFixed(3)} (${terms}) ${s.imagesPerSecond.toFixed(1)} img/s`,
         );
       },
+      restored: (history) => {
+        for (const e of history) store.runs.putEpoch(run.id, e.epoch, e.metrics);
+      },
       afterEpoch: (e) => {
         store.runs.putEpoch(run.id, e.epoch, e.metrics);
         ctx.log?.(epochLine(e, trainer.epochs, trainer.history));

@@ -48,3 +48,54 @@ export function unreadableFile(file: string, maxBytes = MAX_IMAGE_BYTES): string
     return `the file is ${(st.size / 2 ** 20).toFixed(0)} MB; images over ${(maxBytes / 2 ** 20).toFixed(0)} MB are refused`;
   return null;
 }
+
+/** Whether a process of this machine with that pid is alive. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Temp files that writes killed midway left beside `file` (`<file>.<pid>.tmp` of a process that is gone). */
+export function removeStaleTemps(file: string): string[] {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = name.startsWith(`${base}.`) ? /^\.(\d+)\.tmp$/.exec(name.slice(base.length)) : null;
+    if (!m || alive(Number(m[1]))) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+/**
+ * Writes `file` so that it is always either the old file or the whole new one: into `<file>.<pid>.tmp`, flushed
+ * to disk, then renamed over it. A kill -9 midway leaves the old file and a temp file the next write removes.
+ */
+export function writeFileAtomic(file: string, write: (fd: number) => void): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  removeStaleTemps(file);
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    write(fd);
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, file);
+}

@@ -20,6 +20,11 @@ export interface TrainCallbacks {
   beforeEpoch?(epoch: number): void | Promise<void>;
   afterStep?(info: StepInfo): void | Promise<void>;
   afterEpoch?(info: EpochInfo): void | Promise<void>;
+  /**
+   * On resume, the epochs the checkpoint holds: a kill between a checkpoint write and the epoch's record leaves
+   * the record behind the checkpoint, and this brings it level.
+   */
+  restored?(history: readonly EpochInfo[]): void | Promise<void>;
   onBadImage?(file: string, problem: string): void;
   /** Return true to stop after the current step (cancel); the run can resume from `last`. */
   shouldStop?(): boolean;
@@ -27,6 +32,10 @@ export interface TrainCallbacks {
 
 export class CallbacksHook implements TrainerHook {
   constructor(private readonly cb: TrainCallbacks) {}
+
+  async beforeTrain(t: Trainer): Promise<void> {
+    if (t.history.length) await this.cb.restored?.(t.history);
+  }
 
   async beforeEpoch(t: Trainer): Promise<void> {
     await this.cb.beforeEpoch?.(t.epoch);

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { captureTraining, loadCheckpoint, restoreTraining, saveCheckpoint } from '../../engine/checkpoint.js';
+import { removeStaleTemps } from '../../util/files.js';
 import type { EpochInfo, Trainer } from '../trainer.js';
 import type { TrainerHook } from './hook.js';
 
@@ -22,6 +23,9 @@ export class CheckpointHook implements TrainerHook {
   }
 
   beforeTrain(t: Trainer): void {
+    // What a write killed midway left behind.
+    removeStaleTemps(this.last);
+    removeStaleTemps(this.best);
     if (!this.resume || !fs.existsSync(this.last)) return;
     const extra = restoreTraining(loadCheckpoint(this.last), {
       model: t.model,
@@ -48,7 +52,10 @@ export class CheckpointHook implements TrainerHook {
         imgsz: t.settings.data.imgsz,
       },
     });
-    saveCheckpoint(this.last, ck);
+    // `best` first: killed between the two writes, `last` is still the epoch before, so the resumed run trains this
+    // epoch again (bit-identically) and writes both; the other order could leave a `last` that says this epoch
+    // was best while `best` holds an older one.
     if (t.isBest) saveCheckpoint(this.best, ck);
+    saveCheckpoint(this.last, ck);
   }
 }

@@ -1,0 +1,113 @@
+/**
+ * kill -9 in the middle of a checkpoint write and of an export, in a real CLI process: the project opens, the run
+ * resumes from its last whole checkpoint, the exported file is the old whole one, and the temp files the kill
+ * left are cleaned up by the next write. Nothing is lost or half-written.
+ */
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../../src-main/api/dispatch.js';
+import { Session } from '../../src-main/api/session.js';
+import { loadCheckpoint } from '../../src-main/engine/checkpoint.js';
+import { tempDir } from '../helpers.js';
+
+const BIN = path.resolve('bin/starling.js');
+let tmp: ReturnType<typeof tempDir>;
+let project: string;
+
+beforeAll(async () => {
+  tmp = tempDir();
+  process.env.STARLING_HOME = `${tmp.dir}/home`;
+  project = `${tmp.dir}/proj`;
+  const s = new Session();
+  const { jobId } = await call(s, 'sample.create', {
+    dir: project,
+    seed: 2,
+    counts: { train: 8, pool: 0, val: 2, test: 0 },
+    open: false,
+  });
+  expect((await s.jobs.wait(jobId)).status).toBe('done');
+  await s.dispose();
+}, 60_000);
+afterAll(() => tmp.cleanup());
+
+/** Runs the CLI until it reaches the fault point, then kills its whole process group with SIGKILL. */
+async function killAt(fault: string, skip: number, ...args: string[]): Promise<void> {
+  const mark = `${tmp.dir}/mark-${fault}`;
+  fs.rmSync(mark, { force: true });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    detached: true,
+    stdio: 'ignore',
+    env: {
+      ...process.env,
+      STARLING_FAULT_PAUSE: fault,
+      STARLING_FAULT_SKIP: String(skip),
+      STARLING_FAULT_MARK: mark,
+    },
+  });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  try {
+    const started = Date.now();
+    while (!fs.existsSync(mark)) {
+      if (Date.now() - started > 90_000) throw new Error(`the CLI never reached ${fault}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    process.kill(-child.pid!, 'SIGKILL');
+    await exited;
+  }
+}
+
+async function cli(...args: string[]): Promise<number> {
+  const child = spawn(process.execPath, [BIN, ...args], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c) => (stderr += String(c)));
+  const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 120_000);
+  const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
+  clearTimeout(timer);
+  if (code !== 0) console.error(stderr);
+  return code;
+}
+
+const sha = (f: string) => crypto.createHash('sha1').update(fs.readFileSync(f)).digest('hex');
+
+describe('kill -9 midway', () => {
+  it('through a checkpoint write: the run resumes from its last whole checkpoint and the temp file goes', async () => {
+    const train = ['train', project, '--imgsz', '64', '--batch', '4', '--epochs', '3', '--val-every', '2'];
+    // Epoch 1 writes `last`; epoch 2 (validated, so best) is killed while writing `best`.
+    await killAt('checkpoint-write', 1, ...train, '--device', 'cpu');
+    const dir = `${project}/runs/1`;
+    const temps = () => fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'));
+    expect(temps()).toHaveLength(1); // half of epoch 2's checkpoint
+    expect(fs.existsSync(`${dir}/best.safetensors`)).toBe(false);
+    expect(JSON.parse(loadCheckpoint(`${dir}/last.safetensors`).metadata.extra!).epoch).toBe(0);
+
+    const s = new Session();
+    const store = s.open(project); // the killed process is gone: its run is failed, resumable
+    expect(store.runs.get(1).status).toBe('failed');
+    await s.dispose();
+    expect(await cli('train', project, '--resume', '1')).toBe(0);
+    const again = new Session();
+    const after = again.open(project);
+    expect(after.runs.get(1).status).toBe('done');
+    expect(after.runs.epochs(1).map((e) => e.epoch)).toEqual([0, 1, 2]);
+    await again.dispose();
+    expect(temps()).toEqual([]);
+    expect(JSON.parse(loadCheckpoint(`${dir}/last.safetensors`).metadata.extra!).epoch).toBe(2);
+  }, 240_000);
+
+  it('through an export: the file there stays the old whole one, and the next export replaces it', async () => {
+    const out = `${tmp.dir}/model.onnx`;
+    const exportRun = ['export', '--project', project, '--run', '1', '--imgsz', '64', '--out', out];
+    expect(await cli(...exportRun)).toBe(0);
+    const before = sha(out);
+    await killAt('export-write', 0, ...exportRun, '--style', 'nms');
+    expect(sha(out)).toBe(before);
+    expect(fs.readdirSync(tmp.dir).filter((f) => f.startsWith('model.onnx.') && f.endsWith('.tmp'))).toHaveLength(1);
+    expect(await cli(...exportRun, '--style', 'nms')).toBe(0);
+    expect(sha(out)).not.toBe(before);
+    expect(fs.readdirSync(tmp.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  }, 240_000);
+});
