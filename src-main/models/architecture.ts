@@ -99,6 +99,8 @@ export interface ArchitectureEntry {
   name: string;
   description: string;
   scales: ScaleTable;
+  /** Passed to the head's builder (YOLOv8 asks the yolo head for its legacy class branch). */
+  headOptions?: Readonly<Record<string, unknown>>;
   /**
    * Builds the layers after the backbone and the neck for a head that reads `reads`, into `list` (which holds
    * the backbone at `taps`, strides 4/8/16/32). Returns the layer indices the head reads and their strides.

@@ -51,7 +51,12 @@ export class Detector extends Module {
     this.outputs = built.outputs;
     this.outputStrides = built.strides;
     this.outputChannels = this.outputs.map((i) => this.list.channels[i]!);
-    this.head = head.build({ nc: config.nc, channels: this.outputChannels, strides: this.outputStrides });
+    this.head = head.build({
+      nc: config.nc,
+      channels: this.outputChannels,
+      strides: this.outputStrides,
+      options: arch.headOptions ?? {},
+    });
     model.add(this.list.channels.length, this.head);
     this.layerCount = this.list.channels.length + 1;
   }

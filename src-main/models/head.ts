@@ -65,7 +65,8 @@ export interface HeadEntry {
   description: string;
   reads: HeadReads;
   styles: readonly ExportStyle[];
-  build(o: { nc: number; channels: number[]; strides: number[] }): Head;
+  /** `options`: what the architecture asks of its heads (YOLOv8's Detect is the `legacy` one). */
+  build(o: { nc: number; channels: number[]; strides: number[]; options: Readonly<Record<string, unknown>> }): Head;
 }
 
 const registry = new Map<string, HeadEntry>();

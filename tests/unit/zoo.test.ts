@@ -19,6 +19,15 @@ const ULTRALYTICS_YOLO11 = {
   x: [56966176, 56966160, 196.0],
 } as const;
 
+/** Ultralytics' own summaries (yolov8.yaml): parameters, gradients, GFLOPs at 640. */
+const ULTRALYTICS_YOLOV8 = {
+  n: [3157200, 3157184, 8.9],
+  s: [11166560, 11166544, 28.8],
+  m: [25902640, 25902624, 79.3],
+  l: [43691520, 43691504, 165.7],
+  x: [68229648, 68229632, 258.5],
+} as const;
+
 describe('model zoo', () => {
   it('lists backbone cards alone (for the Train view picker), counted once per image size', () => {
     const cards = zooCards(64, 'backbone');
@@ -38,6 +47,35 @@ describe('model zoo', () => {
       expect(d.layerCount).toBe(24); // model.0 ... model.23 (Detect)
     });
   }
+
+  for (const [scale, [params, grads, gflops]] of Object.entries(ULTRALYTICS_YOLOV8)) {
+    it(`YOLOv8${scale} matches Ultralytics: ${params} parameters, ${gflops} GFLOPs`, () => {
+      const d = buildDetector({ model: 'yolov8', scale, backbone: 'yolov8', head: 'yolo', nc: 80 });
+      const f = modelFigures(d, 640, (g) => void d.forward(g.input('images', [1, 3, 640, 640])));
+      expect(f.parameters).toBe(params);
+      expect(f.trainable).toBe(grads);
+      expect(Math.abs(f.gflops - gflops)).toBeLessThan(0.06);
+      expect(d.layerCount).toBe(23); // model.0 ... model.22 (Detect)
+    });
+  }
+
+  it("YOLOv8n at 6 classes has the fixture checkpoint's 3,012,018 parameters and its names", () => {
+    const d = buildDetector({ model: 'yolov8', scale: 'n', backbone: 'yolov8', nc: 6 });
+    expect(d.parameters().reduce((n, p) => n + p.size, 0)).toBe(3012018);
+    const names = [...d.namedTensors()].map(([n]) => n);
+    expect(names).toContain('model.9.cv2.conv.weight'); // SPPF
+    expect(names).toContain('model.21.m.0.cv1.conv.weight'); // the last C2f
+    expect(names).toContain('model.22.cv3.2.1.conv.weight'); // v8's class branch: plain 3x3 Convs
+    expect(names).toContain('model.22.dfl.conv.weight');
+  });
+
+  it('puts a plain backbone into YOLOv8 as seed 001 does (StarNet at 0, SPPF at 5, Detect at 18)', () => {
+    const d = buildDetector({ model: 'yolov8', scale: 'n', backbone: 'starnet_s050', nc: 6 });
+    const names = [...d.namedTensors()].map(([n]) => n);
+    expect(names[0]).toMatch(/^model\.0\./);
+    expect(names).toContain('model.5.cv1.conv.weight');
+    expect(names).toContain('model.18.dfl.conv.weight');
+  });
 
   it('names parameters as Ultralytics state dicts do', () => {
     const names = [...buildDetector({ scale: 'n' }).namedTensors()].map(([n]) => n);

@@ -42,10 +42,12 @@ export class Detect extends Head {
   dfl: DFL;
   readonly no: number;
 
+  /** `legacy`: YOLOv8's class branch (two 3x3 Convs); YOLO11's has depthwise convs. */
   constructor(
     readonly nc: number,
     readonly channels: number[],
     readonly strides: number[],
+    legacy = false,
   ) {
     super();
     const c2 = Math.max(16, Math.floor(channels[0]! / 4), REG_MAX * 4);
@@ -60,13 +62,14 @@ export class Detect extends Head {
     this.cv3 = this.add(
       'cv3',
       new ModuleList(
-        channels.map(
-          (x) =>
-            new Sequential(
-              new Sequential(DWConv(x, x, 3), new Conv(x, c3, 1)),
-              new Sequential(DWConv(c3, c3, 3), new Conv(c3, c3, 1)),
-              new Conv2d(c3, nc, 1),
-            ),
+        channels.map((x) =>
+          legacy
+            ? new Sequential(new Conv(x, c3, 3), new Conv(c3, c3, 3), new Conv2d(c3, nc, 1))
+            : new Sequential(
+                new Sequential(DWConv(x, x, 3), new Conv(x, c3, 1)),
+                new Sequential(DWConv(c3, c3, 3), new Conv(c3, c3, 1)),
+                new Conv2d(c3, nc, 1),
+              ),
         ),
       ),
     );
@@ -131,7 +134,7 @@ registerHead({
   description: 'YOLOv8/11 Detect: anchor-free, DFL boxes, C binary classifiers at strides 8-32',
   reads: 'pan',
   styles: STYLES,
-  build: ({ nc, channels, strides }) => new Detect(nc, channels, strides),
+  build: ({ nc, channels, strides, options }) => new Detect(nc, channels, strides, options.legacy === true),
 });
 
 /** Anchor points (cell centres, in grid units) [2, N] and their strides [1, N], level by level. */
