@@ -5,6 +5,7 @@
  * and back out of the letterboxed frame. Boxes are [x, y, w, h] in pixels.
  */
 import sharp from 'sharp';
+import { resizeLinear } from './resize.js';
 
 export interface LabeledBox {
   cls: number;
@@ -147,10 +148,8 @@ export async function letterboxPixels(
   src: Source,
   size: number,
 ): Promise<{ pixels: Buffer; boxes: LabeledBox[]; width: number; height: number } & LetterboxFrame> {
-  // One native pass (decode, resize, pad) instead of decode-then-place: prediction and pseudo-labeling run this
-  // once per image next to inference, so its CPU time is the pipeline's overhead.
-  // With the size known the whole letterbox is one call into sharp's thread pool, which matters when
-  // onnxruntime holds the JS thread: queued work then still runs beside inference.
+  // Decoding runs in sharp's thread pool (beside inference); the resize is OpenCV's INTER_LINEAR bit for bit
+  // (resize.ts), so models trained with Ultralytics see here exactly the input they saw there.
   let { width = 0, height = 0 } = src;
   if (!width || !height) {
     let meta: sharp.Metadata;
@@ -167,22 +166,27 @@ export async function letterboxPixels(
   const s = Math.min(size / width, size / height);
   const w = Math.max(1, Math.round(width * s));
   const h = Math.max(1, Math.round(height * s));
-  const left = Math.round((size - w) / 2);
-  const top = Math.round((size - h) / 2);
-  let px: Buffer;
+  // Ultralytics pads round(d - 0.1) before and round(d + 0.1) after (d = half the slack, an integer or a half):
+  // an odd slack puts the extra pixel after the image.
+  const left = Math.floor((size - w) / 2);
+  const top = Math.floor((size - h) / 2);
+  let decoded: { data: Buffer; width: number; height: number };
   try {
-    px = await sharp(src.file, { failOn: 'error' })
+    const { data, info } = await sharp(src.file, { failOn: 'error' })
       .rotate()
       .removeAlpha()
       .toColourspace('srgb')
-      .resize(w, h, { kernel: 'linear', fit: 'fill' })
-      .extend({ top, bottom: size - h - top, left, right: size - w - left, background: { r: PAD, g: PAD, b: PAD } })
       .raw()
-      .toBuffer();
+      .toBuffer({ resolveWithObject: true });
+    decoded = { data, width: info.width, height: info.height };
   } catch (e) {
     throw new DecodeError(src.file, `${src.file}: cannot decode (${(e as Error).message})`);
   }
-  if (px.length !== size * size * 3) throw new DecodeError(src.file, `${src.file}: cannot decode (unexpected layout)`);
+  if (decoded.width !== width || decoded.height !== height || decoded.data.length !== width * height * 3)
+    throw new DecodeError(src.file, `${src.file}: cannot decode (unexpected layout)`);
+  const px = Buffer.alloc(size * size * 3, PAD);
+  const resized = resizeLinear(decoded.data, width, height, w, h);
+  for (let y = 0; y < h; y++) px.set(resized.subarray(y * w * 3, (y + 1) * w * 3), ((top + y) * size + left) * 3);
   const boxes = mapBoxes(src.boxes, width, height, w, h, left, top, size, false);
   return { pixels: px, boxes, scale: s, padX: left, padY: top, width, height };
 }
