@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { EMA, Optimizer, OptimizerState } from './optim.js';
 import type { Module } from './nn.js';
 import { faultPoint } from '../util/fault.js';
+import { readElements, SAFETENSORS_DTYPES } from './dtypes.js';
 import { writeFileAtomic } from '../util/files.js';
 
 /**
@@ -79,19 +80,28 @@ export function loadCheckpoint(file: string): Checkpoint {
   for (const [name, v] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const info = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (info.dtype !== 'F32') throw bad(`tensor ${name} has dtype ${String(info.dtype)}; only F32 is supported`);
+    const type = SAFETENSORS_DTYPES[String(info.dtype)];
+    if (!type)
+      throw bad(
+        `tensor ${name} has dtype ${String(info.dtype)}; supported: ${Object.keys(SAFETENSORS_DTYPES).join(', ')}`,
+      );
     if (!Array.isArray(info.shape) || !info.shape.every((d) => Number.isInteger(d) && d >= 0))
       throw bad(`tensor ${name} has a bad shape`);
     const [b = NaN, e = NaN] = (info.data_offsets ?? []) as number[];
     const count = (info.shape as number[]).reduce((a, d) => a * d, 1);
-    if (!Number.isInteger(b) || !Number.isInteger(e) || e - b !== count * 4 || dataStart + e > buf.length || b < 0) {
+    if (
+      !Number.isInteger(b) ||
+      !Number.isInteger(e) ||
+      e - b !== count * type.bytes ||
+      dataStart + e > buf.length ||
+      b < 0
+    ) {
       throw bad(
         `tensor ${name}: byte range [${b}, ${e}] does not fit shape [${(info.shape as number[]).join(', ')}] or the file (truncated?)`,
       );
     }
-    // Copy: the result must not alias the file buffer and must be 4-byte aligned.
-    const data = new Float32Array(count);
-    new Uint8Array(data.buffer).set(buf.subarray(dataStart + b, dataStart + e));
+    // A copy as float32: the result must not alias the file buffer.
+    const data = readElements(buf.subarray(dataStart + b, dataStart + e), type, count);
     tensors.set(name, { shape: info.shape as number[], data });
   }
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;

@@ -1,11 +1,28 @@
 /**
  * Reads PyTorch checkpoints (.pt / .pth / .pth.tar in the zip format torch.save has written since 1.6) without
  * Python and without executing anything: a minimal zip reader, and a pickle interpreter that only builds
- * tensors, dicts (incl. OrderedDict), lists, tuples, numbers, strings, booleans and None. Any other global
- * (a pickled nn.Module, os.system, ...) is refused with its name, before anything is built.
+ * tensors, dicts (incl. OrderedDict), lists, tuples, numbers, strings, booleans and None, plus inert stand-ins
+ * for the module objects a whole pickled model is made of (Ultralytics' checkpoints pickle the model itself):
+ * torch.nn modules and Ultralytics classes become plain records of their class name and attributes, and nothing
+ * of theirs is ever imported or called. Any other global (os.system, builtins.eval, ...) is refused with its name,
+ * before anything is built.
  */
 import fs from 'node:fs';
 import zlib from 'node:zlib';
+import { readElements, TORCH_STORAGES } from '../engine/dtypes.js';
+
+/**
+ * Marks the values the interpreter makes itself (tensors, globals, storages, records). A pickled dict can have
+ * any string keys, "kind" included, but never a symbol one: so a crafted dict is never taken for one of these.
+ */
+export const PICKLED = Symbol('starling.pickled');
+type Tagged = { readonly [PICKLED]: true };
+const tagged = <T extends object>(v: T): T & Tagged => Object.assign(v, { [PICKLED]: true as const });
+const isTagged = (v: unknown, kind: string): boolean =>
+  !!v && typeof v === 'object' && (v as Partial<Tagged>)[PICKLED] === true && (v as { kind?: unknown }).kind === kind;
+/** A pickled dict (or OrderedDict): a plain null-prototype object, never one of the tagged values. */
+export const isDict = (v: unknown): v is Record<string, PickleValue> =>
+  !!v && typeof v === 'object' && !Array.isArray(v) && !(PICKLED in v);
 
 export interface TorchTensor {
   kind: 'tensor';
@@ -23,7 +40,8 @@ export type PickleValue =
   | { [k: string]: PickleValue }
   | TorchTensor
   | Storage
-  | Global;
+  | Global
+  | PickledObject;
 interface Storage {
   kind: 'storage';
   dtype: string;
@@ -32,6 +50,13 @@ interface Storage {
 interface Global {
   kind: 'global';
   name: string;
+}
+/** A pickled object of an allowed class, as data: its class name, constructor arguments and state (attributes). */
+export interface PickledObject {
+  kind: 'object';
+  cls: string;
+  args: PickleValue[];
+  state: PickleValue;
 }
 
 // ---- zip ----
@@ -149,6 +174,19 @@ const SAFE_GLOBALS = new Set([
   'torch Size',
 ]);
 
+/**
+ * Classes whose instances are rebuilt as inert records (PickledObject), never constructed: the parts of a pickled
+ * model. By module prefix, for torch.nn's modules and everything Ultralytics pickles with a model (its modules,
+ * loss and assigner objects, its args namespace).
+ */
+const RECORD_PREFIXES = ['torch.nn.modules.', 'ultralytics.'];
+/** Globals that stand for plain values. */
+const VALUE_GLOBALS = new Set(['__builtin__ set', 'builtins set', 'torch device', 'torch dtype']);
+
+function allowed(name: string): boolean {
+  return SAFE_GLOBALS.has(name) || VALUE_GLOBALS.has(name) || RECORD_PREFIXES.some((p) => name.startsWith(p));
+}
+
 const MARK = Symbol('mark');
 
 /** Interprets a pickle; `persistent` resolves storage ids; refuses unknown globals. */
@@ -176,9 +214,8 @@ export function unpickle(data: Buffer, persistent: (pid: PickleValue[]) => Pickl
     return s;
   };
   const setItem = (d: PickleValue, k: PickleValue, v: PickleValue) => {
-    if (!d || typeof d !== 'object' || Array.isArray(d) || 'kind' in d)
-      throw new Error(`${file}: malformed pickle (SETITEM on a non-dict)`);
-    (d as Record<string, PickleValue>)[String(k)] = v;
+    if (!isDict(d)) throw new Error(`${file}: malformed pickle (SETITEM on a non-dict)`);
+    d[String(k)] = v;
   };
   for (;;) {
     if (i >= data.length) throw new Error(`${file}: truncated pickle`);
@@ -193,7 +230,7 @@ export function unpickle(data: Buffer, persistent: (pid: PickleValue[]) => Pickl
       case 0x2e:
         return pop() as PickleValue; // STOP
       case 0x7d:
-        stack.push({});
+        stack.push(Object.create(null) as Record<string, PickleValue>); // no prototype: "__proto__" is a key
         break; // EMPTY_DICT
       case 0x5d:
         stack.push([]);
@@ -326,11 +363,11 @@ export function unpickle(data: Buffer, persistent: (pid: PickleValue[]) => Pickl
       case 0x63: {
         // GLOBAL
         const name = `${readLine()} ${readLine()}`;
-        if (!SAFE_GLOBALS.has(name))
+        if (!allowed(name))
           throw new Error(
             `${file}: refused: the pickle references ${name.replace(' ', '.')}, which is not a tensor, dict, list, number or string (unsafe or a pickled model object; save a state_dict instead)`,
           );
-        stack.push({ kind: 'global', name });
+        stack.push(tagged({ kind: 'global', name }) as Global);
         break;
       }
       case 0x93: {
@@ -338,11 +375,11 @@ export function unpickle(data: Buffer, persistent: (pid: PickleValue[]) => Pickl
         const n = pop() as string;
         const m = pop() as string;
         const name = `${m} ${n}`;
-        if (!SAFE_GLOBALS.has(name))
+        if (!allowed(name))
           throw new Error(
             `${file}: refused: the pickle references ${m}.${n}, which is not a tensor, dict, list, number or string (unsafe or a pickled model object; save a state_dict instead)`,
           );
-        stack.push({ kind: 'global', name });
+        stack.push(tagged({ kind: 'global', name }) as Global);
         break;
       }
       case 0x51:
@@ -356,8 +393,10 @@ export function unpickle(data: Buffer, persistent: (pid: PickleValue[]) => Pickl
         break;
       }
       case 0x62: {
-        // BUILD: state for OrderedDict / Parameter; keep the object as is
-        pop();
+        // BUILD: a record takes its state (attributes); OrderedDict / Parameter state is not needed
+        const state = pop() as PickleValue;
+        const obj = top();
+        if (isTagged(obj, 'object')) (obj as PickledObject).state = state;
         break;
       }
       case 0x81: {
@@ -374,9 +413,17 @@ export function unpickle(data: Buffer, persistent: (pid: PickleValue[]) => Pickl
 }
 
 function reduce(fn: Global, args: PickleValue[], file: string): PickleValue {
-  switch (fn?.name) {
+  if (!isTagged(fn, 'global')) throw new Error(`${file}: malformed pickle (a call of something that is not a global)`);
+  if (RECORD_PREFIXES.some((p) => fn.name.startsWith(p)))
+    return tagged({ kind: 'object', cls: fn.name, args, state: null }) as PickledObject;
+  switch (fn.name) {
+    case '__builtin__ set':
+    case 'builtins set':
+      return Array.isArray(args[0]) ? args[0] : [];
+    case 'torch device':
+      return String(args[0] ?? 'cpu');
     case 'collections OrderedDict':
-      return {};
+      return Object.create(null) as Record<string, PickleValue>;
     case 'torch._utils _rebuild_tensor_v2': {
       const [storage, offset, size, stride] = args as [
         TorchTensor & { source?: Float32Array },
@@ -392,7 +439,7 @@ function reduce(fn: Global, args: PickleValue[], file: string): PickleValue {
     case 'torch Size':
       return args[0] as PickleValue;
     default:
-      throw new Error(`${file}: refused: cannot call ${fn?.name ?? 'a non-global'}`);
+      throw new Error(`${file}: refused: cannot call ${fn.name}`);
   }
 }
 
@@ -403,7 +450,11 @@ interface LoadedStorage {
 }
 
 function rebuildTensor(st: LoadedStorage, offset: number, size: number[], stride: number[], file: string): TorchTensor {
-  if (!st || st.kind !== 'loaded') throw new Error(`${file}: malformed tensor (no storage)`);
+  if (!isTagged(st, 'loaded')) throw new Error(`${file}: malformed tensor (no storage)`);
+  if (!Array.isArray(size) || !Array.isArray(stride) || size.length !== stride.length || typeof offset !== 'number')
+    throw new Error(`${file}: malformed tensor (bad size or stride)`);
+  if (size.some((d) => !Number.isInteger(d) || d < 0) || stride.some((d) => !Number.isInteger(d) || d < 0))
+    throw new Error(`${file}: malformed tensor (bad size or stride)`);
   const n = size.reduce((a, b) => a * b, 1);
   const out = new Float32Array(n);
   // Strided gather (tensors saved from views may not be contiguous).
@@ -418,32 +469,7 @@ function rebuildTensor(st: LoadedStorage, offset: number, size: number[], stride
       idx[d] = 0;
     }
   }
-  return { kind: 'tensor', shape: size, data: out, dtype: st.dtype };
-}
-
-const DTYPES: Record<string, { bytes: number; read: (b: Buffer, o: number) => number }> = {
-  FloatStorage: { bytes: 4, read: (b, o) => b.readFloatLE(o) },
-  DoubleStorage: { bytes: 8, read: (b, o) => b.readDoubleLE(o) },
-  HalfStorage: { bytes: 2, read: (b, o) => halfToFloat(b.readUInt16LE(o)) },
-  BFloat16Storage: {
-    bytes: 2,
-    read: (b, o) => new Float32Array(new Uint32Array([b.readUInt16LE(o) << 16]).buffer)[0]!,
-  },
-  LongStorage: { bytes: 8, read: (b, o) => Number(b.readBigInt64LE(o)) },
-  IntStorage: { bytes: 4, read: (b, o) => b.readInt32LE(o) },
-  ShortStorage: { bytes: 2, read: (b, o) => b.readInt16LE(o) },
-  CharStorage: { bytes: 1, read: (b, o) => b.readInt8(o) },
-  ByteStorage: { bytes: 1, read: (b, o) => b.readUInt8(o) },
-  BoolStorage: { bytes: 1, read: (b, o) => b.readUInt8(o) },
-};
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
+  return tagged({ kind: 'tensor', shape: size, data: out, dtype: st.dtype }) as TorchTensor;
 }
 
 /** The largest pickle Starling reads (an Ultralytics checkpoint's is a few hundred KB). */
@@ -475,7 +501,7 @@ export function readTorchCheckpoint(file: string): PickleValue {
       const [tag, type, key, , numel] = pid as [string, Global, string, unknown, unknown];
       if (tag !== 'storage') throw new Error(`${file}: unknown persistent id ${String(tag)}`);
       const dtype = type.name.split(' ')[1]!;
-      const spec = DTYPES[dtype];
+      const spec = TORCH_STORAGES[dtype];
       if (!spec) throw new Error(`${file}: unsupported storage type ${dtype}`);
       let st = loaded.get(key);
       if (!st) {
@@ -487,10 +513,11 @@ export function readTorchCheckpoint(file: string): PickleValue {
               `(${numel * spec.bytes} bytes): a corrupt or hostile file, nothing loaded`,
           );
         const data = entry.read();
-        const n = Math.floor(data.length / spec.bytes);
-        const values = new Float32Array(n);
-        for (let k = 0; k < n; k++) values[k] = spec.read(data, k * spec.bytes);
-        st = { kind: 'loaded', dtype, values };
+        st = tagged({
+          kind: 'loaded',
+          dtype,
+          values: readElements(data, spec, Math.floor(data.length / spec.bytes)),
+        }) as LoadedStorage;
         loaded.set(key, st);
       }
       return st as unknown as PickleValue;
@@ -499,18 +526,114 @@ export function readTorchCheckpoint(file: string): PickleValue {
   );
 }
 
-const isTensor = (v: PickleValue): v is TorchTensor =>
-  !!v && typeof v === 'object' && !Array.isArray(v) && (v as TorchTensor).kind === 'tensor';
+const isTensor = (v: PickleValue): v is TorchTensor => isTagged(v, 'tensor');
+
+const isRecord = (v: PickleValue | undefined): v is PickledObject => isTagged(v, 'object');
+
+/** A record's attributes (BUILD state is a dict, or a (dict, slots) pair). */
+function attrs(o: PickledObject): Record<string, PickleValue> {
+  const st = Array.isArray(o.state) ? o.state[0] : o.state;
+  return isDict(st) ? st : {};
+}
+
+/**
+ * The state dict of a pickled torch module (a record): its `_parameters` and `_buffers`, then its `_modules`
+ * depth first, named as `state_dict()` names them.
+ */
+export function moduleStateDict(
+  m: PickledObject,
+  prefix = '',
+  out = new Map<string, TorchTensor>(),
+): Map<string, TorchTensor> {
+  const a = attrs(m);
+  for (const key of ['_parameters', '_buffers'])
+    for (const [k, t] of Object.entries((a[key] ?? {}) as Record<string, PickleValue>))
+      if (isTensor(t)) out.set(prefix + k, t);
+  for (const [k, child] of Object.entries((a._modules ?? {}) as Record<string, PickleValue>))
+    if (isRecord(child)) moduleStateDict(child, `${prefix}${k}.`, out);
+  return out;
+}
+
+/** What an Ultralytics checkpoint says about its model (its `model`/`ema` record and `train_args`). */
+export interface UltralyticsCard {
+  /** The model's class (ultralytics.nn.tasks.DetectionModel). */
+  modelClass: string;
+  names: string[];
+  nc: number;
+  /** The model yaml: architecture file and scale. */
+  yamlFile: string | null;
+  scale: string | null;
+  strides: number[];
+  imgsz: number | null;
+  version: string | null;
+  /** Module classes of the top-level layers (model.0, model.1, ...), e.g. Conv, C2f, C3k2, Detect. */
+  layers: string[];
+}
+
+/** The model record of an Ultralytics checkpoint (EMA weights preferred, as Ultralytics saves them), or null. */
+export function ultralyticsModel(obj: PickleValue): PickledObject | null {
+  if (!isDict(obj)) return null;
+  const d = obj;
+  const m = isRecord(d.ema) ? d.ema : d.model;
+  return isRecord(m) && m.cls.startsWith('ultralytics.') ? m : null;
+}
+
+export function ultralyticsCard(obj: PickleValue, file: string): UltralyticsCard {
+  const m = ultralyticsModel(obj);
+  if (!m) throw new Error(`${file}: not an Ultralytics checkpoint (no model object under "model" or "ema")`);
+  const a = attrs(m);
+  const yaml = (a.yaml ?? {}) as Record<string, PickleValue>;
+  const rawNames = a.names as PickleValue;
+  const names = Array.isArray(rawNames)
+    ? rawNames.map(String)
+    : rawNames && typeof rawNames === 'object'
+      ? Object.entries(rawNames as Record<string, PickleValue>)
+          .sort((x, y) => Number(x[0]) - Number(y[0]))
+          .map(([, v]) => String(v))
+      : [];
+  const stride = a.stride as PickleValue;
+  const seq = isRecord((attrs(m)._modules as Record<string, PickleValue> | undefined)?.model)
+    ? ((attrs(m)._modules as Record<string, PickleValue>).model as PickledObject)
+    : null;
+  const layers = seq
+    ? Object.values((attrs(seq)._modules ?? {}) as Record<string, PickleValue>).map((l) =>
+        isRecord(l) ? l.cls.split(' ').at(-1)! : '?',
+      )
+    : [];
+  const yamlFile = typeof yaml.yaml_file === 'string' ? yaml.yaml_file : null;
+  const scale =
+    typeof yaml.scale === 'string' ? yaml.scale : (/yolo(?:v8|11|v5)([nsmlx])/.exec(yamlFile ?? '')?.[1] ?? null);
+  const args = (obj as Record<string, PickleValue>).train_args;
+  const argsAttrs = isRecord(args) ? attrs(args) : ((args ?? {}) as Record<string, PickleValue>);
+  const imgsz = argsAttrs?.imgsz;
+  return {
+    modelClass: m.cls.replace(' ', '.'),
+    names,
+    nc: typeof yaml.nc === 'number' ? yaml.nc : names.length,
+    yamlFile,
+    scale,
+    strides: isTensor(stride) ? Array.from(stride.data) : [],
+    imgsz: typeof imgsz === 'number' ? imgsz : Array.isArray(imgsz) ? Number(imgsz[0]) : null,
+    version:
+      typeof (obj as Record<string, PickleValue>).version === 'string'
+        ? ((obj as Record<string, PickleValue>).version as string)
+        : null,
+    layers,
+  };
+}
 
 /** Finds the state dict in a checkpoint: the object itself, or its state_dict / model / ema / model_state entry. */
 export function stateDictOf(obj: PickleValue, file: string): Map<string, TorchTensor> {
   const asDict = (v: PickleValue): Map<string, TorchTensor> | null => {
-    if (!v || typeof v !== 'object' || Array.isArray(v) || 'kind' in v) return null;
+    if (!isDict(v)) return null;
     const entries = Object.entries(v).filter(([, t]) => isTensor(t)) as [string, TorchTensor][];
     return entries.length ? new Map(entries.map(([k, t]) => [k.replace(/^module\./, ''), t])) : null;
   };
   const direct = asDict(obj);
   if (direct) return direct;
+  // A whole pickled model (Ultralytics): its modules' parameters and buffers.
+  const model = ultralyticsModel(obj);
+  if (model) return moduleStateDict(model);
   for (const key of ['state_dict', 'model_state', 'model', 'ema', 'net']) {
     const inner = asDict((obj as Record<string, PickleValue>)?.[key] ?? null);
     if (inner) return inner;
