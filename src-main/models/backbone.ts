@@ -34,10 +34,35 @@ export interface BackboneOptions {
   scale?: string;
 }
 
+/**
+ * How a family's reference checkpoints (ImageNet classifiers: the authors' releases, torchvision's) name their
+ * tensors, so a backbone-only file loads into the backbone of a detector.
+ */
+export interface ReferenceCheckpoints {
+  /** Which checkpoints these are, for reports and help. */
+  source: string;
+  /** The width the reference checkpoints are at, when the backbone scales with the detector (StarNet). */
+  width?: number;
+  /** A checkpoint tensor name to the backbone's own name; null drops it (the classifier); undefined: not ours. */
+  rename(name: string): string | null | undefined;
+}
+
+/** A reference naming that is the backbone's own, minus classifier prefixes. */
+export function sameNames(source: string, keep: readonly string[], drop: readonly string[], width?: number) {
+  const under = (n: string, ps: readonly string[]) => ps.some((p) => n.startsWith(`${p}.`));
+  return {
+    source,
+    ...(width !== undefined ? { width } : {}),
+    rename: (n: string) => (under(n, keep) ? n : under(n, drop) ? null : undefined),
+  } satisfies ReferenceCheckpoints;
+}
+
 export interface BackboneEntry {
   name: string;
   family: string;
   description: string;
+  /** Its reference checkpoints' naming, when it has public ones. */
+  reference?: ReferenceCheckpoints;
   /** Built at the width/depth of the detector scale it sits in (a card builds it at width 1). */
   build: (o: BackboneOptions) => Backbone;
 }

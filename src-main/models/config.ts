@@ -15,6 +15,11 @@ export const detectorConfigSchema = z
     backbone: z.string().min(1).default('yolo11'),
     head: z.string().min(1).default('yolo'),
     nc: z.number().int().positive().default(80),
+    /**
+     * The backbone's channel multiplier, when it is not the scale's: an ImageNet checkpoint holds its backbone at
+     * width 1, which a plain backbone at scale n (width 0.25) could not take.
+     */
+    backboneWidth: z.number().positive().max(4).optional(),
   })
   .strict();
 

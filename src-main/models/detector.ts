@@ -20,6 +20,12 @@ export class Detector extends Module {
   readonly outputs: number[];
   readonly outputStrides: number[];
   readonly outputChannels: number[];
+  /** Where the backbone's own tensor names sit in the detector (a plain backbone is `model.0`). */
+  readonly backbonePrefix: string;
+  /** The head's tensor names begin with this (`model.<last index>.`). */
+  readonly headPrefix: string;
+  /** Layer indices the backbone's modules take (a plain backbone: 0 only; a layered one: 0..n-1). */
+  private readonly backboneLayers: number;
 
   constructor(readonly config: DetectorConfig) {
     super();
@@ -38,10 +44,17 @@ export class Detector extends Module {
       })(),
     );
     this.list = new LayerList(model);
-    const bb = backboneEntry(config.backbone).build({ width, depth, maxChannels, scale: config.scale });
+    const bb = backboneEntry(config.backbone).build({
+      width: config.backboneWidth ?? width,
+      depth,
+      maxChannels,
+      scale: config.scale,
+    });
     if (bb.featureInfo.length !== 4)
       throw new Error(`backbone ${config.backbone} must give 4 feature maps (strides 4-32)`);
     const taps = this.list.backbone(bb);
+    this.backbonePrefix = bb.layered ? 'model.' : 'model.0.';
+    this.backboneLayers = bb.layered ? bb.layered.layers.length : 1;
     const built = arch.build(this.list, {
       config,
       reads: head.reads,
@@ -59,6 +72,29 @@ export class Detector extends Module {
     });
     model.add(this.list.channels.length, this.head);
     this.layerCount = this.list.channels.length + 1;
+    this.headPrefix = `model.${this.layerCount - 1}.`;
+  }
+
+  /**
+   * Freezes the first `n` layers (`model.0` ... `model.<n-1>`), as Ultralytics' freeze=N: their parameters get no
+   * gradient and no update (BatchNorm statistics still move, as there). Returns the frozen parameter elements,
+   * the always-fixed DFL projection included.
+   */
+  freezeLayers(n: number): number {
+    let frozen = 0;
+    for (const [name, p] of this.namedTensors()) {
+      if (p.kind !== 'param') continue;
+      const m = /^model\.(\d+)\./.exec(name);
+      if (m && Number(m[1]) < n) p.requiresGrad = false;
+      if (!p.requiresGrad) frozen += p.size;
+    }
+    return frozen;
+  }
+
+  /** Whether a tensor (by its detector name) belongs to the backbone. */
+  isBackboneTensor(name: string): boolean {
+    const m = /^model\.(\d+)\./.exec(name);
+    return !!m && Number(m[1]) < this.backboneLayers;
   }
 
   /** The maps the head reads. */

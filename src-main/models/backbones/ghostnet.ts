@@ -7,7 +7,7 @@
 import * as F from '../../engine/functional.js';
 import type { Tensor } from '../../engine/ir.js';
 import { BatchNorm2d, Conv2d, Module, ReLU, Sequential } from '../../engine/nn.js';
-import { registerBackbone, runTaps, type Backbone, type FeatureInfo } from '../backbone.js';
+import { registerBackbone, runTaps, sameNames, type Backbone, type FeatureInfo } from '../backbone.js';
 import { makeDivisible } from '../common.js';
 
 class GhostModule extends Module {
@@ -196,4 +196,10 @@ registerBackbone({
   family: 'ghostnet',
   description: 'GhostNet 1.0x (official layout; fixed width)',
   build: () => new GhostNet(1),
+  // The authors' ghostnet_1x release (and timm's ghostnet_100): conv_head and classifier are the classifier.
+  reference: sameNames(
+    "the GhostNet authors' ghostnet_1x (ImageNet)",
+    ['conv_stem', 'bn1', 'blocks'],
+    ['conv_head', 'classifier', 'global_pool'],
+  ),
 });

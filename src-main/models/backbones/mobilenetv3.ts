@@ -6,7 +6,7 @@
 import * as F from '../../engine/functional.js';
 import type { Tensor } from '../../engine/ir.js';
 import { BatchNorm2d, Conv2d, Hardsigmoid, Hardswish, Linear, Module, ReLU, Sequential } from '../../engine/nn.js';
-import { registerBackbone, runTaps, type Backbone, type FeatureInfo } from '../backbone.js';
+import { registerBackbone, runTaps, sameNames, type Backbone, type FeatureInfo } from '../backbone.js';
 import { makeDivisible } from '../common.js';
 
 const bn = (c: number) => new BatchNorm2d(c, 0.001, 0.01);
@@ -260,12 +260,14 @@ registerBackbone({
   family: 'mobilenetv3',
   description: 'MobileNetV3-Large (torchvision layout; fixed width)',
   build: () => new MobileNetV3(LARGE),
+  reference: sameNames("torchvision's mobilenet_v3_large (ImageNet)", ['features'], ['classifier']),
 });
 registerBackbone({
   name: 'mobilenetv3_small',
   family: 'mobilenetv3',
   description: 'MobileNetV3-Small (torchvision layout; fixed width)',
   build: () => new MobileNetV3(SMALL),
+  reference: sameNames("torchvision's mobilenet_v3_small (ImageNet)", ['features'], ['classifier']),
 });
 registerBackbone({
   name: 'mobilenetv3_small_yolov5',

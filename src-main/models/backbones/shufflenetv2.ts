@@ -6,7 +6,7 @@
 import * as F from '../../engine/functional.js';
 import type { Tensor } from '../../engine/ir.js';
 import { BatchNorm2d, Conv2d, Lambda, Module, ReLU, Sequential } from '../../engine/nn.js';
-import { registerBackbone, runTaps, type Backbone, type FeatureInfo } from '../backbone.js';
+import { registerBackbone, runTaps, sameNames, type Backbone, type FeatureInfo } from '../backbone.js';
 import { makeDivisible } from '../common.js';
 
 /** torchvision's InvertedResidual (= the seed's Shuffle_Block): two branches, concat, channel shuffle. */
@@ -160,6 +160,12 @@ for (const [mult, ch] of Object.entries(TORCHVISION)) {
     family: 'shufflenetv2',
     description: `ShuffleNetV2 ${mult} (torchvision layout; fixed width)`,
     build: () => new ShuffleNetV2(ch),
+    // torchvision's shufflenet_v2_* ImageNet weights: the same names; conv5 and fc are the classifier.
+    reference: sameNames(
+      `torchvision's shufflenet_v2_${mult.replace('.', '_')} (ImageNet)`,
+      ['conv1', 'stage2', 'stage3', 'stage4'],
+      ['conv5', 'fc'],
+    ),
   });
 }
 registerBackbone({

@@ -7,7 +7,7 @@
 import * as F from '../../engine/functional.js';
 import type { Tensor } from '../../engine/ir.js';
 import { BatchNorm2d, Conv2d, DropPath, Module, Sequential, ReLU6 } from '../../engine/nn.js';
-import { registerBackbone, type Backbone, type FeatureInfo } from '../backbone.js';
+import { registerBackbone, sameNames, type Backbone, type FeatureInfo } from '../backbone.js';
 import { BN_EPS, BN_MOMENTUM, makeDivisible } from '../common.js';
 
 /** The reference's ConvBN: a conv with bias, then BatchNorm (or not), named conv / bn. */
@@ -100,11 +100,26 @@ const VARIANTS: Record<string, StarNetConfig> = {
   starnet_s150: { baseDim: 24, depths: [1, 2, 4, 2], mlpRatio: 3 },
 };
 
+/** The variants with released ImageNet checkpoints (seed 000's model_urls). */
+const RELEASED = new Set(['starnet_s1', 'starnet_s2', 'starnet_s3', 'starnet_s4']);
+
 for (const [name, cfg] of Object.entries(VARIANTS)) {
   registerBackbone({
     name,
     family: 'starnet',
     description: `StarNet ${name.slice(8)}: base dim ${cfg.baseDim}, depths [${cfg.depths.join(', ')}], mlp ratio ${cfg.mlpRatio}`,
     build: (o) => new StarNet(cfg, o.width ?? 1),
+    // The authors' releases (starnet_s1.pth.tar ... s4) hold the classifier at width 1, under state_dict; the
+    // backbone's names are the reference code's, so only the final norm and the linear head are dropped.
+    ...(RELEASED.has(name)
+      ? {
+          reference: sameNames(
+            `the StarNet authors' ${name}.pth.tar (ImageNet)`,
+            ['stem', 'stages'],
+            ['norm', 'head'],
+            1,
+          ),
+        }
+      : {}),
   });
 }
