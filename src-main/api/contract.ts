@@ -28,10 +28,11 @@ import { layoutNames } from '../inference/decode.js';
 import { formatNames } from '../formats/index.js';
 import { architectureNames, backboneNames, headNames } from '../models/zoo.js';
 import { trainableHeads } from '../train/objectives/index.js';
-import { runSettingsSchema, trainModelSchema } from '../settings/run-settings.js';
+import { runSettingsSchema, modelRequestSchema } from '../settings/run-settings.js';
 import { teacherSettingsSchema } from '../settings/teacher-config.js';
 import type { TeacherProbe } from '../teachers/teacher.js';
 import type { ReviewCounts } from '../store/pseudo-labels.js';
+import type { StartPreview } from '../train/start-weights.js';
 import type { PseudoLabelQuality } from '../teachers/quality.js';
 
 // ---- shared schemas ------------------------------------------------------------------------------
@@ -337,9 +338,21 @@ export const contract = {
     z
       .object({
         ...runSettingsSchema.shape,
-        model: trainModelSchema.partial().superRefine(trainableModel).prefault({}),
+        model: modelRequestSchema.superRefine(trainableModel).prefault({}),
         resume: id.optional(),
         name: z.string().max(100).optional(),
+      })
+      .strict(),
+  ),
+  /**
+   * What starting a run from `from` (a weights file or run:N) would do, without loading anything: what matches,
+   * what is re-initialised, the model taken from the file, and why the run would be refused.
+   */
+  'weights.inspect': method<StartPreview>()(
+    z
+      .object({
+        from: z.string().min(1),
+        model: modelRequestSchema.superRefine(trainableModel).prefault({}),
       })
       .strict(),
   ),

@@ -15,9 +15,10 @@ import { STARLING_VERSION } from '../version.js';
 import { detectorCard, zooCards } from '../models/card.js';
 import { headEntries } from '../models/zoo.js';
 import { layouts } from '../inference/decode.js';
-import { DEFAULT_RUN_SETTINGS } from '../settings/run-settings.js';
+import { DEFAULT_RUN_SETTINGS, resolveRunSettings } from '../settings/run-settings.js';
 import { trainableHeads } from '../train/objectives/index.js';
 import { assertNotTrainedElsewhere } from '../train/run-owner.js';
+import { previewStart } from '../train/start-weights.js';
 import { exportModel } from '../export/export-model.js';
 import { leaderboard } from '../eval/leaderboard.js';
 import { reviewDetections } from '../eval/detection-review.js';
@@ -332,6 +333,11 @@ export const handlers: Handlers = {
   'runs.leaderboard': (s, { split }) => leaderboard(s.requireProject(), split),
   'runs.review': (s, { id, split, conf }) => reviewDetections(s.requireProject(), id, split, conf),
   'runs.predictions': (s, { id, imageId }) => s.requireProject().runs.predictions(id, imageId),
+  'weights.inspect': (s, { from, model }) => {
+    const store = s.requireProject();
+    const settings = resolveRunSettings({ model: { ...model, nc: store.classes.list().length }, weights: { from } });
+    return previewStart(store, settings, from, model);
+  },
   'train.start': (s, req) => {
     const store = s.requireProject();
     // Refused before a job starts: resuming a run another live process trains.
@@ -339,7 +345,7 @@ export const handlers: Handlers = {
     const label =
       req.resume !== undefined
         ? `Resume run ${req.resume}`
-        : `Train ${req.model.backbone ?? DEFAULT_RUN_SETTINGS.model.backbone}`;
+        : `Train ${req.model.backbone ?? DEFAULT_RUN_SETTINGS.model.backbone}${req.weights?.from ? ` from ${path.basename(req.weights.from)}` : ''}`;
     const job = s.jobs.start('train', label, (ctx) => runJob(store, { kind: 'train', req }, ctx));
     return { jobId: job.id };
   },

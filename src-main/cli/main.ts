@@ -313,8 +313,12 @@ export function buildProgram(): Command {
     .option('--name <name>', 'run name (default: backbone-head-scale)')
     .action((project: string, o: Record<string, unknown> & { resume?: number; name?: string }) =>
       withProject(project, async (s) => {
+        const settings = settingsFromFlags(o);
+        // A weights path is the user's, relative to where they are (the API takes them from the project folder).
+        if (settings.weights?.from && !/^run:/.test(settings.weights.from))
+          settings.weights.from = path.resolve(settings.weights.from);
         const { jobId } = await call(s, 'train.start', {
-          ...settingsFromFlags(o),
+          ...settings,
           ...(o.resume !== undefined ? { resume: o.resume } : {}),
           ...(o.name ? { name: o.name } : {}),
         });

@@ -4,7 +4,8 @@
  */
 import { Option, type Command } from 'commander';
 import { call } from '../api/dispatch.js';
-import type { Leaderboard, LeaderboardRow } from '../eval/leaderboard.js';
+import path from 'node:path';
+import type { Leaderboard, LeaderboardRow, StartedFrom } from '../eval/leaderboard.js';
 import { withProject } from './with-session.js';
 
 const num = (x: number | null | undefined, digits: number) => (x === null || x === undefined ? '-' : x.toFixed(digits));
@@ -14,15 +15,36 @@ function minutes(seconds: number | null): string {
   return seconds < 90 ? `${seconds.toFixed(0)}s` : `${(seconds / 60).toFixed(1)}m`;
 }
 
+/** Where a run's weights started, short: scratch, run 3, or a file name with the start of its sha256. */
+export function fromLabel(f: StartedFrom): string {
+  if (f.kind === 'scratch') return 'scratch';
+  if (f.kind === 'run') return `run ${f.run}`;
+  return `${path.basename(f.file)} ${f.sha256.slice(0, 8)}`;
+}
+
 /** Rows sorted best first (mAP50-95 of the evaluation; unevaluated runs last). */
 export function formatLeaderboard(board: Leaderboard): string {
   // Stale evaluations are shown but ranked with the unevaluated runs, as the Runs view does.
   const score = (r: LeaderboardRow) => (r.stale ? -1 : (r.evaluation?.coco.mAP ?? -1));
   const rows = [...board.rows].sort((a, b) => score(b) - score(a));
-  const header = ['run', 'model', 'imgsz', 'mAP50-95', 'mAP50', 'params', 'GFLOPs', 'latency', 'train', 'epochs', ''];
+  const header = [
+    'run',
+    'model',
+    'from',
+    'imgsz',
+    'mAP50-95',
+    'mAP50',
+    'params',
+    'GFLOPs',
+    'latency',
+    'train',
+    'epochs',
+    '',
+  ];
   const table = rows.map((r) => [
     `${r.runId} ${r.name}`,
-    `${r.settings.model.backbone}/${r.settings.model.head}/${r.settings.model.scale}`,
+    `${r.settings.model.model}${r.settings.model.scale} ${r.settings.model.backbone}/${r.settings.model.head}`,
+    fromLabel(r.from),
     String(r.settings.data.imgsz),
     num(r.evaluation?.coco.mAP, 3),
     num(r.evaluation?.coco.mAP50, 3),
@@ -44,7 +66,7 @@ export function formatLeaderboard(board: Leaderboard): string {
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i >= 2 && i <= 9 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .map((c, i) => (i >= 3 && i <= 10 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
   const machine = rows.find((r) => r.evaluation)?.evaluation?.latency.machine;

@@ -25,6 +25,33 @@ export const TRAIN_FLAGS: readonly TrainFlag[] = [
   { flags: '--scale <scale>', path: 'model.scale', kind: 'string', help: 'scale', choices: ['n', 's', 'm', 'l', 'x'] },
   { flags: '--backbone <name>', path: 'model.backbone', kind: 'string', help: 'backbone (see starling zoo)' },
   { flags: '--head <head>', path: 'model.head', kind: 'string', help: 'detection head (yolo, centernet)' },
+  {
+    flags: '--backbone-width <x>',
+    path: 'model.backboneWidth',
+    kind: 'number',
+    help: "the backbone's channel multiplier, if not the scale's (an ImageNet StarNet is at 1; --weights sets it)",
+  },
+  {
+    flags: '--weights <from>',
+    path: 'weights.from',
+    kind: 'string',
+    help:
+      'start from these weights: a .safetensors, .pt/.pth/.pth.tar (a state dict, an Ultralytics checkpoint, an ImageNet ' +
+      'backbone) or run:N / run:N:last (a run of this project); the model is taken from the file unless given',
+  },
+  {
+    flags: '--force-weights',
+    path: 'weights.force',
+    kind: 'flag',
+    value: true,
+    help: 'start even when almost nothing in --weights matches the model',
+  },
+  {
+    flags: '--freeze <n>',
+    path: 'weights.freeze',
+    kind: 'int',
+    help: 'freeze the first n layers (model.0 ... model.n-1)',
+  },
   { flags: '--imgsz <n>', path: 'data.imgsz', kind: 'int', help: 'input size (multiple of 32)' },
   { flags: '--batch <n>', path: 'data.batch', kind: 'int', help: 'batch size' },
   {

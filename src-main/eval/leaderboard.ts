@@ -19,11 +19,28 @@ export interface LeaderboardRow {
   /** Wall-clock seconds of the epochs trained (resumed runs add up). */
   trainSeconds: number | null;
   parameters: number | null;
+  /** Parameters the run trained (frozen layers excluded). */
+  trainable: number | null;
   gflops: number | null;
+  /** Where its weights started: random, an earlier run, or a file (its name and sha256). */
+  from: StartedFrom;
   hasCheckpoint: boolean;
   evaluation: RunEvaluation | null;
   /** Why the evaluation no longer describes the run on this split, or null when it does. */
   stale: string | null;
+}
+
+export type StartedFrom =
+  | { kind: 'scratch' }
+  | { kind: 'run'; run: number; sha256: string }
+  | { kind: 'file'; file: string; format: string; sha256: string };
+
+/** A run's start, from what its summary recorded (train/train-job.ts). */
+export function startedFrom(summary: Record<string, unknown> | null): StartedFrom {
+  const w = summary?.weights as { run?: number; file?: string; format?: string; sha256?: string } | undefined;
+  if (!w?.file) return { kind: 'scratch' };
+  if (w.run !== undefined) return { kind: 'run', run: w.run, sha256: w.sha256 ?? '' };
+  return { kind: 'file', file: w.file, format: w.format ?? '', sha256: w.sha256 ?? '' };
 }
 
 export interface Leaderboard {
@@ -37,7 +54,12 @@ export function leaderboard(store: ProjectStore, split: 'val' | 'test'): Leaderb
   const { images, digest } = store.labelsFingerprint(split);
   const evaluations = store.runs.evaluations(split);
   const rows = store.runs.list().map((run): LeaderboardRow => {
-    const summary = (run.summary ?? {}) as { epochs?: number; parameters?: number; gflops?: number };
+    const summary = (run.summary ?? {}) as {
+      epochs?: number;
+      parameters?: number;
+      trainable?: number;
+      gflops?: number;
+    };
     const stored = evaluations.get(run.id);
     const evaluation = stored === undefined ? null : readEvaluation(stored);
     const seconds = store.runs.epochs(run.id).reduce((t, e) => t + (e.metrics.seconds ?? 0), 0);
@@ -57,7 +79,9 @@ export function leaderboard(store: ProjectStore, split: 'val' | 'test'): Leaderb
       epochs: summary.epochs ?? null,
       trainSeconds: seconds > 0 ? seconds : null,
       parameters: evaluation?.parameters ?? summary.parameters ?? null,
+      trainable: summary.trainable ?? null,
       gflops: evaluation?.gflops ?? summary.gflops ?? null,
+      from: startedFrom(run.summary),
       hasCheckpoint,
       evaluation,
       stale,

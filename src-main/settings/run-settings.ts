@@ -14,6 +14,21 @@ export const trainModelSchema = detectorConfigSchema.extend({
   backbone: z.string().min(1).default('starnet_s050'),
 });
 
+/**
+ * The model as a request gives it: any subset, no defaults filled in, so the run's start can tell what the caller
+ * chose from what it may take from a weights file (resolveRunSettings fills the rest).
+ */
+export const modelRequestSchema = z
+  .object(
+    Object.fromEntries(
+      Object.entries(trainModelSchema.shape).map(([k, v]) => [
+        k,
+        (v instanceof z.ZodDefault ? (v.unwrap() as z.ZodType) : v).optional(),
+      ]),
+    ) as { [K in keyof typeof trainModelSchema.shape]: z.ZodOptional<z.ZodType<z.output<typeof trainModelSchema>[K]>> },
+  )
+  .strict();
+
 export const dataSettingsSchema = z
   .object({
     imgsz: z.number().int().positive().multipleOf(32).default(320),
@@ -77,9 +92,26 @@ export const budgetSettingsSchema = z
   })
   .strict();
 
+/** Where the student's weights start (models/weights.ts reads them; train/start-weights.ts plans the start). */
+export const weightsSettingsSchema = z
+  .object({
+    /**
+     * A weights file (Starling safetensors, a PyTorch .pt/.pth/.pth.tar state dict, an Ultralytics checkpoint, an
+     * ImageNet backbone) or `run:N` / `run:N:last`, a run of this project (its best checkpoint by default).
+     * Unset: random initialisation.
+     */
+    from: z.string().min(1).optional(),
+    /** Start even when almost nothing in the file matches the model (normally a sign of the wrong file). */
+    force: z.boolean().default(false),
+    /** Freeze the first N layers (`model.0` ... `model.<N-1>`), Ultralytics' freeze=N. */
+    freeze: z.number().int().min(0).default(0),
+  })
+  .strict();
+
 export const runSettingsSchema = z
   .object({
     model: trainModelSchema.prefault({}),
+    weights: weightsSettingsSchema.prefault({}),
     data: dataSettingsSchema.prefault({}),
     augment: augmentSettingsSchema.prefault({}),
     optimizer: optimizerSettingsSchema.prefault({}),

@@ -12,6 +12,8 @@ import type { ProjectStore } from '../store/project.js';
 import type { JobContext } from '../util/job-context.js';
 import { projectSources } from './loader.js';
 import { assertNotTrainedElsewhere, thisProcess } from './run-owner.js';
+import { prepareStart } from './start-weights.js';
+import { formatWeightReport, summarizeWeightReport } from '../models/weights.js';
 import { Trainer, type EpochInfo } from './trainer.js';
 import { formatDuration } from '../util/duration.js';
 
@@ -56,9 +58,18 @@ export async function runTraining(
 ): Promise<{ runId: number; epochs: number; best: Record<string, number> }> {
   const existing = req.resume !== undefined ? store.runs.get(req.resume) : null;
   if (existing) assertNotTrainedElsewhere(existing);
-  const settings: RunSettings = existing
+  const requested: RunSettings = existing
     ? existing.settings
     : resolveRunSettings({ ...withoutRunFields(req), model: { ...req.model, nc: store.classes.list().length } });
+  // A new run's starting weights are read and checked before the run exists: a wrong file starts nothing.
+  const { settings, start } = existing
+    ? { settings: requested, start: null }
+    : prepareStart(store, requested, req.model as Record<string, unknown> | undefined);
+  if (start) {
+    ctx.log?.(formatWeightReport(start.report));
+    const taken = Object.entries(start.adopted).map(([k, v]) => `${k} ${String(v)}`);
+    if (taken.length) ctx.log?.(`  the model follows the weights: ${taken.join(', ')}`);
+  }
   const { sources: train } = projectSources(store, {
     includePending: settings.data.includePending,
     pendingWeight: settings.data.pendingWeight,
@@ -66,12 +77,25 @@ export async function runTraining(
   if (!train.length) throw new StarlingError('INVALID_INPUT', 'the project has no labeled images in the train split');
   const m = settings.model;
   const run = existing ?? store.runs.create(req.name ?? `${m.backbone}-${m.head}-${m.scale}`, settings);
+  // Where the weights came from stays in the run's summary through every update (resume keeps the record).
+  const origin = start
+    ? {
+        weights: {
+          from: start.from,
+          ...(start.run !== undefined ? { run: start.run } : {}),
+          adopted: start.adopted,
+          ...summarizeWeightReport(start.report),
+        },
+      }
+    : existing?.summary?.weights
+      ? { weights: existing.summary.weights }
+      : {};
   const val = splitTruth(store, 'val').images;
   onRun?.(run.id);
   const outDir = path.join(store.root, 'runs', String(run.id));
   store.runs.update(run.id, {
     status: 'running',
-    summary: { owner: thisProcess() }, // so a run whose process is killed can be found and resumed
+    summary: { owner: thisProcess(), ...origin }, // so a run whose process is killed can be found and resumed
     artifacts: {
       dir: outDir,
       last: path.join(outDir, 'last.safetensors'),
@@ -79,7 +103,14 @@ export async function runTraining(
     },
   });
   try {
-    const trainer = new Trainer({ settings, train, val, outDir, resume: req.resume !== undefined });
+    const trainer = new Trainer({
+      settings,
+      train,
+      val,
+      outDir,
+      resume: req.resume !== undefined,
+      ...(start ? { init: start.apply } : {}),
+    });
     // Model size for the leaderboard, counted on the model being trained (before any evaluation exists).
     const size = settings.data.imgsz;
     const figures = modelFigures(
@@ -125,12 +156,14 @@ export async function runTraining(
         best: bestEpoch?.metrics ?? {},
         bestEpoch: bestEpoch?.epoch ?? -1,
         parameters: figures.parameters,
+        trainable: figures.trainable,
         gflops: figures.gflops,
+        ...origin,
       },
     });
     return { runId: run.id, epochs: result.epochs, best: bestEpoch?.metrics ?? {} };
   } catch (e) {
-    store.runs.update(run.id, { status: 'failed', summary: { error: (e as Error).message } });
+    store.runs.update(run.id, { status: 'failed', summary: { error: (e as Error).message, ...origin } });
     throw e;
   }
 }

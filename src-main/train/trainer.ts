@@ -43,7 +43,12 @@ export interface TrainOptions {
   maxSteps?: number;
   /** onnxruntime intra-op threads (0 or unset: all cores). */
   threads?: number;
+  /** Loads starting weights into the freshly built model (train/start-weights.ts); not called on resume. */
+  init?: (model: Detector) => void;
 }
+
+/** Ultralytics' nominal batch size (nbs), which its optimizer=auto rule counts steps in. */
+const NOMINAL_BATCH = 64;
 
 export interface EpochInfo {
   epoch: number;
@@ -69,9 +74,12 @@ export class Trainer {
   optimizer!: Optimizer;
   /** Set by the EMA hook; validation and checkpoints use it when present. */
   ema: EMA | null = null;
-  /** The learning rate and momentum the run uses (Ultralytics' optimizer=auto may choose them). */
+  /** The learning rate, momentum and warmup bias lr the run uses (Ultralytics' optimizer=auto may choose them). */
   lr0 = 0;
   momentum = 0;
+  warmupBiasLr = 0;
+  /** Parameters frozen by `weights.freeze` (and the DFL's fixed weights). */
+  readonly frozen: number;
 
   // ---- loop state, read and written by hooks ----
   epoch = 0;
@@ -110,6 +118,8 @@ export class Trainer {
     this.epochs = o.settings.budget.epochs;
     seedInit(o.settings.seed);
     this.model = buildDetector(o.settings.model);
+    if (!o.resume) o.init?.(this.model);
+    this.frozen = this.model.freezeLayers(o.settings.weights.freeze);
     const size = o.settings.data.imgsz;
     this.objective = objectiveFor(this.model, { imgsz: size });
     this.runner = new Runner({ device: o.settings.device, ...(o.threads ? { intraOpThreads: o.threads } : {}) });
@@ -181,15 +191,22 @@ export class Trainer {
     let kind = o.name;
     let lr = o.lr0;
     let momentum = o.momentum;
+    this.warmupBiasLr = o.warmupBiasLr;
     if (kind === 'auto') {
-      // Ultralytics' rule: SGD for long runs, otherwise AdamW with a learning rate fitted to the class count.
-      const iterations = this.epochs * this.loader.batchesPerEpoch;
-      if (iterations > 10000) kind = 'SGD';
-      else {
+      // Ultralytics' rule, as it counts: optimizer steps at its nominal batch of 64 over the run. SGD (lr 0.01,
+      // momentum 0.9) for long runs, else AdamW with a learning rate fitted to the class count; either way the
+      // biases warm up from 0, not from warmup_bias_lr (which a pretrained start's biases would not survive).
+      const iterations =
+        Math.ceil(this.o.train.length / Math.max(this.settings.data.batch, NOMINAL_BATCH)) * this.epochs;
+      momentum = 0.9;
+      if (iterations > 10000) {
+        kind = 'SGD';
+        lr = 0.01;
+      } else {
         kind = 'AdamW';
         lr = Math.round(((0.002 * 5) / (4 + this.settings.model.nc)) * 1e6) / 1e6;
-        momentum = 0.9;
       }
+      this.warmupBiasLr = 0;
     }
     const groups = paramGroups(this.model, { lr, weightDecay: o.weightDecay, momentum });
     this.optimizer = kind === 'SGD' ? new SGD(groups, true) : new AdamW(groups);

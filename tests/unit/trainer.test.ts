@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCheckpoint } from '../../src-main/engine/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../../src-main/engine/checkpoint.js';
+import { seedInit } from '../../src-main/engine/nn.js';
+import type { Detector } from '../../src-main/models/detector.js';
+import { applyWeights, planWeights, readWeightSource } from '../../src-main/models/weights.js';
+import { buildDetector } from '../../src-main/models/zoo.js';
 import type { EvalImage } from '../../src-main/eval/ground-truth.js';
 import type { Source } from '../../src-main/inference/letterbox.js';
 import { resolveRunSettings, type RunSettingsInput } from '../../src-main/settings/run-settings.js';
@@ -77,6 +81,34 @@ describe('trainer', () => {
     ]) {
       expect(Array.from(b.get(name)!.data), name).toEqual(Array.from(a.get(name)!.data));
     }
+  }, 300_000);
+
+  it('a fine-tuned run with frozen layers keeps them as loaded and resumes bit for bit', async () => {
+    // The start: weights of another seed's model, as a plain safetensors state dict.
+    seedInit(77);
+    const donor = buildDetector({ backbone: 'starnet_s050', head: 'yolo', nc: 6 });
+    const file = `${tmp.dir}/donor.safetensors`;
+    saveCheckpoint(file, {
+      tensors: new Map([...donor.namedTensors()].map(([n, p]) => [n, { shape: [...p.shape], data: p.data }])),
+      metadata: {},
+    });
+    const source = readWeightSource(file);
+    const init = (m: Detector) => applyWeights(m, source, planWeights(m, source));
+    const tuned = (dir: string) => ({ ...options(dir, 2, { weights: { freeze: 3 } }), init });
+
+    const full = await new Trainer(tuned(`${tmp.dir}/ft-full`)).fit();
+    const dir = `${tmp.dir}/ft-resumed`;
+    await new Trainer({ ...tuned(dir), maxSteps: 2 }).fit();
+    const resumed = await new Trainer({ ...tuned(dir), resume: true }).fit();
+    const a = loadCheckpoint(full.last).tensors;
+    const b = loadCheckpoint(resumed.last).tensors;
+    for (const [name, t] of a) expect(Array.from(b.get(name)!.data), name).toEqual(Array.from(t.data));
+    // Layers 0-2 were frozen: exactly the donor's; layer 3 on trained.
+    const given = new Map(donor.namedTensors());
+    const eq = (name: string) =>
+      Array.from(a.get(`model/${name}`)!.data).join() === Array.from(given.get(name)!.data).join();
+    expect(eq('model.0.stem.0.conv.weight')).toBe(true);
+    expect(eq('model.19.cv2.0.0.conv.weight')).toBe(false);
   }, 300_000);
 
   it('stops when asked and leaves a resumable run', async () => {

@@ -19,7 +19,7 @@ export class LrScheduleHook implements TrainerHook {
       lrf: o.lrf,
       epochs: t.epochs,
       warmupIters: Math.max(Math.round(o.warmupEpochs * t.stepsPerEpoch), o.warmupMinIters),
-      warmupBiasLr: o.warmupBiasLr,
+      warmupBiasLr: t.warmupBiasLr,
       warmupMomentum: o.warmupMomentum,
       momentum: t.momentum,
     };
