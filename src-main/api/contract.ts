@@ -302,11 +302,15 @@ export const contract = {
   ),
   /** Registered heads: what each exports (styles, with the output layout that reads them) and whether it trains. */
   'zoo.heads': method<HeadInfo[]>()(none),
+  /** Registered architectures (the config's `model`) with their scales. */
+  'zoo.architectures': method<{ name: string; description: string; scales: string[] }[]>()(none),
+  /** A detector's card; `freeze` counts the first N layers as fixed (trainable parameters). */
   'zoo.describe': method<ModelCard>()(
     z
       .object({
         config: z.record(z.string(), z.unknown()),
         imgsz: z.number().int().positive().multipleOf(32).default(640),
+        freeze: z.number().int().min(0).default(0),
       })
       .strict(),
   ),

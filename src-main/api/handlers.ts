@@ -13,7 +13,7 @@ import { isImageFile } from '../vision/probe.js';
 import { createSampleProject } from '../sample/project.js';
 import { STARLING_VERSION } from '../version.js';
 import { detectorCard, zooCards } from '../models/card.js';
-import { headEntries } from '../models/zoo.js';
+import { architectureEntry, architectureNames, headEntries } from '../models/zoo.js';
 import { layouts } from '../inference/decode.js';
 import { DEFAULT_RUN_SETTINGS, resolveRunSettings } from '../settings/run-settings.js';
 import { trainableHeads } from '../train/objectives/index.js';
@@ -252,9 +252,14 @@ export const handlers: Handlers = {
       styles: h.styles.map((s) => ({ ...s })),
       trainable: trainableHeads().includes(h.name),
     })),
-  'zoo.describe': (_s, { config, imgsz }) => {
+  'zoo.architectures': () =>
+    architectureNames().map((name) => {
+      const a = architectureEntry(name);
+      return { name, description: a.description, scales: Object.keys(a.scales) };
+    }),
+  'zoo.describe': (_s, { config, imgsz, freeze }) => {
     try {
-      return detectorCard(config as Partial<DetectorConfig>, imgsz);
+      return detectorCard(config as Partial<DetectorConfig>, imgsz, freeze);
     } catch (e) {
       throw new StarlingError('INVALID_INPUT', (e as Error).message);
     }

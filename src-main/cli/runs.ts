@@ -4,8 +4,8 @@
  */
 import { Option, type Command } from 'commander';
 import { call } from '../api/dispatch.js';
-import path from 'node:path';
-import type { Leaderboard, LeaderboardRow, StartedFrom } from '../eval/leaderboard.js';
+import type { Leaderboard, LeaderboardRow } from '../eval/leaderboard.js';
+import { fromLabel } from '../eval/started-from.js';
 import { withProject } from './with-session.js';
 
 const num = (x: number | null | undefined, digits: number) => (x === null || x === undefined ? '-' : x.toFixed(digits));
@@ -13,13 +13,6 @@ const num = (x: number | null | undefined, digits: number) => (x === null || x =
 function minutes(seconds: number | null): string {
   if (seconds === null) return '-';
   return seconds < 90 ? `${seconds.toFixed(0)}s` : `${(seconds / 60).toFixed(1)}m`;
-}
-
-/** Where a run's weights started, short: scratch, run 3, or a file name with the start of its sha256. */
-export function fromLabel(f: StartedFrom): string {
-  if (f.kind === 'scratch') return 'scratch';
-  if (f.kind === 'run') return `run ${f.run}`;
-  return `${path.basename(f.file)} ${f.sha256.slice(0, 8)}`;
 }
 
 /** Rows sorted best first (mAP50-95 of the evaluation; unevaluated runs last). */

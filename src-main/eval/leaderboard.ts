@@ -8,6 +8,9 @@ import fs from 'node:fs';
 import type { RunSettings } from '../settings/run-settings.js';
 import type { ProjectStore } from '../store/project.js';
 import { readEvaluation, type RunEvaluation } from './run-evaluation.js';
+import { startedFrom, type StartedFrom } from './started-from.js';
+
+export type { StartedFrom } from './started-from.js';
 
 export interface LeaderboardRow {
   runId: number;
@@ -28,19 +31,6 @@ export interface LeaderboardRow {
   evaluation: RunEvaluation | null;
   /** Why the evaluation no longer describes the run on this split, or null when it does. */
   stale: string | null;
-}
-
-export type StartedFrom =
-  | { kind: 'scratch' }
-  | { kind: 'run'; run: number; sha256: string }
-  | { kind: 'file'; file: string; format: string; sha256: string };
-
-/** A run's start, from what its summary recorded (train/train-job.ts). */
-export function startedFrom(summary: Record<string, unknown> | null): StartedFrom {
-  const w = summary?.weights as { run?: number; file?: string; format?: string; sha256?: string } | undefined;
-  if (!w?.file) return { kind: 'scratch' };
-  if (w.run !== undefined) return { kind: 'run', run: w.run, sha256: w.sha256 ?? '' };
-  return { kind: 'file', file: w.file, format: w.format ?? '', sha256: w.sha256 ?? '' };
 }
 
 export interface Leaderboard {

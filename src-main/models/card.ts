@@ -35,8 +35,10 @@ export function backboneCard(name: string, imgsz = 640, width = 1): ModelCard {
   };
 }
 
-export function detectorCard(config: Partial<DetectorConfig>, imgsz = 640): ModelCard {
+/** `freeze`: the first N layers fixed, as a run with weights.freeze N trains it (`trainable` counts the rest). */
+export function detectorCard(config: Partial<DetectorConfig>, imgsz = 640, freeze = 0): ModelCard {
   const d = buildDetector(config);
+  d.freezeLayers(freeze);
   const f = modelFigures(d, imgsz, (g) => void d.forward(g.input('images', [1, 3, imgsz, imgsz])));
   const c = d.config;
   return {

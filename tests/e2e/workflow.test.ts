@@ -6,7 +6,10 @@ import { seedInit } from '../../src-main/engine/nn.js';
 import { exportDetector } from '../../src-main/export/detector.js';
 import { buildDetector } from '../../src-main/models/zoo.js';
 import { Rng } from '../../src-main/util/random.js';
+import { ultralyticsFixture } from '../third-party.js';
 import { artifactPath, startE2E, stopE2E, type E2E } from './browser.js';
+
+const FIX = ultralyticsFixture();
 
 let e: E2E | undefined;
 let tmpDir: string;
@@ -268,4 +271,65 @@ describe('teachers, training and runs views, end to end', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 180_000);
+
+  it.skipIf(!FIX)(
+    'previews a start from a weights file, follows its model, and fine-tunes from a run',
+    async () => {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${server.openUrl}#/train`);
+      await expect.poll(() => page.textContent('[data-testid="train-card"]')).toMatch(/\(6 classes\)/);
+      // The real Ultralytics checkpoint: everything loads and the selects follow the model it holds.
+      await page.selectOption('[data-testid="train-from"]', 'file');
+      await page.fill('[data-testid="train-weights-file"]', `${FIX}/yolov8n-sample6.pt`);
+      await page.press('[data-testid="train-weights-file"]', 'Tab');
+      const preview = page.locator('[data-testid="train-weights-preview"]');
+      await expect.poll(() => preview.textContent()).toMatch(/298 tensors load \(100% of the parameters\)/);
+      expect(await preview.textContent()).toMatch(/Ultralytics 8\.1\.34 checkpoint: yolov8n\.yaml, 6\s+classes \(circle/);
+      expect(await page.textContent('[data-testid="train-weights-adopted"]')).toMatch(/model yolov8, backbone yolov8/);
+      expect(await page.inputValue('[data-testid="train-model"]')).toBe('yolov8');
+      expect(await page.textContent('[data-testid="train-start"]')).toBe('Start fine-tuning');
+      // Another backbone does not fit the file: said plainly, and Start waits for "Start anyway".
+      await page.selectOption('[data-testid="train-backbone"]', 'starnet_s050');
+      await expect
+        .poll(() => page.textContent('[data-testid="train-weights-verdict"]'))
+        .toMatch(/not weights for this model/);
+      expect(await page.isDisabled('[data-testid="train-start"]')).toBe(true);
+      await page.check('[data-testid="train-force"]');
+      expect(await page.isDisabled('[data-testid="train-start"]')).toBe(false);
+      await page.screenshot({ path: artifactPath('train-start-from.png'), fullPage: true });
+
+      // Fine-tune from run 1 with its backbone frozen: the card counts the trainable part; the row says "run 1".
+      const base = (await call(session, 'runs.list', {})).find((r) => r.status === 'done')!;
+      await page.selectOption('[data-testid="train-from"]', `run:${base.id}`);
+      await expect
+        .poll(() => page.textContent('[data-testid="train-weights-preview"]'))
+        .toMatch(/100% of the parameters/);
+      expect(await page.inputValue('[data-testid="train-backbone"]')).toBe(base.settings.model.backbone);
+      await page.fill('[data-testid="train-freeze"]', '1');
+      await page.press('[data-testid="train-freeze"]', 'Tab');
+      await expect.poll(() => page.textContent('[data-testid="train-card"]')).toMatch(/M trainable/);
+      await page.fill('[data-testid="train-epochs"]', '1');
+      await page.fill('[data-testid="train-batch"]', '3');
+      await page.fill('input[type="number"][step="32"]', '64');
+      const before = (await call(session, 'runs.list', {})).length;
+      await page.click('[data-testid="train-start"]');
+      await expect
+        .poll(() => page.textContent('[data-testid="train-progress"]'), { timeout: 120_000 })
+        .toContain('done');
+      const runs = await call(session, 'runs.list', {});
+      expect(runs.length).toBe(before + 1);
+      const tuned = runs.at(-1)!;
+      expect(tuned.settings.weights).toMatchObject({ from: `run:${base.id}`, freeze: 1 });
+      await expect
+        .poll(() =>
+          page.locator(`[data-testid="runs-table"] tr[data-run="${tuned.id}"] [data-col="from"]`).textContent(),
+        )
+        .toBe(`run ${base.id}`);
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+    240_000,
+  );
 });
