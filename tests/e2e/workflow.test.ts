@@ -286,7 +286,9 @@ describe('teachers, training and runs views, end to end', () => {
       await page.press('[data-testid="train-weights-file"]', 'Tab');
       const preview = page.locator('[data-testid="train-weights-preview"]');
       await expect.poll(() => preview.textContent()).toMatch(/298 tensors load \(100% of the parameters\)/);
-      expect(await preview.textContent()).toMatch(/Ultralytics 8\.1\.34 checkpoint: yolov8n\.yaml, 6\s+classes \(circle/);
+      expect(await preview.textContent()).toMatch(
+        /Ultralytics 8\.1\.34 checkpoint: yolov8n\.yaml, 6\s+classes \(circle/,
+      );
       expect(await page.textContent('[data-testid="train-weights-adopted"]')).toMatch(/model yolov8, backbone yolov8/);
       expect(await page.inputValue('[data-testid="train-model"]')).toBe('yolov8');
       expect(await page.textContent('[data-testid="train-start"]')).toBe('Start fine-tuning');

@@ -99,8 +99,8 @@ describe('fine-tuning', () => {
       const refused = await train({ ...tiny, model: { backbone: 'starnet_s050' }, weights: { from: pt } });
       expect(refused.status).toBe('failed');
       expect(refused.error!.message).toMatch(
-      /yolov8n-sample6\.pt: (only [\d.]+% of its tensors fit the model|no tensor in it matches the model)/,
-    );
+        /yolov8n-sample6\.pt: (only [\d.]+% of its tensors fit the model|no tensor in it matches the model)/,
+      );
       expect(refused.error!.message).toMatch(/--model yolov8 --backbone yolov8 --scale n/);
       expect((await call(session, 'runs.list', {})).length).toBe(before); // no run was created
 
