@@ -5,6 +5,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectStore } from '../../src-main/store/project.js';
 import { tempDir } from '../helpers.js';
+import { ultralyticsFixture } from '../third-party.js';
+
+const FIX = ultralyticsFixture();
 
 const run = promisify(execFile);
 const BIN = path.resolve('bin/starling.js');
@@ -243,6 +246,33 @@ describe('starling CLI', () => {
     expect(r.stderr).not.toMatch(/\r/);
     expect(r.stderr).toMatch(/^\[#{20}\] {2}100% {2}\d+\/\d+/m);
   });
+
+  it.skipIf(!FIX)(
+    'fine-tunes from an Ultralytics checkpoint: says what loaded and takes the model from it',
+    async () => {
+      const pt = `${FIX}/yolov8n-sample6.pt`;
+      const common = ['--imgsz', '64', '--batch', '4', '--epochs', '1', '--device', 'cpu'];
+      const r = await starling('train', `${tmp.dir}/src`, '--weights', pt, ...common);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(`${pt}: 298 tensors loaded (100% of the parameters), 0 missing, 0 unexpected`);
+      expect(r.stderr).toMatch(/the model follows the weights: model yolov8, backbone yolov8/);
+      expect(r.stdout).toMatch(/^run \d+: 1 epochs/m);
+      // A model it does not fit: one plain reason, the report, the way out; no run.
+      const bad = await starling(
+        'train',
+        `${tmp.dir}/src`,
+        '--weights',
+        pt,
+        '--backbone',
+        'mobilenetv3_small',
+        ...common,
+      );
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toMatch(/yolov8n-sample6\.pt: .*probably not weights for this model.*--force-weights/);
+      const runs = await starling('runs', `${tmp.dir}/src`);
+      expect(runs.stdout).toMatch(/yolov8n yolov8\/yolo +yolov8n-sample6\.pt [0-9a-f]{8}/);
+    },
+  );
 
   it('exits non-zero for a path that is not a project', async () => {
     const r = await starling('info', `${tmp.dir}/nowhere`);

@@ -123,6 +123,41 @@ describe('fine-tuning', () => {
   );
 
   it.skipIf(!python)(
+    'fine-tunes from yolo11n.pt and from torchvision ShuffleNetV2 / MobileNetV3 releases',
+    async () => {
+      const cases = [
+        { file: 'yolo11n.pt', model: {}, expect: { format: 'ultralytics', mode: 'model' }, arch: 'yolo11' },
+        {
+          file: 'shufflenet_v2_x1_0.pth',
+          model: { backbone: 'shufflenetv2_x1_0' },
+          expect: { format: 'pytorch', mode: 'backbone', backboneCoverage: 1 },
+          arch: 'yolo11',
+        },
+        {
+          file: 'mobilenet_v3_small.pth',
+          model: { model: 'yolov8', backbone: 'mobilenetv3_small' }, // a plain backbone in YOLOv8, as seed 001 does
+          expect: { format: 'pytorch', mode: 'backbone', backboneCoverage: 1 },
+          arch: 'yolov8',
+        },
+      ];
+      for (const c of cases) {
+        const job = await train({
+          ...tiny,
+          model: c.model,
+          weights: { from: `${tmp.dir}/ck/${c.file}` },
+          budget: { epochs: 1 },
+          name: c.file,
+        });
+        expect(job.error, c.file).toBeUndefined();
+        const run = (await call(session, 'runs.list', {})).find((r) => r.name === c.file)!;
+        expect(run.summary!.weights, c.file).toMatchObject(c.expect);
+        expect(run.settings.model.model).toBe(c.arch);
+      }
+    },
+    300_000,
+  );
+
+  it.skipIf(!python)(
     'starts a StarNet from its ImageNet release, at the width it was trained at',
     async () => {
       const job = await train({
