@@ -81,10 +81,10 @@ const base = (await call(session, 'runs.list', {})).find((r) => r.name === 'base
 const scratch = await train(target, 'scratch', student, MINUTES);
 const tuned = await train(target, 'from-seed1', { ...student, weights: { from: base.artifacts.best! } }, MINUTES);
 const out = [
-  table(
-    `val mAP50 by epoch on sample seed 0, ${MINUTES} min each (base: ${BASE_MINUTES} min on seed 1)`,
-    [scratch, tuned],
-  ),
+  table(`val mAP50 by epoch on sample seed 0, ${MINUTES} min each (base: ${BASE_MINUTES} min on seed 1)`, [
+    scratch,
+    tuned,
+  ]),
 ];
 
 if (fs.existsSync(FIXTURE)) {
