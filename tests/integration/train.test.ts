@@ -77,7 +77,7 @@ describe('training through the API', () => {
       /head 'none' has no detection output to train \(trainable heads: yolo, centernet\)/,
     );
     await expect(start({ backbone: 'starnet_s9' })).rejects.toThrow(
-      /model.backbone: unknown backbone "starnet_s9"; known: yolo11, starnet_s1, /,
+      /model.backbone: unknown backbone "starnet_s9"; known: yolo11, yolov8, starnet_s1, /,
     );
     await expect(start({ head: 'retina' })).rejects.toThrow(/unknown head "retina"; known: yolo, centernet, none/);
     await expect(start({ model: 'yolo99' })).rejects.toThrow(/unknown architecture "yolo99"; known: yolo11/);
