@@ -33,6 +33,16 @@ import { teacherSettingsSchema } from '../settings/teacher-config.js';
 import type { TeacherProbe } from '../teachers/teacher.js';
 import type { ReviewCounts } from '../store/pseudo-labels.js';
 import type { StartPreview } from '../train/start-weights.js';
+
+/** A teacher as distillation would use it (`distill.inspect`). */
+export interface TeacherPreview {
+  spec: string;
+  name: string;
+  family: string;
+  mode: 'dense' | 'boxes' | 'cached';
+  classes: string[];
+  imgsz: number;
+}
 import type { PseudoLabelQuality } from '../teachers/quality.js';
 
 // ---- shared schemas ------------------------------------------------------------------------------
@@ -357,6 +367,20 @@ export const contract = {
       .object({
         from: z.string().min(1),
         model: modelRequestSchema.superRefine(trainableModel).prefault({}),
+      })
+      .strict(),
+  ),
+  /**
+   * What distilling from these teachers would do for this model: each teacher's family, how it teaches (dense
+   * when its outputs line up with the student's, else boxes), and the project classes it teaches.
+   */
+  'distill.inspect': method<TeacherPreview[]>()(
+    z
+      .object({
+        teachers: z.array(z.string().min(1)).min(1),
+        model: modelRequestSchema.superRefine(trainableModel).prefault({}),
+        imgsz,
+        cache: z.boolean().default(false),
       })
       .strict(),
   ),

@@ -13,12 +13,13 @@ import { isImageFile } from '../vision/probe.js';
 import { createSampleProject } from '../sample/project.js';
 import { STARLING_VERSION } from '../version.js';
 import { detectorCard, zooCards } from '../models/card.js';
-import { architectureEntry, architectureNames, headEntries } from '../models/zoo.js';
+import { architectureEntry, architectureNames, buildDetector, headEntries } from '../models/zoo.js';
 import { layouts } from '../inference/decode.js';
 import { DEFAULT_RUN_SETTINGS, resolveRunSettings } from '../settings/run-settings.js';
 import { trainableHeads } from '../train/objectives/index.js';
 import { assertNotTrainedElsewhere } from '../train/run-owner.js';
 import { previewStart } from '../train/start-weights.js';
+import { prepareTeachers } from '../train/distill/teachers.js';
 import { exportModel } from '../export/export-model.js';
 import { leaderboard } from '../eval/leaderboard.js';
 import { reviewDetections } from '../eval/detection-review.js';
@@ -342,6 +343,23 @@ export const handlers: Handlers = {
     const store = s.requireProject();
     const settings = resolveRunSettings({ model: { ...model, nc: store.classes.list().length }, weights: { from } });
     return previewStart(store, settings, from, model);
+  },
+  'distill.inspect': (s, { teachers, model, imgsz, cache }) => {
+    const store = s.requireProject();
+    const settings = resolveRunSettings({
+      model: { ...model, nc: store.classes.list().length },
+      data: { imgsz },
+      distill: { teachers, cache },
+    });
+    const names = store.classes.list().map((c) => c.name);
+    return prepareTeachers(store, settings, buildDetector(settings.model), false).map((t) => ({
+      spec: t.spec,
+      name: t.name,
+      family: t.probe.family,
+      mode: t.mode,
+      classes: t.owned.map((c) => names[c]!),
+      imgsz: t.probe.imgsz,
+    }));
   },
   'train.start': (s, req) => {
     const store = s.requireProject();

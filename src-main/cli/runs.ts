@@ -24,6 +24,7 @@ export function formatLeaderboard(board: Leaderboard): string {
     'run',
     'model',
     'from',
+    'distilled',
     'imgsz',
     'mAP50-95',
     'mAP50',
@@ -38,6 +39,7 @@ export function formatLeaderboard(board: Leaderboard): string {
     `${r.runId} ${r.name}`,
     `${r.settings.model.model}${r.settings.model.scale} ${r.settings.model.backbone}/${r.settings.model.head}`,
     fromLabel(r.from),
+    r.distilledFrom.join('+') || '-',
     String(r.settings.data.imgsz),
     num(r.evaluation?.coco.mAP, 3),
     num(r.evaluation?.coco.mAP50, 3),
@@ -59,7 +61,7 @@ export function formatLeaderboard(board: Leaderboard): string {
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i >= 3 && i <= 10 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .map((c, i) => (i >= 4 && i <= 11 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
   const machine = rows.find((r) => r.evaluation)?.evaluation?.latency.machine;

@@ -7,7 +7,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEVICES } from '../runtime/devices.js';
 import { DEFAULT_RUN_SETTINGS, type RunSettingsInput } from '../settings/run-settings.js';
 
-type Kind = 'int' | 'number' | 'string' | 'flag';
+type Kind = 'int' | 'number' | 'string' | 'flag' | 'list';
 
 interface TrainFlag {
   flags: string;
@@ -106,6 +106,42 @@ export const TRAIN_FLAGS: readonly TrainFlag[] = [
   },
   { flags: '--patience <n>', path: 'budget.patience', kind: 'int', help: 'stop after n epochs without improvement' },
   { flags: '--val-every <n>', path: 'budget.valEvery', kind: 'int', help: 'validate every n epochs (and the last)' },
+  {
+    flags: '--distill <teacher>',
+    path: 'distill.teachers',
+    kind: 'list',
+    help:
+      'distil from a teacher (repeat for several): a registered teacher NAME (NAME:map.json gives a class map) or ' +
+      'run:N, a run of this project',
+  },
+  {
+    flags: '--distill-data <which>',
+    path: 'distill.data',
+    kind: 'string',
+    help: 'labeled (labels + teachers), all (+ the not yet labeled train images, teachers only) or unlabeled',
+    choices: ['labeled', 'all', 'unlabeled'],
+  },
+  { flags: '--distill-weight <x>', path: 'distill.weight', kind: 'number', help: 'gain of the distillation terms' },
+  {
+    flags: '--distill-conf <x>',
+    path: 'distill.conf',
+    kind: 'number',
+    help: 'box-level distillation keeps teacher boxes scoring at least this',
+  },
+  {
+    flags: '--cache-teachers',
+    path: 'distill.cache',
+    kind: 'flag',
+    value: true,
+    help: "run teachers once on the un-augmented images and keep their boxes (keyed by the teacher file's sha256)",
+  },
+  {
+    flags: '--loss-weights <how>',
+    path: 'loss.weighting',
+    kind: 'string',
+    help: "fixed gains, or adaptive (centerX's: each term held at a fixed value)",
+    choices: ['fixed', 'adaptive'],
+  },
   { flags: '--seed <n>', path: 'seed', kind: 'int', help: 'random seed' },
   { flags: '--device <device>', path: 'device', kind: 'string', help: 'execution provider', choices: DEVICES },
 ];
@@ -131,10 +167,11 @@ const attribute = (flags: string) =>
 
 export function addTrainFlags(cmd: Command): Command {
   for (const f of TRAIN_FLAGS) {
-    const def = f.kind === 'flag' ? undefined : get(DEFAULT_RUN_SETTINGS, f.path);
+    const def = f.kind === 'flag' || f.kind === 'list' ? undefined : get(DEFAULT_RUN_SETTINGS, f.path);
     const opt = new Option(f.flags, def === undefined ? f.help : `${f.help} (default: ${String(def)})`);
     if (f.choices) opt.choices([...f.choices]);
     if (f.kind === 'int' || f.kind === 'number') opt.argParser(parser(f.kind, f.flags));
+    if (f.kind === 'list') opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     cmd.addOption(opt);
   }
   return cmd;

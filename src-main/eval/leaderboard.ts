@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import type { RunSettings } from '../settings/run-settings.js';
 import type { ProjectStore } from '../store/project.js';
 import { readEvaluation, type RunEvaluation } from './run-evaluation.js';
-import { startedFrom, type StartedFrom } from './started-from.js';
+import { distilledFrom, startedFrom, type StartedFrom } from './started-from.js';
 
 export type { StartedFrom } from './started-from.js';
 
@@ -27,6 +27,8 @@ export interface LeaderboardRow {
   gflops: number | null;
   /** Where its weights started: random, an earlier run, or a file (its name and sha256). */
   from: StartedFrom;
+  /** Teachers it was distilled from (empty: none). */
+  distilledFrom: string[];
   hasCheckpoint: boolean;
   evaluation: RunEvaluation | null;
   /** Why the evaluation no longer describes the run on this split, or null when it does. */
@@ -72,6 +74,7 @@ export function leaderboard(store: ProjectStore, split: 'val' | 'test'): Leaderb
       trainable: summary.trainable ?? null,
       gflops: evaluation?.gflops ?? summary.gflops ?? null,
       from: startedFrom(run.summary),
+      distilledFrom: distilledFrom(run.summary),
       hasCheckpoint,
       evaluation,
       stale,

@@ -1,6 +1,7 @@
 /**
- * Where a run's weights started, as its summary records it (train/train-job.ts): from scratch, from an earlier
- * run, or from a file (name, format, sha256). Pure: the CLI's leaderboard and the Runs view both label it.
+ * Where a run's knowledge came from, as its summary records it (train/train-job.ts): its starting weights (from
+ * scratch, an earlier run, a file with its sha256) and the teachers it was distilled from. Pure: the CLI's
+ * leaderboard and the Runs view both label them.
  */
 export type StartedFrom =
   | { kind: 'scratch' }
@@ -19,4 +20,10 @@ export function fromLabel(f: StartedFrom): string {
   if (f.kind === 'scratch') return 'scratch';
   if (f.kind === 'run') return `run ${f.run}`;
   return `${f.file.split(/[\\/]/).at(-1)} ${f.sha256.slice(0, 8)}`;
+}
+
+/** The teachers a run was distilled from, by name (empty: none). */
+export function distilledFrom(summary: Record<string, unknown> | null): string[] {
+  const d = summary?.distill as { teachers?: { name?: string }[] } | undefined;
+  return (d?.teachers ?? []).map((t) => t.name ?? '?');
 }

@@ -21,6 +21,8 @@ export interface LabeledBox {
 export interface Source {
   file: string;
   boxes: LabeledBox[];
+  /** False for an image nobody has labeled yet: in training only teachers teach it (distillation). */
+  labeled?: boolean;
   width?: number;
   height?: number;
 }

@@ -108,6 +108,46 @@ export const weightsSettingsSchema = z
   })
   .strict();
 
+/**
+ * Distillation (train/distill/): teachers run on each augmented batch inside the training step and the student
+ * learns their outputs as well as (or instead of) the labels.
+ */
+export const distillSettingsSchema = z
+  .object({
+    /**
+     * Teachers: a registered teacher by name (`NAME` or `teacher:NAME`, its class map from the Teachers view, or
+     * `NAME:map.json` to give one) or a run of this project (`run:N`, self-distillation when it is this model).
+     */
+    teachers: z.array(z.string().min(1)).default([]),
+    /**
+     * Which images: `labeled` (labels + distillation on the done train images), `all` (those, and the not yet
+     * labeled train images with distillation only), `unlabeled` (the not yet labeled ones only: label-free).
+     */
+    data: z.enum(['labeled', 'all', 'unlabeled']).default('labeled'),
+    /** Gain of the distillation terms against the label terms. */
+    weight: z.number().min(0).default(1),
+    /** Box-level distillation keeps teacher boxes scoring at least this (their score is their loss weight). */
+    conf: z.number().min(0).max(1).default(0.25),
+    /**
+     * Run each teacher once per image on the un-augmented image and keep its boxes on disk (keyed by the teacher
+     * file's sha256): box-level distillation through the augmentation, no teacher in the step.
+     */
+    cache: z.boolean().default(false),
+  })
+  .strict();
+
+/**
+ * How the loss terms are weighted: `fixed` gains (the head's), or `adaptive` (centerX's "communism"): each term
+ * is scaled every step to hold a fixed value, target / its detached value, so the gradient is
+ * target x grad(log term). `targets` overrides the head's default targets by term name.
+ */
+export const lossSettingsSchema = z
+  .object({
+    weighting: z.enum(['fixed', 'adaptive']).default('fixed'),
+    targets: z.record(z.string(), z.number().positive()).default({}),
+  })
+  .strict();
+
 export const runSettingsSchema = z
   .object({
     model: trainModelSchema.prefault({}),
@@ -116,6 +156,8 @@ export const runSettingsSchema = z
     augment: augmentSettingsSchema.prefault({}),
     optimizer: optimizerSettingsSchema.prefault({}),
     budget: budgetSettingsSchema.prefault({}),
+    distill: distillSettingsSchema.prefault({}),
+    loss: lossSettingsSchema.prefault({}),
     seed: z.number().int().default(0),
     device: z.enum(DEVICES).default('auto'),
   })

@@ -9,6 +9,11 @@ import type { Graph, Tensor } from '../engine/ir.js';
 
 export interface CenterNetLossOptions {
   gains?: { hm: number; wh: number; reg: number };
+  /**
+   * [B, C, 1, 1]: 1 where an image's class is supervised; 0 leaves the class out of the heatmap loss on that image
+   * (centerX's ignore_unlabel: a class nobody labeled there is not learned as background).
+   */
+  classMask?: Tensor;
 }
 
 export interface CenterNetLoss {
@@ -38,7 +43,8 @@ export function centernetLoss(
   const log1mP = F.neg(softplus(x));
   const isPos = F.cast(F.greater(t.centers, 0), 'float32');
   const oneMinusGt = F.sub(1, t.heatmap);
-  const negWeight = F.mul(F.mul(F.mul(oneMinusGt, oneMinusGt), F.mul(oneMinusGt, oneMinusGt)), F.sub(1, isPos));
+  const negWeight0 = F.mul(F.mul(F.mul(oneMinusGt, oneMinusGt), F.mul(oneMinusGt, oneMinusGt)), F.sub(1, isPos));
+  const negWeight = o.classMask ? F.mul(negWeight0, o.classMask) : negWeight0;
   const oneMinusP = F.sub(1, p);
   const posLoss = F.sum(F.mul(F.mul(logP, F.mul(oneMinusP, oneMinusP)), t.centers));
   const negLoss = F.sum(F.mul(F.mul(log1mP, F.mul(p, p)), negWeight));

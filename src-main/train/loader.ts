@@ -31,6 +31,8 @@ export interface Batch {
   maxBoxes: number;
   size: number;
   files: string[];
+  /** Per image: whether its labels are complete (false: a not yet labeled image, taught by teachers only). */
+  labeled: boolean[];
 }
 
 /**
@@ -39,8 +41,17 @@ export interface Batch {
  */
 export function projectSources(
   store: ProjectStore,
-  o: { includePending?: boolean; pendingWeight?: number } = {},
+  o: {
+    includePending?: boolean;
+    pendingWeight?: number;
+    /**
+     * The train split's not yet labeled images, with no boxes (distillation teaches them): `also` adds them to
+     * the labeled ones, `only` gives them alone. Default `none`.
+     */
+    unlabeled?: 'none' | 'also' | 'only';
+  } = {},
 ): { sources: Source[]; classes: string[] } {
+  const unlabeled = o.unlabeled ?? 'none';
   const classes = store.classes.list();
   const index = new Map(classes.map((c, i) => [c.id, i]));
   const byImage = new Map<number, LabeledBox[]>();
@@ -73,9 +84,12 @@ export function projectSources(
       const boxes = byImage.get(im.id) ?? [];
       // An image not marked done takes part only through opted-in pseudo-labels: its accepted boxes alone may be
       // a few of its objects (the rest would be learned as background).
-      if (im.status === 'unlabeled' && !(o.includePending && hasPending.has(im.id))) continue;
-      if (underReview.has(im.id)) continue;
-      sources.push({ file: store.absolutePath(im.path), boxes, width: im.width, height: im.height });
+      const asLabeled =
+        !(im.status === 'unlabeled' && !(o.includePending && hasPending.has(im.id))) && !underReview.has(im.id);
+      const file = store.absolutePath(im.path);
+      if (asLabeled && unlabeled !== 'only') sources.push({ file, boxes, width: im.width, height: im.height });
+      if (!asLabeled && unlabeled !== 'none')
+        sources.push({ file, boxes: [], labeled: false, width: im.width, height: im.height });
     }
   }
   return { sources, classes: classes.map((c) => c.name) };
@@ -121,7 +135,9 @@ export class Loader {
     const rng = new Rng('loader-sample', this.o.seed, epoch, i);
     const closing =
       this.o.closeMosaic !== undefined && this.epochs !== undefined && epoch >= this.epochs - this.o.closeMosaic;
-    const usable = this.sources.filter((x) => !this.bad.has(x.file));
+    // Mosaic partners share the image's labeled state, so a sample is either labeled throughout or not at all.
+    const labeled = src.labeled !== false;
+    const usable = this.sources.filter((x) => !this.bad.has(x.file) && (x.labeled !== false) === labeled);
     const others = closing || usable.length < 2 ? [] : [0, 1, 2].map(() => usable[rng.int(0, usable.length - 1)]!);
     return augment(src, others, size, rng, closing ? { ...this.hyp, mosaic: 0 } : this.hyp);
   }
@@ -137,7 +153,7 @@ export class Loader {
         for (let attempt = 0; attempt < 4; attempt++) {
           if (this.bad.has(src.file)) return null;
           try {
-            return { file: src.file, s: await this.sample(epoch, i, src) };
+            return { file: src.file, labeled: src.labeled !== false, s: await this.sample(epoch, i, src) };
           } catch (e) {
             const file = e instanceof DecodeError ? e.file : src.file;
             if (!this.bad.has(file)) {
@@ -161,7 +177,14 @@ export class Loader {
         targets.set([bx.cls, bx.x, bx.y, bx.x + bx.w, bx.y + bx.h, bx.weight ?? 1], (k * maxBoxes + j) * 6),
       );
     });
-    return { images, targets, maxBoxes, size, files: ok.map((r) => r.file) };
+    return {
+      images,
+      targets,
+      maxBoxes,
+      size,
+      files: ok.map((r) => r.file),
+      labeled: ok.map((r) => r.labeled),
+    };
   }
 
   /** All batches of an epoch with `prefetch` batches prepared ahead (sharp works while the step runs). */

@@ -13,6 +13,7 @@ import type { JobContext } from '../util/job-context.js';
 import { projectSources } from './loader.js';
 import { assertNotTrainedElsewhere, thisProcess } from './run-owner.js';
 import { prepareStart } from './start-weights.js';
+import { distillImages, setupDistillation } from './distill/setup.js';
 import { formatWeightReport, summarizeWeightReport } from '../models/weights.js';
 import { Trainer, type EpochInfo } from './trainer.js';
 import { formatDuration } from '../util/duration.js';
@@ -73,8 +74,23 @@ export async function runTraining(
   const { sources: train } = projectSources(store, {
     includePending: settings.data.includePending,
     pendingWeight: settings.data.pendingWeight,
+    unlabeled: distillImages(settings),
   });
-  if (!train.length) throw new StarlingError('INVALID_INPUT', 'the project has no labeled images in the train split');
+  if (!train.length)
+    throw new StarlingError(
+      'INVALID_INPUT',
+      distillImages(settings) === 'only'
+        ? 'the train split has no images without labels to distill on'
+        : 'the project has no labeled images in the train split',
+    );
+  // Teachers are prepared (and a wrong one refused) before the run exists.
+  const distill = await setupDistillation(
+    store,
+    settings,
+    train,
+    ctx,
+    (existing?.summary?.distill as { teachers?: { spec: string; sha256: string }[] } | undefined)?.teachers,
+  );
   const m = settings.model;
   const run = existing ?? store.runs.create(req.name ?? `${m.backbone}-${m.head}-${m.scale}`, settings);
   // Where the weights came from stays in the run's summary through every update (resume keeps the record).
@@ -90,6 +106,7 @@ export async function runTraining(
     : existing?.summary?.weights
       ? { weights: existing.summary.weights }
       : {};
+  if (distill) Object.assign(origin, { distill: distill.record });
   const val = splitTruth(store, 'val').images;
   onRun?.(run.id);
   const outDir = path.join(store.root, 'runs', String(run.id));
@@ -110,6 +127,7 @@ export async function runTraining(
       outDir,
       resume: req.resume !== undefined,
       ...(start ? { init: start.apply } : {}),
+      ...(distill ? { distill: distill.spec } : {}),
     });
     // Model size for the leaderboard, counted on the model being trained (before any evaluation exists).
     const size = settings.data.imgsz;
@@ -118,28 +136,31 @@ export async function runTraining(
       size,
       (g) => void trainer.model.forward(g.input('images', [1, 3, size, size])),
     );
-    const result = await trainer.fit({
-      afterStep: (s) => {
-        const done = s.epoch * s.stepsPerEpoch + s.step + 1;
-        const terms = Object.entries(s.terms)
-          .map(([k, v]) => `${k} ${v.toFixed(3)}`)
-          .join(' ');
-        ctx.progress(
-          done,
-          trainer.epochs * s.stepsPerEpoch,
-          `epoch ${s.epoch + 1}/${trainer.epochs} loss ${s.loss.toFixed(3)} (${terms}) ${s.imagesPerSecond.toFixed(1)} img/s`,
-        );
+    const result = await trainer.fit(
+      {
+        afterStep: (s) => {
+          const done = s.epoch * s.stepsPerEpoch + s.step + 1;
+          const terms = Object.entries(s.terms)
+            .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+            .join(' ');
+          ctx.progress(
+            done,
+            trainer.epochs * s.stepsPerEpoch,
+            `epoch ${s.epoch + 1}/${trainer.epochs} loss ${s.loss.toFixed(3)} (${terms}) ${s.imagesPerSecond.toFixed(1)} img/s`,
+          );
+        },
+        restored: (history) => {
+          for (const e of history) store.runs.putEpoch(run.id, e.epoch, e.metrics);
+        },
+        afterEpoch: (e) => {
+          store.runs.putEpoch(run.id, e.epoch, e.metrics);
+          ctx.log?.(epochLine(e, trainer.epochs, trainer.history));
+        },
+        onBadImage: (file, problem) => console.warn(`starling: skipped an unreadable image: ${problem || file}`),
+        shouldStop: () => ctx.signal.aborted,
       },
-      restored: (history) => {
-        for (const e of history) store.runs.putEpoch(run.id, e.epoch, e.metrics);
-      },
-      afterEpoch: (e) => {
-        store.runs.putEpoch(run.id, e.epoch, e.metrics);
-        ctx.log?.(epochLine(e, trainer.epochs, trainer.history));
-      },
-      onBadImage: (file, problem) => console.warn(`starling: skipped an unreadable image: ${problem || file}`),
-      shouldStop: () => ctx.signal.aborted,
-    });
+      distill ? [distill.hook] : [],
+    );
     // Only validated epochs have a fitness (validation may run every N epochs).
     const bestEpoch = result.history
       .filter((h) => h.metrics.fitness !== undefined)

@@ -26,6 +26,8 @@ import { PatienceHook } from './hooks/patience.js';
 import { TimeBudgetHook } from './hooks/time-budget.js';
 import { ValidationHook } from './hooks/validation.js';
 import { objectiveFor, type Objective } from './objectives/index.js';
+import { adaptiveLoss } from './adaptive-loss.js';
+import type { DistillGraphSpec } from './distill/distiller.js';
 import { createLoader, type BatchSource } from './threaded-loader.js';
 
 export type { StepInfo, TrainCallbacks } from './hooks/callbacks.js';
@@ -45,6 +47,8 @@ export interface TrainOptions {
   threads?: number;
   /** Loads starting weights into the freshly built model (train/start-weights.ts); not called on resume. */
   init?: (model: Detector) => void;
+  /** A distillation run's graph inputs; its hook (train/distill/hook.ts) goes in `fit`'s hooks. */
+  distill?: DistillGraphSpec;
 }
 
 /** Ultralytics' nominal batch size (nbs), which its optimizer=auto rule counts steps in. */
@@ -121,11 +125,15 @@ export class Trainer {
     if (!o.resume) o.init?.(this.model);
     this.frozen = this.model.freezeLayers(o.settings.weights.freeze);
     const size = o.settings.data.imgsz;
-    this.objective = objectiveFor(this.model, { imgsz: size });
+    this.objective = objectiveFor(this.model, { imgsz: size, ...(o.distill ? { distill: o.distill } : {}) });
+    const adaptive = o.settings.loss.weighting === 'adaptive';
+    const targets = { ...this.objective.adaptive.targets, ...o.settings.loss.targets };
     this.runner = new Runner({ device: o.settings.device, ...(o.threads ? { intraOpThreads: o.threads } : {}) });
-    this.step = new TrainStep(this.runner, this.model, (g, m, batch) =>
-      this.objective.loss(g, m as Detector, g.input('images', [batch, 3, size, size]), batch),
-    );
+    this.step = new TrainStep(this.runner, this.model, (g, m, batch) => {
+      const r = this.objective.loss(g, m as Detector, g.input('images', [batch, 3, size, size]), batch);
+      if (!adaptive) return r;
+      return { loss: adaptiveLoss(r.terms, targets, this.objective.adaptive.perImage ? batch : 1), terms: r.terms };
+    });
     this.checkpoints = new CheckpointHook(o.outDir, !!o.resume);
   }
 
@@ -233,6 +241,7 @@ export class Trainer {
       for await (const batch of this.loader.epoch(this.epoch)) {
         this.iteration = this.epoch * this.stepsPerEpoch + this.stepInEpoch;
         const n = batch.files.length;
+        await this.each(hooks, (h) => h.beforeFeeds?.(this, batch));
         const feeds: Record<string, Feed> = {
           images: { dtype: 'float32', shape: [n, 3, size, size], data: batch.images },
           ...this.objective.feeds(batch),

@@ -23,12 +23,17 @@ export interface YoloLossOptions {
   assignFrom?: Tensor[];
   /** Ultralytics treats CIoU's alpha as a constant (default true); tests turn it off for exact finite differences. */
   detachCiouAlpha?: boolean;
+  /**
+   * [B, 1, C]: 1 where an image's class is supervised, 0 where nobody says what it holds (a not yet labeled image
+   * and a class no teacher teaches): its classification loss is left out there, never learned as background.
+   */
+  classMask?: Tensor;
 }
 
 const EPS = 1e-9;
 
 /** Anchor centres in pixels [N, 2] and strides [N, 1], from the Detect head's grid (cell centres, level by level). */
-function anchorsOf(levels: Tensor[], strides: number[]) {
+export function anchorsOf(levels: Tensor[], strides: number[]) {
   const { points, strides: st } = anchors(levels, strides); // [2, N] grid units, [1, N]
   const n = st.data.length;
   const px = new Float64Array(2 * n);
@@ -157,7 +162,8 @@ export function yoloLoss(g: Graph, levels: Tensor[], targets: Tensor, o: YoloLos
 
   // ---- losses ---------------------------------------------------------------------------------------
   const tss = F.maximum(F.sum(targetScores), 1);
-  const lossCls = F.div(F.sum(bceWithLogits(logits, targetScores)), tss);
+  const bce = bceWithLogits(logits, targetScores);
+  const lossCls = F.div(F.sum(o.classMask ? F.mul(bce, o.classMask) : bce), tss);
   const weight = F.reshape(F.sum(targetScores, 2), [b, n]); // [B, N]
   const targetGrid = F.div(targetBoxesPx, F.concat([stride, stride, stride, stride], 1));
   const iou = F.reshape(ciou(predGrid, F.detach(targetGrid), o.detachCiouAlpha !== false), [b, n]);

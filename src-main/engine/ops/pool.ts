@@ -141,3 +141,55 @@ const Upsample2x: OpDef<Record<string, never>> = {
   },
 };
 export const upsampleNearest2x = (x: Tensor): Tensor => apply1(Upsample2x, [x], {});
+
+// ---- bilinear resize (forward only: teacher inputs, preprocessing) ---------------------------------------
+/**
+ * Bilinear resize to [h, w] with pixel-centre alignment and no antialiasing: ONNX Resize linear half_pixel, the
+ * float form of OpenCV's INTER_LINEAR. Not differentiable (nothing trained sits before it).
+ */
+const ResizeBilinear: OpDef<{ size: [number, number] }> = {
+  type: 'resizeBilinear',
+  infer: ([x], a) => {
+    const [n, c] = x!.shape as [number, number];
+    return [{ shape: [n, c, a.size[0], a.size[1]], dtype: 'float32' }];
+  },
+  emit: (e, [x], o, a) => {
+    // sizes = [batch, channels] of the input (the batch may be symbolic) + the target height and width.
+    const shape = e.tmp('shape');
+    const nc = e.tmp('nc');
+    const sizes = e.tmp('sizes');
+    e.node('Shape', [x!], [shape]);
+    e.node('Slice', [shape, e.int64s([0]), e.int64s([2])], [nc]);
+    e.node('Concat', [nc, e.int64s([a.size[0], a.size[1]])], [sizes], { axis: { int: 0 } });
+    e.node('Resize', [x!, '', '', sizes], o, {
+      mode: { string: 'linear' },
+      coordinate_transformation_mode: { string: 'half_pixel' },
+    });
+  },
+  evaluate: ([x], a) => {
+    const [n, c, h, w] = x!.shape as [number, number, number, number];
+    const [ho, wo] = a.size;
+    const y = nd([n, c, ho, wo]);
+    const tap = (d: number, out: number, inp: number) => {
+      const f = Math.min(Math.max((d + 0.5) * (inp / out) - 0.5, 0), inp - 1);
+      const lo = Math.floor(f);
+      return [lo, Math.min(lo + 1, inp - 1), f - lo] as const;
+    };
+    for (let p = 0; p < n * c; p++)
+      for (let i = 0; i < ho; i++) {
+        const [y0, y1, fy] = tap(i, ho, h);
+        for (let j = 0; j < wo; j++) {
+          const [x0, x1, fx] = tap(j, wo, w);
+          const at = (yy: number, xx: number) => x!.data[(p * h + yy) * w + xx]!;
+          const top = at(y0, x0) * (1 - fx) + at(y0, x1) * fx;
+          const bottom = at(y1, x0) * (1 - fx) + at(y1, x1) * fx;
+          y.data[(p * ho + i) * wo + j] = top * (1 - fy) + bottom * fy;
+        }
+      }
+    return [y];
+  },
+  vjp: () => {
+    throw new Error('resizeBilinear is not differentiable');
+  },
+};
+export const resizeBilinear = (x: Tensor, size: [number, number]): Tensor => apply1(ResizeBilinear, [x], { size });

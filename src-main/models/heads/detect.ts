@@ -121,6 +121,21 @@ export class Detect extends Head {
     return this.decode(this.levels(feats));
   }
 
+  /**
+   * A Starling teacher's outputs for distillation: the raw layout `output0` and the box-distribution logits `dfl`
+   * [B, 4 * reg_max, N] (not an export style: only the trainer reads it).
+   */
+  distillOutputs(feats: Tensor[]): Record<string, Tensor> {
+    const levels = this.levels(feats);
+    const b = levels[0]!.shape[0]!;
+    const flat = F.concat(
+      levels.map((l) => F.reshape(l, [b, this.no, -1])),
+      2,
+    );
+    const [box] = F.split(flat, [REG_MAX * 4, this.nc], 1) as [Tensor, Tensor];
+    return { output0: this.decode(levels), dfl: box };
+  }
+
   outputs(feats: Tensor[], style: string, nms: Partial<NmsSettings> = {}): Record<string, Tensor> {
     this.style(style);
     const raw = this.forward(...feats);

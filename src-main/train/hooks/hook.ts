@@ -23,6 +23,8 @@ export interface TrainerHook {
   /** Once, after the model and optimizer exist and before the first epoch: restore state, prepare. */
   beforeTrain?(t: Trainer): void | Promise<void>;
   beforeEpoch?(t: Trainer): void | Promise<void>;
+  /** Before a batch's feeds are made: change the batch (a distillation hook adds teacher boxes to its targets). */
+  beforeFeeds?(t: Trainer, batch: Batch): void | Promise<void>;
   /** Before each step: set rates, or add inputs of the step's graph for this batch to `feeds`. */
   beforeStep?(t: Trainer, batch: Batch, feeds: Record<string, Feed>): void | Promise<void>;
   /** After each step's optimizer update. */

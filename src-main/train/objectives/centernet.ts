@@ -4,15 +4,22 @@ import type { Feed } from '../../runtime/session.js';
 import { centernetLoss, centernetTargetInputs } from '../centernet-loss.js';
 import { centernetTargets } from '../centernet-targets.js';
 import { registerObjective } from './objective.js';
+import * as F from '../../engine/functional.js';
+import type { Tensor } from '../../engine/ir.js';
+import { distillerFor } from '../distill/distiller.js';
 
-registerObjective('centernet', (model, { imgsz }) => {
+registerObjective('centernet', (model, { imgsz, distill }) => {
   const nc = model.config.nc;
+  const distiller = distill?.dense.length ? distillerFor('centernet') : null;
   return {
     loss(g, m, images, batch) {
       const maps = (m.head as CenterNetHead).maps(m.features(images)[0]!);
       const [, , h, w] = maps.cls.shape as [number, number, number, number];
-      const r = centernetLoss(maps, centernetTargetInputs(g, batch, nc, h, w));
-      return { loss: r.loss, terms: r.terms };
+      const classMask = distill?.classMask ? g.input('class_mask', [batch, nc, 1, 1]) : undefined;
+      const r = centernetLoss(maps, centernetTargetInputs(g, batch, nc, h, w), classMask ? { classMask } : {});
+      if (!distiller || !distill) return { loss: r.loss, terms: r.terms };
+      const kd = distiller.loss(g, m, maps as unknown as Record<string, Tensor>, batch, distill);
+      return { loss: F.add(r.loss, kd.loss), terms: { ...r.terms, ...kd.terms } };
     },
     feeds(batch) {
       const n = batch.files.length;
@@ -27,5 +34,7 @@ registerObjective('centernet', (model, { imgsz }) => {
         mask: f(t.mask, 1),
       };
     },
+    // centerX's communism targets: cls 1.5, wh 0.3, off 0.1 (its distillation terms the same by kind).
+    adaptive: { targets: { hm: 1.5, wh: 0.3, reg: 0.1, ...distillerFor('centernet')?.targets }, perImage: false },
   };
 });

@@ -6,16 +6,31 @@
 import type { Graph, Tensor } from '../../engine/ir.js';
 import type { Detector } from '../../models/detector.js';
 import type { Feed } from '../../runtime/session.js';
+import type { DistillGraphSpec } from '../distill/distiller.js';
 import type { Batch } from '../loader.js';
 
 export interface Objective {
-  /** Adds the target inputs and returns the loss with its named terms. */
+  /**
+   * Adds the target inputs (and, distilling, the class mask and the dense teachers' inputs) and returns the loss
+   * with its named raw terms.
+   */
   loss(g: Graph, model: Detector, images: Tensor, batch: number): { loss: Tensor; terms: Record<string, Tensor> };
-  /** Target feeds for one batch (images are fed by the trainer). */
+  /** Target feeds for one batch (images are fed by the trainer; a distillation hook feeds the teachers'). */
   feeds(batch: Batch): Record<string, Feed>;
+  /**
+   * Adaptive weighting (settings `loss.weighting`): the value each term is held at, and whether the loss is
+   * scaled by the batch size (Ultralytics' yolo loss is, centerX's is not).
+   */
+  adaptive: { targets: Record<string, number>; perImage: boolean };
 }
 
-export type ObjectiveFactory = (model: Detector, o: { imgsz: number }) => Objective;
+export interface ObjectiveOptions {
+  imgsz: number;
+  /** A distillation run's graph inputs (train/distill/). */
+  distill?: DistillGraphSpec;
+}
+
+export type ObjectiveFactory = (model: Detector, o: ObjectiveOptions) => Objective;
 
 const registry = new Map<string, ObjectiveFactory>();
 
@@ -27,7 +42,7 @@ export function registerObjective(head: string, make: ObjectiveFactory): void {
 /** Heads that can be trained. */
 export const trainableHeads = (): string[] => [...registry.keys()];
 
-export function objectiveFor(model: Detector, o: { imgsz: number }): Objective {
+export function objectiveFor(model: Detector, o: ObjectiveOptions): Objective {
   const make = registry.get(model.config.head);
   if (!make)
     throw new Error(

@@ -3,6 +3,8 @@ import type { Detect } from '../../models/heads/detect.js';
 import type { Batch } from '../loader.js';
 import { yoloLoss } from '../yolo-loss.js';
 import { registerObjective } from './objective.js';
+import * as F from '../../engine/functional.js';
+import { distillerFor } from '../distill/distiller.js';
 
 /** Targets are padded to a fixed box count so one compiled graph serves every batch. */
 export const MAX_BOXES = 64;
@@ -17,14 +19,24 @@ function paddedTargets(batch: Batch): Float32Array {
   return out;
 }
 
-registerObjective('yolo', () => ({
-  loss(g, m, images, batch) {
-    const t = g.input('targets', [batch, MAX_BOXES, 6]);
-    const head = m.head as Detect;
-    const r = yoloLoss(g, head.levels(m.features(images)), t, { nc: m.config.nc, strides: m.outputStrides });
-    return { loss: r.loss, terms: r.terms };
-  },
-  feeds: (batch) => ({
-    targets: { dtype: 'float32', shape: [batch.files.length, MAX_BOXES, 6], data: paddedTargets(batch) },
-  }),
-}));
+registerObjective('yolo', (model, { distill }) => {
+  const nc = model.config.nc;
+  const distiller = distill?.dense.length ? distillerFor('yolo') : null;
+  return {
+    loss(g, m, images, batch) {
+      const t = g.input('targets', [batch, MAX_BOXES, 6]);
+      const head = m.head as Detect;
+      const levels = head.levels(m.features(images));
+      const classMask = distill?.classMask ? g.input('class_mask', [batch, 1, nc]) : undefined;
+      const r = yoloLoss(g, levels, t, { nc, strides: m.outputStrides, ...(classMask ? { classMask } : {}) });
+      if (!distiller || !distill) return { loss: r.loss, terms: r.terms };
+      const kd = distiller.loss(g, m, levels, batch, distill);
+      return { loss: F.add(r.loss, kd.loss), terms: { ...r.terms, ...kd.terms } };
+    },
+    feeds: (batch) => ({
+      targets: { dtype: 'float32', shape: [batch.files.length, MAX_BOXES, 6], data: paddedTargets(batch) },
+    }),
+    // Each term held at about what Ultralytics' gains make of it mid-training, per image.
+    adaptive: { targets: { box: 3, cls: 1, dfl: 1.5, ...distillerFor('yolo')?.targets }, perImage: true },
+  };
+});
