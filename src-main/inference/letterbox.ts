@@ -189,7 +189,9 @@ export async function letterboxPixels(
   const px = Buffer.alloc(size * size * 3, PAD);
   const resized = resizeLinear(decoded.data, width, height, w, h);
   for (let y = 0; y < h; y++) px.set(resized.subarray(y * w * 3, (y + 1) * w * 3), ((top + y) * size + left) * 3);
-  const boxes = mapBoxes(src.boxes, width, height, w, h, left, top, size, false);
+  // Boxes scale by the letterbox gain, as Ultralytics scales labels and `unletterbox` maps predictions back: the
+  // two are exact inverses (the resized size rounds, so its ratio differs by up to half a pixel).
+  const boxes = mapBoxes(src.boxes, width, height, width * s, height * s, left, top, size, false);
   return { pixels: px, boxes, scale: s, padX: left, padY: top, width, height };
 }
 

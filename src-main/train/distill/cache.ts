@@ -7,7 +7,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { keepPlausible } from '../../inference/boxes.js';
 import { hwcToChw, letterboxPixels, unletterbox, type LabeledBox, type Source } from '../../inference/letterbox.js';
 import type { Runner } from '../../runtime/session.js';
 import type { JobContext } from '../../util/job-context.js';
@@ -52,11 +51,12 @@ export async function applyTeacherCache(
         const data = new Float32Array(3 * size * size);
         hwcToChw(lb.pixels, size, data, 0, false);
         const outs = await runner.outputs(t, data, 1);
-        const kept = keepPlausible(
-          runner.boxes(t, outs, 0, o.conf).map((d) => ({ ...d, box: unletterbox(d.box, lb) })),
-          { classes: null, width: lb.width, height: lb.height },
-          { unknownClass: 0, badBox: 0 },
-        );
+        // Not clipped here: the loader clips them to the network input as it does labels, and as the live hook
+        // clips a teacher's boxes on the batch, so a cached teacher and a live one give the same targets.
+        const kept = runner
+          .boxes(t, outs, 0, o.conf)
+          .map((d) => ({ ...d, box: unletterbox(d.box, lb) }))
+          .filter((d) => d.box.every(Number.isFinite) && d.box[2] > 0 && d.box[3] > 0);
         cache[key] = {
           boxes: kept.map((d) => [d.classId, ...d.box, d.score] as [number, number, number, number, number, number]),
         };

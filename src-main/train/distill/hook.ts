@@ -47,7 +47,7 @@ export class DistillHook implements TrainerHook {
       throw new Error('dense distillation needs a distiller for the head (train/distill/)');
   }
 
-  beforeTrain(t: Trainer): void {
+  beforeTrain(t: Pick<Trainer, 'runner' | 'settings'>): void {
     this.runner = new TeacherRunner(t.runner, t.settings.data.imgsz);
   }
 
@@ -57,6 +57,7 @@ export class DistillHook implements TrainerHook {
 
   async beforeFeeds(_t: Trainer, batch: Batch): Promise<void> {
     const n = batch.files.length;
+    const size = batch.size;
     const t0 = Date.now();
     this.dense = [];
     for (const t of this.denseTeachers) this.dense.push(await this.runner.outputs(t, batch.images, n));
@@ -67,8 +68,14 @@ export class DistillHook implements TrainerHook {
         for (let b = 0; b < n; b++) {
           if (batch.labeled[b]) continue; // labels are complete there
           for (const d of this.runner.boxes(t, outs, b, this.o.conf)) {
+            // Clipped to the input, kept when 2 px and a tenth of the box remain, as labels are (mapBoxes).
             const [x, y, w, h] = d.box;
-            extra[b]!.push([d.classId, x, y, x + w, y + h, d.score]);
+            const x1 = Math.max(0, x);
+            const y1 = Math.max(0, y);
+            const x2 = Math.min(size, x + w);
+            const y2 = Math.min(size, y + h);
+            if (x2 - x1 < 2 || y2 - y1 < 2 || ((x2 - x1) * (y2 - y1)) / (w * h) < 0.1) continue;
+            extra[b]!.push([d.classId, x1, y1, x2, y2, d.score]);
           }
         }
       }
