@@ -75,7 +75,8 @@ export function chooseDevice(
 }
 
 export type Feed = {
-  dtype: DType;
+  /** The graph's types, and uint8 for image bytes (inference/preprocess.ts). */
+  dtype: DType | 'uint8';
   shape: readonly number[];
   data: Float32Array | BigInt64Array | Uint8Array | ArrayLike<number>;
 };
@@ -91,6 +92,10 @@ export function toOrtTensor(f: Feed): ort.Tensor {
         ? f.data
         : BigInt64Array.from(Array.from(f.data as ArrayLike<number>, (v) => BigInt(v)));
     return new ort.Tensor('int64', data, [...f.shape]);
+  }
+  if (f.dtype === 'uint8') {
+    const data = f.data instanceof Uint8Array ? f.data : Uint8Array.from(f.data as ArrayLike<number>);
+    return new ort.Tensor('uint8', data, [...f.shape]);
   }
   const data = f.data instanceof Uint8Array ? f.data : Uint8Array.from(f.data as ArrayLike<number>, (v) => (v ? 1 : 0));
   return new ort.Tensor('bool', data, [...f.shape]);

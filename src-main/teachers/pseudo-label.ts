@@ -14,7 +14,9 @@ import type { ProjectStore } from '../store/project.js';
 import type { PseudoBox } from '../store/pseudo-labels.js';
 import type { ImageRecord, TeacherRecord } from '../store/types.js';
 import { keepPlausible, type DroppedDetections } from '../inference/boxes.js';
-import { DecodeError, letterboxPixels, unletterbox } from '../inference/letterbox.js';
+import { decodeImage, DecodeError, unletterbox } from '../inference/letterbox.js';
+import { letterboxOnnx } from '../inference/preprocess.js';
+import { Runner } from '../runtime/session.js';
 import { fuse, type DetectionSet, type FuseMethod } from './fuse.js';
 import type { TeacherConfig } from '../settings/teacher-config.js';
 import { TeacherSession } from './teacher.js';
@@ -115,18 +117,23 @@ export async function runPseudoLabel(
   const maxDet = req.maxDet ?? 300;
   const sizes = [...new Set(prepared.map((p) => p.config.imgsz))];
   const sessions = await Promise.all(prepared.map((p) => TeacherSession.open(p.config)));
+  const preprocess = new Runner({ device: 'cpu' });
   const skipped: ItemError[] = [];
   const dropped: DroppedDetections = { unknownClass: 0, badBox: 0 };
   let boxes = 0;
   let processed = 0;
   const started = Date.now();
 
-  /** Letterboxes one image at every teacher input size; a bad image becomes a skipped item. */
+  /**
+   * Letterboxes one image at every teacher input size; a bad image becomes a skipped item. sharp decodes (on its
+   * pool), the letterbox runs as an ONNX graph (inference/preprocess.ts) so the JS thread, which inference holds,
+   * does no per-pixel work.
+   */
   const load = async (im: ImageRecord) => {
     const file = store.absolutePath(im.path);
     try {
-      const src = { file, boxes: [], width: im.width, height: im.height };
-      const done = await Promise.all(sizes.map((s) => letterboxPixels(src, s)));
+      const rgb = await decodeImage(file);
+      const done = await Promise.all(sizes.map((s) => letterboxOnnx(preprocess, rgb.data, rgb.width, rgb.height, s)));
       return { im, views: new Map(sizes.map((s, k) => [s, done[k]!])) };
     } catch (e) {
       const problem = e instanceof DecodeError ? e.message : `${file}: ${(e as Error).message}`;
@@ -152,7 +159,7 @@ export async function runPseudoLabel(
         const p = prepared[t]!;
         const s = p.config.imgsz;
         const views = await sessions[t]!.detect(
-          loaded.map((l) => l.views.get(s)!.pixels),
+          loaded.map((l) => l.views.get(s)!.data),
           { conf: req.conf, iou: req.iou, maxDet, flip: req.tta ?? p.config.tta },
         );
         loaded.forEach((l, k) => {
@@ -198,6 +205,7 @@ export async function runPseudoLabel(
     }
   } finally {
     await Promise.all(sessions.map((s) => s.close()));
+    await preprocess.dispose();
   }
   const seconds = (Date.now() - started) / 1000;
   return {
