@@ -7,6 +7,7 @@
  * and rewriting an image replaces its pending teacher boxes, so nothing is duplicated. Manual, accepted and
  * rejected boxes are never touched.
  */
+import { classMapping } from '../inference/class-map.js';
 import crypto from 'node:crypto';
 import type { ItemError } from '../formats/dataset.js';
 import type { JobContext } from '../util/job-context.js';
@@ -53,20 +54,6 @@ interface Prepared {
   config: TeacherConfig;
   /** Teacher class index -> project class id, or null (ignored). */
   toProject: (number | null)[];
-}
-
-/** Teacher class names onto project class ids: explicit map first, else the same name (case-insensitive). */
-export function classMapping(
-  names: string[],
-  classMap: Record<string, string | null>,
-  project: { id: number; name: string }[],
-) {
-  const byName = new Map(project.map((c) => [c.name.toLowerCase(), c.id]));
-  return names.map((n) => {
-    const target = n in classMap ? classMap[n] : n;
-    if (target === null || target === undefined) return null;
-    return byName.get(target.toLowerCase()) ?? null;
-  });
 }
 
 export function jobKey(req: PseudoLabelRequest, teachers: Prepared[]): string {

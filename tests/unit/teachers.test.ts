@@ -11,7 +11,8 @@ import { UNCANCELLABLE, type JobContext } from '../../src-main/util/job-context.
 import { ProjectStore } from '../../src-main/store/project.js';
 import { fuse } from '../../src-main/teachers/fuse.js';
 import { predict } from '../../src-main/inference/predictor.js';
-import { classMapping, runPseudoLabel } from '../../src-main/teachers/pseudo-label.js';
+import { classMapping } from '../../src-main/inference/class-map.js';
+import { runPseudoLabel } from '../../src-main/teachers/pseudo-label.js';
 import { pseudoLabelQuality } from '../../src-main/teachers/quality.js';
 import { probeTeacher } from '../../src-main/teachers/teacher.js';
 import { tempDir, writeJpegs } from '../helpers.js';

@@ -23,7 +23,7 @@ import { buildDetector } from '../../models/zoo.js';
 import { classMapSchema, type TeacherProbe } from '../../settings/teacher-config.js';
 import type { RunSettings } from '../../settings/run-settings.js';
 import type { ProjectStore } from '../../store/project.js';
-import { classMapping } from '../../teachers/pseudo-label.js';
+import { classMapping } from '../../inference/class-map.js';
 import { writeFileAtomic } from '../../util/files.js';
 import { distillerFor } from './distiller.js';
 
