@@ -7,7 +7,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEVICES } from '../runtime/devices.js';
 import { DEFAULT_RUN_SETTINGS, type RunSettingsInput } from '../settings/run-settings.js';
 
-type Kind = 'int' | 'number' | 'string' | 'flag' | 'list';
+type Kind = 'int' | 'number' | 'string' | 'flag' | 'list' | 'pairs';
 
 interface TrainFlag {
   flags: string;
@@ -142,6 +142,12 @@ export const TRAIN_FLAGS: readonly TrainFlag[] = [
     help: "fixed gains, or adaptive (centerX's: each term held at a fixed value)",
     choices: ['fixed', 'adaptive'],
   },
+  {
+    flags: '--loss-target <t=x>',
+    path: 'loss.targets',
+    kind: 'pairs',
+    help: 'the value an adaptive term is held at (repeat; e.g. box=1.5 kd_cls=0.5; the head gives the others)',
+  },
   { flags: '--seed <n>', path: 'seed', kind: 'int', help: 'random seed' },
   { flags: '--device <device>', path: 'device', kind: 'string', help: 'execution provider', choices: DEVICES },
 ];
@@ -158,6 +164,16 @@ function parser(kind: Kind, flags: string) {
   };
 }
 
+function pairParser(flags: string) {
+  return (v: string, prev: Record<string, number> | undefined): Record<string, number> => {
+    const m = /^([A-Za-z_]\w*)=(.+)$/.exec(v);
+    const n = Number(m?.[2]);
+    if (!m || !Number.isFinite(n))
+      throw new InvalidArgumentError(`${flags.split(' ')[0]} takes TERM=NUMBER (e.g. box=1.5), not "${v}"`);
+    return { ...prev, [m[1]!]: n };
+  };
+}
+
 /** The commander attribute a flag's value lands in (`--hsv-h` -> hsvH). */
 const attribute = (flags: string) =>
   flags
@@ -167,11 +183,13 @@ const attribute = (flags: string) =>
 
 export function addTrainFlags(cmd: Command): Command {
   for (const f of TRAIN_FLAGS) {
-    const def = f.kind === 'flag' || f.kind === 'list' ? undefined : get(DEFAULT_RUN_SETTINGS, f.path);
+    const def =
+      f.kind === 'flag' || f.kind === 'list' || f.kind === 'pairs' ? undefined : get(DEFAULT_RUN_SETTINGS, f.path);
     const opt = new Option(f.flags, def === undefined ? f.help : `${f.help} (default: ${String(def)})`);
     if (f.choices) opt.choices([...f.choices]);
     if (f.kind === 'int' || f.kind === 'number') opt.argParser(parser(f.kind, f.flags));
     if (f.kind === 'list') opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    if (f.kind === 'pairs') opt.argParser(pairParser(f.flags));
     cmd.addOption(opt);
   }
   return cmd;

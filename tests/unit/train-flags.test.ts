@@ -40,4 +40,26 @@ describe('train flags', () => {
   it('refuses a bad number by flag', () => {
     expect(() => parse(['--epochs', '2.5'])).toThrow(/--epochs must be an integer/);
   });
+
+  it('collect repeated teachers and adaptive targets, and refuse a target that is not TERM=NUMBER', () => {
+    const given = parse([
+      '--distill',
+      'a',
+      '--distill',
+      'run:2',
+      '--loss-weights',
+      'adaptive',
+      '--loss-target',
+      'box=1.5',
+      '--loss-target',
+      'kd_cls=0.25',
+    ]);
+    expect(given).toEqual({
+      distill: { teachers: ['a', 'run:2'] },
+      loss: { weighting: 'adaptive', targets: { box: 1.5, kd_cls: 0.25 } },
+    });
+    expect(resolveRunSettings(given).loss.targets).toEqual({ box: 1.5, kd_cls: 0.25 });
+    expect(() => parse(['--loss-target', 'box'])).toThrow(/--loss-target takes TERM=NUMBER/);
+    expect(() => parse(['--loss-target', 'box=high'])).toThrow(/not "box=high"/);
+  });
 });
