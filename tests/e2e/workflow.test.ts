@@ -334,4 +334,53 @@ describe('teachers, training and runs views, end to end', () => {
     },
     240_000,
   );
+
+  it('distils from a registered teacher and a run, label-free with adaptive weights, and says so everywhere', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.openUrl}#/train`);
+    await expect.poll(() => page.textContent('[data-testid="train-card"]')).toMatch(/\(6 classes\)/);
+    await page.fill('input[type="number"][step="32"]', '64');
+    await page.press('input[type="number"][step="32"]', 'Tab');
+    const base = (await call(session, 'runs.list', {})).find((r) => r.status === 'done')!;
+    // The 96-px teacher does not line up with a 64-px student: box level; the run of the same model: dense.
+    await page.check('[data-testid="distill-teacher"][data-teacher="shapes-teacher"]');
+    await page.check(`[data-testid="distill-teacher"][data-teacher="run:${base.id}"]`);
+    const preview = page.locator('[data-testid="distill-preview"] li');
+    await expect.poll(() => preview.count()).toBe(2);
+    expect(await preview.nth(0).textContent()).toMatch(/shapes-teacher.*96px.*boxes.*teaches circle, square/s);
+    expect(await preview.nth(1).textContent()).toMatch(/dense.*teaches circle/s);
+    await page.selectOption('[data-testid="distill-data"]', 'unlabeled');
+    await page.selectOption('[data-testid="train-loss-weights"]', 'adaptive');
+    await page.selectOption('[data-testid="train-from"]', '');
+    await page.fill('[data-testid="train-epochs"]', '1');
+    await page.fill('[data-testid="train-batch"]', '2');
+    await page.screenshot({ path: artifactPath('train-distill.png'), fullPage: true });
+    const before = (await call(session, 'runs.list', {})).length;
+    await page.click('[data-testid="train-start"]');
+    await expect.poll(() => page.textContent('[data-testid="train-progress"]'), { timeout: 120_000 }).toContain('done');
+    const run = (await call(session, 'runs.list', {})).at(-1)!;
+    expect((await call(session, 'runs.list', {})).length).toBe(before + 1);
+    expect(run.settings.distill).toMatchObject({ teachers: ['shapes-teacher', `run:${base.id}`], data: 'unlabeled' });
+    expect(run.settings.loss.weighting).toBe('adaptive');
+    // The run record keeps each teacher with its file's hash; the leaderboard names them and filters by them.
+    const summary = run.summary as { distill?: { teachers: { spec: string; mode: string; sha256: string }[] } };
+    expect(summary.distill!.teachers.map((t) => [t.spec, t.mode])).toEqual([
+      ['shapes-teacher', 'boxes'],
+      [`run:${base.id}`, 'dense'],
+    ]);
+    for (const t of summary.distill!.teachers) expect(t.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const row = page.locator(`[data-testid="runs-table"] tr[data-run="${run.id}"]`);
+    await expect.poll(() => row.locator('[data-col="distilled"]').textContent()).toMatch(/shapes-teacher/);
+    await page.selectOption('[data-testid="leaderboard-distilled-filter"]', 'distilled');
+    await expect.poll(() => page.locator('[data-testid="runs-table"] tbody tr').count()).toBe(1);
+    await page.selectOption('[data-testid="leaderboard-distilled-filter"]', 'plain');
+    await expect.poll(() => row.count()).toBe(0);
+    // The live charts show the distillation terms (the last run is the one charted on a fresh load).
+    await page.reload();
+    await expect.poll(() => page.textContent('[data-testid="train-charts"]')).toMatch(/kd_cls/);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 180_000);
 });
