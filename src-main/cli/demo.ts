@@ -2,7 +2,8 @@
  * `starling demo`: the whole pipeline on the sample project in one command: generate the project if missing,
  * train the default student (StarNet s050 backbone, YOLO11 neck, yolo head) on its labeled train split within a
  * time budget, evaluate the best checkpoint on val and test with the COCO evaluator, export ONNX, predict the
- * test split with the exported file, and print a summary.
+ * test split with the exported file, pseudo-label the unlabeled pool with the exported file as a teacher (scored
+ * against the pool's hidden truth, so the teacher path runs too), and print a summary with what to do next.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -43,13 +44,13 @@ export async function runDemo(s: Session, o: DemoOptions): Promise<{ runId: numb
   const dir = path.resolve(o.dir);
   const file = path.join(dir, PROJECT_FILE);
   if (!fs.existsSync(file)) {
-    say(`[1/5] generating the sample project in ${dir} ...`);
+    say(`[1/6] generating the sample project in ${dir} ...`);
     const { jobId } = await call(s, 'sample.create', { dir, seed: 0, open: false });
     await follow(s, jobId);
-  } else say(`[1/5] using the sample project in ${dir}`);
+  } else say(`[1/6] using the sample project in ${dir}`);
   await call(s, 'project.open', { path: file });
 
-  say(`[2/5] training ${DEMO_MODEL.backbone} / ${DEMO_MODEL.head} for ${o.minutes} min at imgsz ${o.imgsz} ...`);
+  say(`[2/6] training ${DEMO_MODEL.backbone} / ${DEMO_MODEL.head} for ${o.minutes} min at imgsz ${o.imgsz} ...`);
   const trainStarted = Date.now();
   const { jobId } = await call(s, 'train.start', {
     ...DEMO_RECIPE,
@@ -67,16 +68,16 @@ export async function runDemo(s: Session, o: DemoOptions): Promise<{ runId: numb
   process.off('SIGINT', stop);
   const trainSeconds = (Date.now() - trainStarted) / 1000;
 
-  say('[3/5] evaluating the best checkpoint on val and test ...');
+  say('[3/6] evaluating the best checkpoint on val and test ...');
   const val = await call(s, 'runs.evaluate', { id: trained.runId, split: 'val' });
   const test = await call(s, 'runs.evaluate', { id: trained.runId, split: 'test' });
 
-  say('[4/5] exporting ONNX ...');
+  say('[4/6] exporting ONNX ...');
   const onnx = path.join(dir, 'runs', String(trained.runId), 'demo.onnx');
   const exported = await call(s, 'models.export', { run: trained.runId, out: onnx, imgsz: o.imgsz, style: 'raw' });
   const card = await call(s, 'zoo.describe', { config: { ...DEMO_MODEL, nc: 6 }, imgsz: o.imgsz });
 
-  say('[5/5] predicting the test split with the exported model ...');
+  say('[5/6] predicting the test split with the exported model ...');
   const { items } = await call(s, 'images.list', { filter: { split: 'test' }, limit: 1000 });
   const preds = await predict(
     onnx,
@@ -86,6 +87,15 @@ export async function runDemo(s: Session, o: DemoOptions): Promise<{ runId: numb
   const predictionsFile = path.join(dir, 'runs', String(trained.runId), 'test-predictions.json');
   fs.writeFileSync(predictionsFile, JSON.stringify(preds, null, 1));
   const boxes = preds.reduce((n, p) => n + p.detections.length, 0);
+
+  say('[6/6] pseudo-labeling the unlabeled pool with the exported model as a teacher ...');
+  const teacherName = `demo-run-${trained.runId}`;
+  const known = (await call(s, 'teachers.list', {})).find((t) => t.name === teacherName);
+  const teacher = known ?? (await call(s, 'teachers.add', { path: onnx, name: teacherName }));
+  // conf 0.1: the lowest score the quality table reports, so the user picks the review threshold from it.
+  const pseudo = await call(s, 'pseudo.start', { teachers: [teacher.id], conf: 0.1, only: 'unlabeled' });
+  const labeled = (await follow(s, pseudo.jobId)).result as { images: number; boxes: number };
+  const quality = await call(s, 'review.quality', {});
 
   const row = (k: string, v: string) => say(`  ${k.padEnd(22)} ${v}`);
   const map = (e: RunEvaluation) => `mAP50 ${e.coco.mAP50.toFixed(3)}  mAP50-95 ${e.coco.mAP.toFixed(3)}`;
@@ -102,6 +112,21 @@ export async function runDemo(s: Session, o: DemoOptions): Promise<{ runId: numb
     `${exported.out} (${(exported.bytes / 1e6).toFixed(1)} MB, ${exported.verified.latencyMs.toFixed(1)} ms/image)`,
   );
   row('test predictions', `${boxes} boxes on ${preds.length} images at conf 0.25 -> ${predictionsFile}`);
+  row('pseudo-labels', `${labeled.boxes} pending boxes on ${labeled.images} pool images (teacher "${teacherName}")`);
+  if (!quality) row('  vs hidden truth', 'nothing to score (no boxes at conf 0.1)');
+  else {
+    row('  vs hidden truth', `AP50 ${quality.ap50.toFixed(3)} on ${quality.truths} true boxes`);
+    for (const t of quality.thresholds.filter((x) => [0.25, 0.5, 0.75].includes(x.score)))
+      row(
+        `  score >= ${t.score}`,
+        `precision ${t.precision.toFixed(2)} recall ${t.recall.toFixed(2)} (${t.boxes} boxes)`,
+      );
+  }
   row('total time', `${((Date.now() - started) / 60000).toFixed(1)} min`);
+  say('\nNext:');
+  const next = (cmd: string, what: string) => say(`  ${cmd.padEnd(36)} ${what}`);
+  next(`starling serve ${o.dir}`, 'open the project in the browser (or the desktop app)');
+  next('Review queue', 'accept or reject the pending boxes, mark images done');
+  next(`starling train ${o.dir}`, 'train again on the labels plus the accepted boxes');
   return { runId: trained.runId, onnx };
 }

@@ -145,6 +145,18 @@ export function unletterbox(
   return [(box[0] - lb.padX) / lb.scale, (box[1] - lb.padY) / lb.scale, box[2] / lb.scale, box[3] / lb.scale];
 }
 
+/**
+ * The letterbox frame Ultralytics computes for an image of `width` x `height` in a `size` square: the scale, the
+ * resized size (rounded), and the padding before the image; Ultralytics pads round(d - 0.1) before and
+ * round(d + 0.1) after (d = half the slack, an integer or a half), so an odd slack puts the extra pixel after.
+ */
+export function letterboxFrame(width: number, height: number, size: number) {
+  const scale = Math.min(size / width, size / height);
+  const w = Math.max(1, Math.round(width * scale));
+  const h = Math.max(1, Math.round(height * scale));
+  return { scale, w, h, padX: Math.floor((size - w) / 2), padY: Math.floor((size - h) / 2) };
+}
+
 /** Letterbox as packed RGB bytes (HWC): callers that build batches convert once, straight into the batch. */
 export async function letterboxPixels(
   src: Source,
@@ -165,13 +177,7 @@ export async function letterboxPixels(
     height = (turned ? meta.width : meta.height) ?? 0;
   }
   if (!width || !height) throw new DecodeError(src.file, `${src.file}: cannot decode (no image size)`);
-  const s = Math.min(size / width, size / height);
-  const w = Math.max(1, Math.round(width * s));
-  const h = Math.max(1, Math.round(height * s));
-  // Ultralytics pads round(d - 0.1) before and round(d + 0.1) after (d = half the slack, an integer or a half):
-  // an odd slack puts the extra pixel after the image.
-  const left = Math.floor((size - w) / 2);
-  const top = Math.floor((size - h) / 2);
+  const { scale: s, w, h, padX: left, padY: top } = letterboxFrame(width, height, size);
   let decoded: { data: Buffer; width: number; height: number };
   try {
     const { data, info } = await sharp(src.file, { failOn: 'error' })

@@ -9,7 +9,7 @@
 import onnxProto, { type onnx as OnnxTypes } from 'onnx-proto';
 import { OPSET } from '../engine/onnx-writer.js';
 import type { Runner } from '../runtime/session.js';
-import { PAD, type LetterboxFrame } from './letterbox.js';
+import { letterboxFrame, PAD, type LetterboxFrame } from './letterbox.js';
 
 const { onnx } = onnxProto;
 const T = onnx.TensorProto.DataType;
@@ -87,14 +87,6 @@ export function preprocessModelBytes(): Uint8Array {
   };
   bytes = onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
   return bytes;
-}
-
-/** The letterbox frame Ultralytics computes for an image of `width` x `height` in a `size` square. */
-export function letterboxFrame(width: number, height: number, size: number) {
-  const scale = Math.min(size / width, size / height);
-  const w = Math.max(1, Math.round(width * scale));
-  const h = Math.max(1, Math.round(height * scale));
-  return { scale, w, h, padX: Math.floor((size - w) / 2), padY: Math.floor((size - h) / 2) };
 }
 
 /** Letterboxes decoded RGB bytes through the graph on `runner`; returns CHW floats and the frame. */

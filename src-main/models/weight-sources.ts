@@ -10,10 +10,10 @@
  * Every read refuses what it cannot vouch for (unknown pickle globals, truncated archives, size lies) with the
  * file's name and the reason, before anything is loaded into a model.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadCheckpoint } from '../engine/checkpoint.js';
+import { sha256Of } from '../util/files.js';
 import {
   readTorchCheckpoint,
   stateDictOf,
@@ -35,19 +35,6 @@ export interface WeightSource {
 }
 
 export const TORCH_EXTENSIONS = ['.pt', '.pth', '.tar', '.ckpt', '.bin'];
-
-function sha256Of(file: string): string {
-  const h = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    let n: number;
-    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
 
 export function readWeightSource(file: string): WeightSource {
   let st: fs.Stats;

@@ -127,11 +127,24 @@ export class Trainer {
     const size = o.settings.data.imgsz;
     this.objective = objectiveFor(this.model, { imgsz: size, ...(o.distill ? { distill: o.distill } : {}) });
     const adaptive = o.settings.loss.weighting === 'adaptive';
-    const targets = { ...this.objective.adaptive.targets, ...o.settings.loss.targets };
+    // Under adaptive weights a term's target is its gain: the distillation weight scales the kd_* targets, as it
+    // scales the kd terms under fixed gains.
+    const kdWeight = o.distill ? o.settings.distill.weight : 1;
+    const targets = Object.fromEntries(
+      Object.entries({ ...this.objective.adaptive.targets, ...o.settings.loss.targets }).map(([k, v]) => [
+        k,
+        k.startsWith('kd_') && !(k in o.settings.loss.targets) ? v * kdWeight : v,
+      ]),
+    );
     this.runner = new Runner({ device: o.settings.device, ...(o.threads ? { intraOpThreads: o.threads } : {}) });
     this.step = new TrainStep(this.runner, this.model, (g, m, batch) => {
       const r = this.objective.loss(g, m as Detector, g.input('images', [batch, 3, size, size]), batch);
       if (!adaptive) return r;
+      const unknown = Object.keys(o.settings.loss.targets).filter((k) => !(k in r.terms));
+      if (unknown.length)
+        throw new Error(
+          `loss.targets.${unknown[0]}: this run has no such loss term; its terms are ${Object.keys(r.terms).join(', ')}`,
+        );
       return { loss: adaptiveLoss(r.terms, targets, this.objective.adaptive.perImage ? batch : 1), terms: r.terms };
     });
     this.checkpoints = new CheckpointHook(o.outDir, !!o.resume);

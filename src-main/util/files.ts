@@ -3,6 +3,7 @@
  * allowed to, only regular files are read (a device such as /dev/zero would be read forever, a FIFO would block
  * forever), and nothing larger than a cap is read.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -98,4 +99,18 @@ export function writeFileAtomic(file: string, write: (fd: number) => void): void
   }
   fs.closeSync(fd);
   fs.renameSync(tmp, file);
+}
+
+/** A file's sha256, read in 1 MiB pieces (checkpoints and teacher models can be hundreds of MB). */
+export function sha256Of(file: string): string {
+  const h = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let n: number;
+    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
 }

@@ -16,11 +16,18 @@ let tmp: ReturnType<typeof tempDir>;
 
 /** Runs the real CLI in a child process; never throws, returns exit code and output. */
 async function starling(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return starlingWithin(90_000, ...args);
+}
+
+async function starlingWithin(
+  timeout: number,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const r = await run(process.execPath, [BIN, ...args], {
       env: { ...process.env, STARLING_HOME: `${tmp.dir}/home` },
       // One process (tsx runs in it): a hung command is killed, not left behind.
-      timeout: 90_000,
+      timeout,
       killSignal: 'SIGKILL',
     });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
@@ -246,6 +253,20 @@ describe('starling CLI', () => {
     expect(r.stderr).not.toMatch(/\r/);
     expect(r.stderr).toMatch(/^\[#{20}\] {2}100% {2}\d+\/\d+/m);
   });
+
+  it('runs the demo through every stage: the exported model pseudo-labels the pool, and it says what is next', async () => {
+    const dir = `${tmp.dir}/demo`;
+    const r = await starlingWithin(240_000, 'demo', '--dir', dir, '--minutes', '0.1', '--imgsz', '64');
+    expect(r.code, r.stderr).toBe(0);
+    for (let k = 1; k <= 6; k++) expect(r.stdout).toMatch(new RegExp(`^\\[${k}/6\\] `, 'm'));
+    expect(r.stdout).toMatch(/^ {2}val +mAP50 [\d.]+ {2}mAP50-95 [\d.]+/m);
+    expect(r.stdout).toMatch(/^ {2}pseudo-labels +\d+ pending boxes on 160 pool images \(teacher "demo-run-1"\)/m);
+    expect(r.stdout).toMatch(/^ +vs hidden truth +(AP50 [\d.]+|nothing to score)/m);
+    expect(r.stdout).toMatch(/^Next:\n {2}starling serve .*\n {2}Review queue .*\n {2}starling train /m);
+    // The exported model is a registered teacher of the sample project now.
+    const teachers = await starling('teachers', 'list', dir);
+    expect(teachers.stdout).toMatch(/demo-run-1/);
+  }, 260_000);
 
   it.skipIf(!FIX)(
     'fine-tunes from an Ultralytics checkpoint: says what loaded and takes the model from it',

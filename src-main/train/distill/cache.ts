@@ -1,13 +1,16 @@
 /**
  * Cached teachers (`distill.cache`): each teacher runs once per not yet labeled training image, on the
  * un-augmented letterboxed image, and its boxes (in image pixels, classes mapped onto the student's, score at
- * least `conf`) are kept in `<project>/cache/teachers/<sha256>-<conf>.json`, keyed by image path and content
- * hash. Training then takes them as soft boxes through the augmentation like labels (their score is their loss
- * weight), with no teacher in the step. A changed teacher file is a new sha256, hence a new cache.
+ * least `conf`) are kept in `<project>/cache/teachers/<sha256>-<setup>-<conf>.json` (setup: a hash of the
+ * teacher's input size and class mapping, which shape the boxes as much as its file), keyed by image path, size
+ * and modification time, so an edited image is computed again. Training then takes them as soft boxes through
+ * the augmentation like labels (their score is their loss weight), with no teacher in the step. A changed
+ * teacher file is a new sha256, hence a new cache.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { hwcToChw, letterboxPixels, unletterbox, type LabeledBox, type Source } from '../../inference/letterbox.js';
+import { letterbox, unletterbox, type LabeledBox, type Source } from '../../inference/letterbox.js';
 import type { Runner } from '../../runtime/session.js';
 import type { JobContext } from '../../util/job-context.js';
 import { writeFileAtomic } from '../../util/files.js';
@@ -17,7 +20,12 @@ import type { DistillTeacher } from './teachers.js';
 type CacheFile = Record<string, { boxes: [number, number, number, number, number, number][] }>;
 
 export function cacheFile(root: string, t: DistillTeacher, conf: number): string {
-  return path.join(root, 'cache', 'teachers', `${t.sha256}-${conf}.json`);
+  const setup = crypto
+    .createHash('sha256')
+    .update(JSON.stringify({ imgsz: t.probe.imgsz, toStudent: t.toStudent }))
+    .digest('hex')
+    .slice(0, 12);
+  return path.join(root, 'cache', 'teachers', `${t.sha256}-${setup}-${conf}.json`);
 }
 
 /**
@@ -45,12 +53,11 @@ export async function applyTeacherCache(
     let i = 0;
     for (const src of unlabeled) {
       i++;
-      const key = path.relative(root, src.file);
+      const stat = fs.statSync(src.file);
+      const key = `${path.relative(root, src.file)}:${stat.size}:${Math.round(stat.mtimeMs)}`;
       if (!cache[key]) {
-        const lb = await letterboxPixels({ ...src, boxes: [] }, size);
-        const data = new Float32Array(3 * size * size);
-        hwcToChw(lb.pixels, size, data, 0, false);
-        const outs = await runner.outputs(t, data, 1);
+        const lb = await letterbox({ ...src, boxes: [] }, size);
+        const outs = await runner.outputs(t, lb.data, 1);
         // Not clipped here: the loader clips them to the network input as it does labels, and as the live hook
         // clips a teacher's boxes on the batch, so a cached teacher and a live one give the same targets.
         const kept = runner

@@ -32,8 +32,6 @@ export class DistillHook implements TrainerHook {
   private readonly boxTeachers: DistillTeacher[];
   /** Classes taught by box-level (live or cached) teachers: supervised by the label loss on unlabeled images. */
   private readonly boxOwned: Set<number>;
-  /** Milliseconds spent in teachers this epoch (reported with the epoch). */
-  teacherMs = 0;
 
   constructor(
     private readonly teachers: readonly DistillTeacher[],
@@ -51,14 +49,9 @@ export class DistillHook implements TrainerHook {
     this.runner = new TeacherRunner(t.runner, t.settings.data.imgsz);
   }
 
-  beforeEpoch(): void {
-    this.teacherMs = 0;
-  }
-
   async beforeFeeds(_t: Trainer, batch: Batch): Promise<void> {
     const n = batch.files.length;
     const size = batch.size;
-    const t0 = Date.now();
     this.dense = [];
     for (const t of this.denseTeachers) this.dense.push(await this.runner.outputs(t, batch.images, n));
     if (this.boxTeachers.length && batch.labeled.some((l) => !l)) {
@@ -74,14 +67,13 @@ export class DistillHook implements TrainerHook {
             const y1 = Math.max(0, y);
             const x2 = Math.min(size, x + w);
             const y2 = Math.min(size, y + h);
-            if (x2 - x1 < 2 || y2 - y1 < 2 || ((x2 - x1) * (y2 - y1)) / (w * h) < 0.1) continue;
+            if (x2 - x1 < 2 || y2 - y1 < 2 || ((x2 - x1) * (y2 - y1)) / Math.max(1e-9, w * h) < 0.1) continue;
             extra[b]!.push([d.classId, x1, y1, x2, y2, d.score]);
           }
         }
       }
       addTargets(batch, extra);
     }
-    this.teacherMs += Date.now() - t0;
   }
 
   beforeStep(_t: Trainer, batch: Batch, feeds: Record<string, Feed>): void {

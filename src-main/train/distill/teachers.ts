@@ -11,7 +11,6 @@
  * project (`run:N[:best|last]`), exported at the student's input size with its box-distribution logits into
  * `<project>/cache/teachers/`.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { inferenceModel } from '../../engine/export.js';
@@ -24,7 +23,7 @@ import { classMapSchema, type TeacherProbe } from '../../settings/teacher-config
 import type { RunSettings } from '../../settings/run-settings.js';
 import type { ProjectStore } from '../../store/project.js';
 import { classMapping } from '../../inference/class-map.js';
-import { writeFileAtomic } from '../../util/files.js';
+import { sha256Of, writeFileAtomic } from '../../util/files.js';
 import { distillerFor } from './distiller.js';
 
 export type TeachMode = 'dense' | 'boxes' | 'cached';
@@ -50,10 +49,6 @@ export interface DistillTeacher {
 }
 
 const RUN_TEACHER = /^run:(\d+)(?::(best|last))?$/;
-
-export function sha256Of(file: string): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
 
 /** A run of the project as a teacher: its checkpoint exported at the student's input size. */
 function runTeacher(
