@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src-main/api/dispatch.js';
-import { Session } from '../../src-main/api/session.js';
+import type { Session } from '../../src-main/api/session.js';
 import { loadCheckpoint } from '../../src-main/engine/checkpoint.js';
 import { seedInit } from '../../src-main/engine/nn.js';
 import { TrainStep } from '../../src-main/engine/train-step.js';
@@ -25,7 +25,8 @@ import { Loader, projectSources } from '../../src-main/train/loader.js';
 import { objectiveFor } from '../../src-main/train/objectives/index.js';
 import { Trainer } from '../../src-main/train/trainer.js';
 import { Rng } from '../../src-main/util/random.js';
-import { tempDir } from '../helpers.js';
+import type { tempDir } from '../helpers.js';
+import { sampleSession } from '../sample-session.js';
 import { ultralyticsFixture } from '../third-party.js';
 
 const FIX = ultralyticsFixture();
@@ -45,15 +46,7 @@ function boxTeacher(file: string, imgsz: number, style: 'nms' | 'raw') {
 }
 
 beforeAll(async () => {
-  tmp = tempDir();
-  process.env.STARLING_HOME = `${tmp.dir}/home`;
-  session = new Session();
-  const { jobId } = await call(session, 'sample.create', {
-    dir: `${tmp.dir}/proj`,
-    seed: 8,
-    counts: { train: 8, pool: 6, val: 3, test: 0 },
-  });
-  expect((await session.jobs.wait(jobId)).status).toBe('done');
+  ({ tmp, session } = await sampleSession(8, { train: 8, pool: 6, val: 3, test: 0 }));
   boxTeacher(`${tmp.dir}/boxes96.onnx`, 96, 'nms');
   boxTeacher(`${tmp.dir}/boxes64.onnx`, 64, 'nms');
   await call(session, 'teachers.add', { path: `${tmp.dir}/boxes96.onnx`, name: 'boxes96' });

@@ -11,9 +11,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src-main/api/dispatch.js';
-import { Session } from '../../src-main/api/session.js';
+import type { Session } from '../../src-main/api/session.js';
 import { cocoStats } from '../../src-main/eval/summary.js';
-import { tempDir } from '../helpers.js';
+import type { tempDir } from '../helpers.js';
+import { sampleSession } from '../sample-session.js';
 
 const PINNED = path.join(import.meta.dirname, '../fixtures/eval-pinned.json');
 
@@ -21,15 +22,7 @@ let tmp: ReturnType<typeof tempDir>;
 let session: Session;
 
 beforeAll(async () => {
-  tmp = tempDir();
-  process.env.STARLING_HOME = `${tmp.dir}/home`;
-  session = new Session();
-  const { jobId } = await call(session, 'sample.create', {
-    dir: `${tmp.dir}/proj`,
-    seed: 5,
-    counts: { train: 24, pool: 8, val: 8, test: 8 },
-  });
-  expect((await session.jobs.wait(jobId)).status).toBe('done');
+  ({ tmp, session } = await sampleSession(5, { train: 24, pool: 8, val: 8, test: 8 }));
 }, 120_000);
 afterAll(async () => {
   await session.dispose();

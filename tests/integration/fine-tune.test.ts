@@ -8,9 +8,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src-main/api/dispatch.js';
-import { Session } from '../../src-main/api/session.js';
+import type { Session } from '../../src-main/api/session.js';
 import { loadCheckpoint } from '../../src-main/engine/checkpoint.js';
-import { tempDir } from '../helpers.js';
+import type { tempDir } from '../helpers.js';
+import { sampleSession } from '../sample-session.js';
 import { makeCheckpoints, pythonWithTorch, ultralyticsFixture } from '../third-party.js';
 
 const FIX = ultralyticsFixture();
@@ -22,15 +23,7 @@ const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileS
 const tiny = { data: { imgsz: 64, batch: 4 }, device: 'cpu' as const };
 
 beforeAll(async () => {
-  tmp = tempDir();
-  process.env.STARLING_HOME = `${tmp.dir}/home`;
-  session = new Session();
-  const { jobId } = await call(session, 'sample.create', {
-    dir: `${tmp.dir}/proj`,
-    seed: 6,
-    counts: { train: 8, pool: 0, val: 3, test: 0 },
-  });
-  expect((await session.jobs.wait(jobId)).status).toBe('done');
+  ({ tmp, session } = await sampleSession(6, { train: 8, pool: 0, val: 3, test: 0 }));
   if (python) makeCheckpoints(python, `${tmp.dir}/ck`);
 }, 300_000);
 afterAll(async () => {

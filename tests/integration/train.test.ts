@@ -4,26 +4,19 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportModelResult } from '../../src-main/api/contract.js';
 import { call } from '../../src-main/api/dispatch.js';
-import { Session } from '../../src-main/api/session.js';
+import type { Session } from '../../src-main/api/session.js';
 import type { JobContext } from '../../src-main/util/job-context.js';
 import { runJob } from '../../src-main/jobs/threaded-job.js';
 import { startWorker } from '../../src-main/util/worker-entry.js';
 import { evaluateRun } from '../../src-main/eval/run-evaluation.js';
-import { tempDir } from '../helpers.js';
+import type { tempDir } from '../helpers.js';
+import { sampleSession } from '../sample-session.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let session: Session;
 
 beforeAll(async () => {
-  tmp = tempDir();
-  process.env.STARLING_HOME = `${tmp.dir}/home`;
-  session = new Session();
-  const { jobId } = await call(session, 'sample.create', {
-    dir: `${tmp.dir}/proj`,
-    seed: 4,
-    counts: { train: 8, pool: 2, val: 3, test: 1 },
-  });
-  expect((await session.jobs.wait(jobId)).status).toBe('done');
+  ({ tmp, session } = await sampleSession(4, { train: 8, pool: 2, val: 3, test: 1 }));
 }, 60_000);
 afterAll(async () => {
   await session.dispose();
