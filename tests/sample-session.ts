@@ -10,11 +10,12 @@ import { tempDir } from './helpers.js';
 export async function sampleSession(
   seed: number,
   counts: { train: number; pool: number; val: number; test: number },
+  sizes: 'coco' | 'log-uniform' = 'coco',
 ): Promise<{ tmp: ReturnType<typeof tempDir>; session: Session }> {
   const tmp = tempDir();
   process.env.STARLING_HOME = `${tmp.dir}/home`;
   const session = new Session();
-  const { jobId } = await call(session, 'sample.create', { dir: `${tmp.dir}/proj`, seed, counts });
+  const { jobId } = await call(session, 'sample.create', { dir: `${tmp.dir}/proj`, seed, counts, sizes });
   expect((await session.jobs.wait(jobId)).status).toBe('done');
   return { tmp, session };
 }

@@ -6,6 +6,7 @@ import { Rng } from '../util/random.js';
 import { foregroundSvg, layoutScene, sceneBoxes } from './layout.js';
 import { meanColour, rasterize, renderImage } from './render.js';
 import { SHAPE_CLASSES } from './shapes.js';
+import type { SizeMix } from './size-mix.js';
 
 export interface SampleCounts {
   train: number;
@@ -18,6 +19,8 @@ export const DEFAULT_SAMPLE_COUNTS: SampleCounts = { train: 240, pool: 160, val:
 
 export interface GenerateOptions {
   seed?: number;
+  /** How object sizes are drawn (sample/size-mix.ts); default `coco`. */
+  sizes?: SizeMix;
   counts?: SampleCounts;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -45,8 +48,14 @@ export function sampleImagePath(part: keyof SampleCounts, index: number): string
  * Draws one image and returns its labels. Each image has its own PRNGs derived from (seed, part, index), so
  * the order renders finish in cannot change what is drawn.
  */
-async function drawImage(dir: string, seed: number, part: keyof SampleCounts, index: number): Promise<DatasetImage> {
-  const scene = layoutScene(new Rng('starling-sample', seed, part, index));
+async function drawImage(
+  dir: string,
+  seed: number,
+  sizes: SizeMix,
+  part: keyof SampleCounts,
+  index: number,
+): Promise<DatasetImage> {
+  const scene = layoutScene(new Rng('starling-sample', seed, part, index), sizes);
   const background = await rasterize(scene.backgroundSvg);
   const foreground = foregroundSvg(scene, (box) => meanColour(background, box));
   const file = path.join(dir, sampleImagePath(part, index));
@@ -69,7 +78,7 @@ export async function generateSample(dir: string, opts: GenerateOptions = {}): P
     plan,
     CONCURRENCY,
     async ({ part, index }) => {
-      const image = await drawImage(dir, seed, part, index);
+      const image = await drawImage(dir, seed, opts.sizes ?? 'coco', part, index);
       opts.onProgress?.(++done, plan.length);
       return image;
     },

@@ -1,5 +1,6 @@
 import type { DatasetBox } from '../formats/dataset.js';
 import type { Rng } from '../util/random.js';
+import { drawObjectSize, type SizeMix } from './size-mix.js';
 import { background, clutter, overlayClutter } from './backgrounds.js';
 import { contrast, hslText, hslToRgb, type Hsl, type Rgb } from './colors.js';
 import {
@@ -19,9 +20,6 @@ import {
  * platform rasterizes; only the final colour choice (`foregroundSvg`) looks at the rendered background.
  */
 
-/** Smallest and largest object, as circumdiameter: from a few pixels up to half the short side. */
-const MIN_OBJECT_PX = 10;
-const MAX_OBJECT_SHARE = 0.5;
 /**
  * A label is kept when at least this share of its shape is visible: inside the image and not under later
  * shapes. Coverage is measured on points sampled inside the shape's own outline against the later shapes'
@@ -32,9 +30,10 @@ const MIN_VISIBLE = 0.4;
 const MIN_BOX_SIDE = 4;
 /**
  * Positions tried per object before accepting one that loses a label (its own, cut by the border, or an
- * earlier one, hidden). One retry keeps about 2.5% of objects unlabeled fragments, as in real annotations.
+ * earlier one, hidden), by size mix: about 2.5% of objects stay unlabeled fragments, as in real annotations
+ * (COCO's mix has more large objects, which hide more, so it needs more tries for the same share).
  */
-const PLACEMENT_TRIES = 2;
+const PLACEMENT_TRIES: Record<SizeMix, number> = { 'log-uniform': 2, coco: 3 };
 /** Grid points per side sampled over a shape's box to estimate visibility. */
 const COVERAGE_GRID = 14;
 /**
@@ -90,7 +89,7 @@ interface Placement {
   visibleFlags: boolean[];
 }
 
-export function layoutScene(rng: Rng): Scene {
+export function layoutScene(rng: Rng, mix: SizeMix = 'coco'): Scene {
   const { width, height } = imageSize(rng);
   const bg = background(rng, width, height);
   const under = clutter(rng, width, height, bg.lightness);
@@ -99,9 +98,9 @@ export function layoutScene(rng: Rng): Scene {
   const placements: Placement[] = [];
   const count = rng.bool(0.05) ? 0 : rng.int(1, 8);
   for (let k = 0; k < count; k++) {
-    const place = () => samplePlacement(randomShape(rng, width, height), imageRect);
+    const place = () => samplePlacement(randomShape(rng, width, height, mix), imageRect);
     let candidate = place();
-    for (let tries = 1; tries < PLACEMENT_TRIES && !keepsLabelsVisible(candidate, placements); tries++) {
+    for (let tries = 1; tries < PLACEMENT_TRIES[mix] && !keepsLabelsVisible(candidate, placements); tries++) {
       candidate = place();
     }
     for (const earlier of placements) hideUnder(earlier, candidate.spec);
@@ -169,21 +168,37 @@ function imageSize(rng: Rng): { width: number; height: number } {
   return rng.bool(0.7) ? { width: long, height: short } : { width: short, height: long };
 }
 
-function randomShape(rng: Rng, width: number, height: number): ShapeSpec {
-  // Log-uniform size: each octave as likely as the next, so small objects are common.
-  const diameter = rng.logRange(MIN_OBJECT_PX, MAX_OBJECT_SHARE * Math.min(width, height));
-  const margin = 0.3 * diameter; // lets some objects be cut by the border
+function randomShape(rng: Rng, width: number, height: number, mix: SizeMix): ShapeSpec {
+  const size = drawObjectSize(rng, mix, width, height);
+  // `log-uniform` draws the circumdiameter; `coco` the box's side, so the radius is found once the shape and its
+  // rotation are known (below). The draws keep the first sample's order, so `log-uniform` reproduces it exactly.
+  let diameter = size;
+  const margin = () => 0.3 * diameter; // lets some objects be cut by the border
   const stroked = rng.bool(0.25);
-  const strokeWidth = Math.max(1, diameter * rng.range(0.02, 0.06));
+  const strokeShare = rng.range(0.02, 0.06);
+  const cls = rng.pick(SHAPE_CLASSES);
+  const u = rng.float();
+  const v = rng.float();
+  const rotation = rng.range(0, 360);
+  if (mix === 'coco') {
+    const unit = shapeExtent({ cls, cx: 0, cy: 0, r: 1, rotation, fill: 'none' });
+    diameter = (2 * size) / Math.sqrt(unit.w * unit.h);
+  }
+  const strokeWidth = Math.max(1, diameter * strokeShare);
   return {
-    cls: rng.pick(SHAPE_CLASSES),
-    cx: rng.range(-margin, width + margin),
-    cy: rng.range(-margin, height + margin),
+    cls,
+    cx: between(-margin(), width + margin(), u),
+    cy: between(-margin(), height + margin(), v),
     r: diameter / 2,
-    rotation: rng.range(0, 360),
+    rotation,
     fill: 'none', // chosen later against the rendered background
     ...(stroked ? { stroke: 'none', strokeWidth } : {}),
   };
+}
+
+/** `Rng.range`'s arithmetic on a value drawn earlier. */
+function between(lo: number, hi: number, u: number): number {
+  return lo + (hi - lo) * u;
 }
 
 /** Samples points on a grid inside the shape; those outside the image start out hidden. */

@@ -6,9 +6,11 @@ import { writeCoco } from '../formats/coco.js';
 import { ingestDataset } from '../formats/ingest.js';
 import { PROJECT_FILE, ProjectStore } from '../store/project.js';
 import { generateSample } from './generate.js';
+import { sizeHistogram, type SizeMix } from './size-mix.js';
 
 export interface SampleOptions {
   seed: number;
+  sizes?: SizeMix;
   counts?: { train: number; pool: number; val: number; test: number };
 }
 
@@ -27,6 +29,7 @@ export async function createSampleProject(dir: string, opts: SampleOptions, job?
   if (fs.existsSync(finalFile)) throw new StarlingError('CONFLICT', `${finalFile}: a project already exists there`);
   const sample = await generateSample(root, {
     seed: opts.seed,
+    sizes: opts.sizes ?? 'coco',
     ...(opts.counts ? { counts: opts.counts } : {}),
     onProgress: (done, total) => job?.progress(done, total, 'drawing sample images'),
     ...(job ? { signal: job.signal } : {}),
@@ -47,6 +50,8 @@ export async function createSampleProject(dir: string, opts: SampleOptions, job?
     await ingestDataset(store, unlabeledPool, [], { skipBad: false, existing: 'error' }, job);
     store.setSetting('sample', {
       seed: opts.seed,
+      sizes: opts.sizes ?? 'coco',
+      sizeHistogram: sizeHistogram([...sample.dataset.images, ...sample.pool.images]),
       hiddenGroundTruth: `${HIDDEN_GT_DIR}/instances_train.json`,
       note: 'The unlabeled pool (split train, status unlabeled) has its true boxes in hiddenGroundTruth.',
     });

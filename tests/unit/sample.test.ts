@@ -7,6 +7,7 @@ import { generateSample, type SampleResult } from '../../src-main/sample/generat
 import { layoutScene, sceneBoxes } from '../../src-main/sample/layout.js';
 import { SHAPE_CLASSES, clippedExtent, shapeExtent, shapeSvg, type ShapeSpec } from '../../src-main/sample/shapes.js';
 import { tempDir } from '../helpers.js';
+import { formatSizeHistogram, sizeHistogram, type SizeMix } from '../../src-main/sample/size-mix.js';
 
 let a: ReturnType<typeof tempDir>;
 let b: ReturnType<typeof tempDir>;
@@ -111,6 +112,48 @@ describe('scene layout', () => {
     expect(lost / objects.length).toBeLessThan(0.06);
     // Overlap does happen: some labeled objects are partly hidden.
     expect(objects.filter((o) => o.labeled && o.visible < 0.9).length).toBeGreaterThan(20);
+  });
+});
+
+describe('object sizes', () => {
+  const images = (mix: SizeMix) =>
+    Array.from({ length: 300 }, (_, i) => {
+      const s = layoutScene(new Rng('starling-sample', 3, 'train', i), mix);
+      return {
+        file: '',
+        split: 'train' as const,
+        width: s.width,
+        height: s.height,
+        labeled: true,
+        boxes: sceneBoxes(s),
+      };
+    });
+
+  it("gives the labeled boxes COCO's shares of small, medium and large at imgsz 320", () => {
+    const h = sizeHistogram(images('coco'), 320);
+    const share = Object.fromEntries(h.classes.map((c) => [c.name, c.share]));
+    // COCO 2017 train: 41% small, 34% medium, 24% large (by instance).
+    expect(share.small).toBeCloseTo(0.41, 1);
+    expect(share.medium).toBeCloseTo(0.34, 1);
+    expect(share.large).toBeCloseTo(0.24, 1);
+    expect(h.bins.reduce((n, b) => n + b.count, 0)).toBe(h.boxes);
+    const lines = formatSizeHistogram(h);
+    expect(lines[0]).toMatch(/^\d+ boxes at imgsz 320: small 4\d%, medium 3\d%, large 2\d% \(median side \d+ px\)$/);
+    expect(lines).toHaveLength(1 + h.bins.length);
+  });
+
+  it("keeps the first sample's mix, mostly small, under log-uniform", () => {
+    const share = sizeHistogram(images('log-uniform'), 320).classes;
+    expect(share[0]!.share).toBeGreaterThan(0.55);
+    expect(share[2]!.share).toBeLessThan(0.06);
+  });
+
+  it('measures sizes in the letterboxed frame', () => {
+    const im = { file: '', split: 'val' as const, width: 640, height: 320, labeled: true, boxes: [] };
+    const box = { classIndex: 0, x: 0, y: 0, w: 64, h: 64 }; // 32 px at 320
+    const h = sizeHistogram([{ ...im, boxes: [box] }], 320);
+    expect(h.classes.map((c) => c.count)).toEqual([0, 1, 0]);
+    expect(h.medianSide).toBe(32);
   });
 });
 
