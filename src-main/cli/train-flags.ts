@@ -55,6 +55,13 @@ export const TRAIN_FLAGS: readonly TrainFlag[] = [
   { flags: '--imgsz <n>', path: 'data.imgsz', kind: 'int', help: 'input size (multiple of 32)' },
   { flags: '--batch <n>', path: 'data.batch', kind: 'int', help: 'batch size' },
   {
+    flags: '--cache <mode>',
+    path: 'data.cache',
+    kind: 'string',
+    help: 'decoded images in RAM: auto (when they fit), ram, off',
+    choices: ['auto', 'ram', 'off'],
+  },
+  {
     flags: '--include-pending',
     path: 'data.includePending',
     kind: 'flag',

@@ -36,6 +36,11 @@ export const dataSettingsSchema = z
     /** Also train on pending pseudo-labels (at `pendingWeight` in the loss). */
     includePending: z.boolean().default(false),
     pendingWeight: z.number().min(0).max(1).default(0.5),
+    /**
+     * Keep decoded training images in memory (Ultralytics' cache=ram): `auto` when they fit in half the free
+     * memory (at most 4 GiB), `ram` always, `off` never.
+     */
+    cache: z.enum(['auto', 'ram', 'off']).default('auto'),
   })
   .strict();
 

@@ -15,6 +15,7 @@ import {
   type Source,
 } from '../inference/letterbox.js';
 import type { Rng } from '../util/random.js';
+import type { DecodedImage, Decoder } from './image-cache.js';
 
 export type { LabeledBox, Sample, Source } from '../inference/letterbox.js';
 
@@ -45,7 +46,7 @@ export const DEFAULT_HYP: Hyp = {
  * dropped when less than 2 px wide/high or less than 10% of their area remains (Ultralytics' box_candidates).
  */
 async function place(
-  img: { data: Buffer; width: number; height: number },
+  img: DecodedImage,
   boxes: readonly LabeledBox[],
   s: number,
   dx: number,
@@ -70,7 +71,7 @@ async function place(
     const to = Math.min(w, size - x0);
     if (to > from) px.copy(canvas, ((y + y0) * size + x0 + from) * 3, src + from * 3, src + to * 3);
   }
-  return mapBoxes(boxes, img.width, img.height, w, h, x0, y0, size, flip);
+  return mapBoxes(boxes, img.sourceWidth ?? img.width, img.sourceHeight ?? img.height, w, h, x0, y0, size, flip);
 }
 
 /**
@@ -91,7 +92,8 @@ export async function hsvJitter(px: Buffer, size: number, rng: Rng, hyp: Hyp): P
 
 /**
  * One training sample: with probability `hyp.mosaic` a 2x2 mosaic of `src` and three `others` around a random
- * centre, else one image with random scale and translation; then flip and HSV jitter.
+ * centre, else one image with random scale and translation; then flip and HSV jitter. `decode` reads an image
+ * (train/image-cache.ts keeps them decoded).
  */
 export async function augment(
   src: Source,
@@ -99,6 +101,7 @@ export async function augment(
   size: number,
   rng: Rng,
   hyp: Hyp = DEFAULT_HYP,
+  decode: Decoder = decodeImage,
 ): Promise<Sample> {
   const canvas = Buffer.alloc(size * size * 3, PAD);
   let boxes: LabeledBox[] = [];
@@ -110,7 +113,7 @@ export async function augment(
     const scale = rng.range(1 - hyp.scale, 1 + hyp.scale) * 0.5;
     const four = [src, ...others.slice(0, 3)];
     for (let q = 0; q < 4; q++) {
-      const img = await decodeImage(four[q]!.file);
+      const img = await decode(four[q]!.file);
       const s = (scale * size) / Math.max(img.width, img.height);
       const w = img.width * s;
       const h = img.height * s;
@@ -124,7 +127,7 @@ export async function augment(
       boxes = boxes.map((b) => ({ ...b, x: size - b.x - b.w }));
     }
   } else {
-    const img = await decodeImage(src.file);
+    const img = await decode(src.file);
     const fit = size / Math.max(img.width, img.height);
     const s = fit * rng.range(1 - hyp.scale, 1 + hyp.scale);
     const w = img.width * s;

@@ -6,7 +6,8 @@
  */
 import type { ProjectStore } from '../store/project.js';
 import { Rng } from '../util/random.js';
-import { DecodeError, letterbox, type LabeledBox, type Source } from '../inference/letterbox.js';
+import { DecodeError, decodeImage, letterbox, type LabeledBox, type Source } from '../inference/letterbox.js';
+import { cachingDecoder, type Decoder } from './image-cache.js';
 import { augment, DEFAULT_HYP, type Hyp } from './augment.js';
 
 export interface LoaderOptions {
@@ -20,6 +21,8 @@ export interface LoaderOptions {
   /** Batches prepared ahead of the one being consumed. */
   prefetch?: number;
   augment?: boolean;
+  /** Keep decoded images in memory (train/image-cache.ts; the caller decides, see `cacheDecision`). */
+  cache?: boolean;
   onBadImage?: (file: string, problem: string) => void;
 }
 
@@ -98,6 +101,7 @@ export function projectSources(
 export class Loader {
   private readonly bad = new Set<string>();
   private readonly hyp: Hyp;
+  private readonly decode: Decoder;
   /** Total epochs, for close-mosaic; the trainer refits it when training runs against a time budget. */
   epochs: number | undefined;
 
@@ -108,6 +112,7 @@ export class Loader {
     if (!sources.length) throw new Error('no labeled images to train on');
     this.hyp = o.hyp ?? DEFAULT_HYP;
     this.epochs = o.epochs;
+    this.decode = o.cache ? cachingDecoder(o.imgsz) : decodeImage;
   }
 
   get batchesPerEpoch(): number {
@@ -139,7 +144,7 @@ export class Loader {
     const labeled = src.labeled !== false;
     const usable = this.sources.filter((x) => !this.bad.has(x.file) && (x.labeled !== false) === labeled);
     const others = closing || usable.length < 2 ? [] : [0, 1, 2].map(() => usable[rng.int(0, usable.length - 1)]!);
-    return augment(src, others, size, rng, closing ? { ...this.hyp, mosaic: 0 } : this.hyp);
+    return augment(src, others, size, rng, closing ? { ...this.hyp, mosaic: 0 } : this.hyp, this.decode);
   }
 
   /** Builds batch `b` of `epoch`; bad images are skipped (the batch may come out smaller, never empty). */

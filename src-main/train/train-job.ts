@@ -16,6 +16,7 @@ import { prepareStart } from './start-weights.js';
 import { distillImages, setupDistillation } from './distill/setup.js';
 import { formatWeightReport, summarizeWeightReport } from '../models/weights.js';
 import { Trainer, type EpochInfo } from './trainer.js';
+import { evaluateRun, type RunEvaluation } from '../eval/run-evaluation.js';
 import { formatDuration } from '../util/duration.js';
 
 export interface TrainRequest extends RunSettingsInput {
@@ -56,7 +57,7 @@ export async function runTraining(
   ctx: JobContext,
   /** Told the run's id as soon as it exists (a worker thread reports it, in case the worker dies). */
   onRun?: (runId: number) => void,
-): Promise<{ runId: number; epochs: number; best: Record<string, number> }> {
+): Promise<{ runId: number; epochs: number; best: Record<string, number>; val: RunEvaluation | null }> {
   const existing = req.resume !== undefined ? store.runs.get(req.resume) : null;
   if (existing) assertNotTrainedElsewhere(existing);
   const requested: RunSettings = existing
@@ -157,6 +158,7 @@ export async function runTraining(
           ctx.log?.(epochLine(e, trainer.epochs, trainer.history));
         },
         onBadImage: (file, problem) => console.warn(`starling: skipped an unreadable image: ${problem || file}`),
+        onLog: (line) => ctx.log?.(line),
         shouldStop: () => ctx.signal.aborted,
       },
       distill ? [distill.hook] : [],
@@ -182,7 +184,17 @@ export async function runTraining(
         ...origin,
       },
     });
-    return { runId: run.id, epochs: result.epochs, best: bestEpoch?.metrics ?? {} };
+    // A finished run is evaluated once on val, so the leaderboard and the detection review have it at once.
+    let evaluation: RunEvaluation | null = null;
+    if (!result.cancelled && val.length) {
+      ctx.log?.('evaluating the best checkpoint on val (for the leaderboard) ...');
+      try {
+        evaluation = await evaluateRun(store, run.id, 'val');
+      } catch (e) {
+        ctx.log?.(`  not evaluated: ${(e as Error).message}`);
+      }
+    }
+    return { runId: run.id, epochs: result.epochs, best: bestEpoch?.metrics ?? {}, val: evaluation };
   } catch (e) {
     store.runs.update(run.id, { status: 'failed', summary: { error: (e as Error).message, ...origin } });
     throw e;

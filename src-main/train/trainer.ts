@@ -29,6 +29,7 @@ import { objectiveFor, type Objective } from './objectives/index.js';
 import { adaptiveLoss } from './adaptive-loss.js';
 import type { DistillGraphSpec } from './distill/distiller.js';
 import { createLoader, type BatchSource } from './threaded-loader.js';
+import { cacheDecision } from './image-cache.js';
 
 export type { StepInfo, TrainCallbacks } from './hooks/callbacks.js';
 export { fitness } from './hooks/validation.js';
@@ -49,6 +50,8 @@ export interface TrainOptions {
   init?: (model: Detector) => void;
   /** A distillation run's graph inputs; its hook (train/distill/hook.ts) goes in `fit`'s hooks. */
   distill?: DistillGraphSpec;
+  /** Batches from elsewhere instead of the data loader (benchmarks: the step's limit on pre-made batches). */
+  batches?: BatchSource;
 }
 
 /** Ultralytics' nominal batch size (nbs), which its optimizer=auto rule counts steps in. */
@@ -178,8 +181,21 @@ export class Trainer {
   }
 
   async fit(callbacks: TrainCallbacks = {}, hooks: TrainerHook[] = []): Promise<TrainResult> {
+    this.loader = this.o.batches ?? this.createLoader(callbacks);
+    try {
+      return await this.loop(this.defaultHooks([...hooks, new CallbacksHook(callbacks)]));
+    } finally {
+      await this.loader.close();
+      await this.runner.dispose();
+    }
+  }
+
+  private createLoader(callbacks: TrainCallbacks): BatchSource {
     const s = this.settings;
-    this.loader = createLoader(this.o.train, {
+    const cache = cacheDecision(s.data.cache, this.o.train, s.data.imgsz);
+    callbacks.onLog?.(cache.reason);
+    return createLoader(this.o.train, {
+      cache: cache.cache,
       imgsz: s.data.imgsz,
       batch: s.data.batch,
       seed: s.seed,
@@ -199,12 +215,6 @@ export class Trainer {
         callbacks.onBadImage?.(file, problem);
       },
     });
-    try {
-      return await this.loop(this.defaultHooks([...hooks, new CallbacksHook(callbacks)]));
-    } finally {
-      await this.loader.close();
-      await this.runner.dispose();
-    }
   }
 
   private setupOptimizer(): void {
@@ -269,7 +279,16 @@ export class Trainer {
         clipGradNorm(r.grads, this.settings.optimizer.clipNorm);
         this.optimizer.update(r.grads);
         this.stepsRun++;
-        const outcome: StepOutcome = { loss: r.loss, terms: r.terms, images: n, ms: Date.now() - t0 };
+        // The headline loss on its terms' scale: per image where the graph's loss is scaled by the batch
+        // (Ultralytics' yolo loss, whose gradients need it), which under fixed gains is their sum; under adaptive
+        // weights the graph's loss is constant by design, so their sum is what is shown.
+        const shown =
+          this.settings.loss.weighting === 'adaptive'
+            ? Object.values(r.terms).reduce((a, b) => a + b, 0)
+            : this.objective.adaptive.perImage
+              ? r.loss / n
+              : r.loss;
+        const outcome: StepOutcome = { loss: shown, terms: r.terms, images: n, ms: Date.now() - t0 };
         await this.each(hooks, (h) => h.afterStep?.(this, outcome));
         this.stepInEpoch++;
         if (this.o.maxSteps !== undefined && this.stepsRun >= this.o.maxSteps && !this.stop) this.stop = 'maxSteps';

@@ -181,7 +181,8 @@ export function yoloLoss(g: Graph, levels: Tensor[], targets: Tensor, o: YoloLos
   const loss = F.mul(F.add(F.add(box, cls), dflT), b);
   return {
     loss,
-    terms: { box: lossBox, cls: lossCls, dfl: lossDfl },
+    // The terms with their gains, as Ultralytics reports its loss items: the loss is their sum times the batch.
+    terms: { box, cls, dfl: dflT },
     debug: { fg, targetScores, targetBoxes: targetBoxesPx },
   };
 }

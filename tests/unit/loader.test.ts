@@ -8,6 +8,7 @@ import { splitTruth } from '../../src-main/eval/ground-truth.js';
 import { Loader, projectSources, type Batch } from '../../src-main/train/loader.js';
 import { createLoader, ThreadedLoader } from '../../src-main/train/threaded-loader.js';
 import { Rng } from '../../src-main/util/random.js';
+import { cacheBytes, cacheDecision, cachingDecoder } from '../../src-main/train/image-cache.js';
 import { tempDir } from '../helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -90,6 +91,43 @@ describe('augmentation', () => {
     expect(Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer))).toBe(true);
     expect(a.boxes).toEqual(b.boxes);
     expect(Buffer.from(a.data.buffer).equals(Buffer.from(c.data.buffer))).toBe(false);
+  });
+});
+
+describe('image cache', () => {
+  it('keeps each image decoded once, shrunk to the input size, and augments to the same boxes on the object', async () => {
+    const decode = cachingDecoder(64);
+    const first = await decode(sources[0]!.file);
+    expect([first.width, first.height, first.sourceWidth, first.sourceHeight]).toEqual([64, 32, 200, 100]);
+    expect(await decode(sources[0]!.file)).toBe(first); // kept, not decoded again
+    for (const [k, src] of sources.entries()) {
+      const hyp = { ...DEFAULT_HYP, hsvH: 0, hsvS: 0, hsvV: 0, mosaic: k % 2 };
+      const plain = await augment(src, sources, 64, new Rng('cache', k), hyp);
+      const cached = await augment(src, sources, 64, new Rng('cache', k), hyp, decode);
+      expect(cached.boxes).toEqual(plain.boxes);
+      for (const b of cached.boxes) if (b.w > 6 && b.h > 6) expect(meanInside(cached, b)).toBeGreaterThan(0.9);
+    }
+  });
+
+  it('forgets a failed decode, so a file fixed later is read again', async () => {
+    const file = `${tmp.dir}/late.png`;
+    fs.writeFileSync(file, 'not an image');
+    const decode = cachingDecoder(64);
+    await expect(decode(file)).rejects.toThrow(/late\.png: cannot decode/);
+    await rectImage(file, 80, 80, [0, 0, 10, 10]);
+    expect((await decode(file)).width).toBe(64);
+  });
+
+  it('caches under auto only when the images fit in half the free memory', () => {
+    const many = Array.from({ length: 1000 }, (_, i) => ({ file: `${i}.jpg`, boxes: [], width: 1280, height: 960 }));
+    // Stored at 640 x 480: 0.92 MB each.
+    expect(cacheBytes(many, 640)).toBe(1000 * 640 * 480 * 3);
+    expect(cacheDecision('auto', many, 640, 4 * 2 ** 30).cache).toBe(true);
+    const tight = cacheDecision('auto', many, 640, 1 * 2 ** 30);
+    expect(tight.cache).toBe(false);
+    expect(tight.reason).toMatch(/879 MB would exceed 512 MB/);
+    expect(cacheDecision('ram', many, 640, 1 * 2 ** 30).cache).toBe(true);
+    expect(cacheDecision('off', many, 640, 64 * 2 ** 30).cache).toBe(false);
   });
 });
 

@@ -59,6 +59,11 @@ describe('trainer', () => {
     expect(full.epochs).toBe(2);
     expect(steps).toHaveLength(4); // 8 images, batch 4, 2 epochs
     expect(steps.every((s) => Number.isFinite(s.loss) && s.imagesPerSecond > 0)).toBe(true);
+    // The headline loss is on its terms' scale (the graph's is multiplied by the batch, as Ultralytics' is).
+    for (const s of steps) {
+      const sum = Object.values(s.terms).reduce((a, b) => a + b, 0);
+      expect(s.loss).toBeCloseTo(sum, 3);
+    }
     expect(steps[0]!.lr).toBeLessThan(steps[3]!.lr); // warmup
     for (const h of full.history) {
       expect(h.metrics['mAP50-95']).toBeGreaterThanOrEqual(0);

@@ -26,6 +26,8 @@ export interface TrainCallbacks {
    */
   restored?(history: readonly EpochInfo[]): void | Promise<void>;
   onBadImage?(file: string, problem: string): void;
+  /** A line for the run's log (how the data is loaded, ...). */
+  onLog?(line: string): void;
   /** Return true to stop after the current step (cancel); the run can resume from `last`. */
   shouldStop?(): boolean;
 }

@@ -11,6 +11,7 @@ import type { Trainer } from '../trainer.js';
 
 /** One step's outcome, after the optimizer update. */
 export interface StepOutcome {
+  /** The step's loss on its terms' scale (per image where the graph scales it by the batch). */
   loss: number;
   terms: Record<string, number>;
   /** Images in the batch. */
