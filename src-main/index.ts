@@ -2,7 +2,7 @@
  * Electron main process: the window, the media protocol and IPC wiring. Nothing else lives here:
  * every feature is in the API handlers, shared with browser mode and the CLI.
  */
-import { app, BrowserWindow, ipcMain, Menu, net, protocol, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, shell } from 'electron';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { dispatch, toErrorBody } from './api/dispatch.js';
@@ -74,6 +74,22 @@ void app.whenReady().then(() => {
       return { ok: false, error: toErrorBody(e) };
     }
   });
+  // The native file dialog for the renderer's path fields (browser mode types the path instead).
+  ipcMain.handle(
+    'starling:pick-path',
+    async (e, o: { kind: 'file' | 'folder'; title?: string; save?: boolean }): Promise<string | null> => {
+      const win = BrowserWindow.fromWebContents(e.sender) ?? undefined;
+      if (o.save) {
+        const r = win ? await dialog.showSaveDialog(win, { title: o.title }) : await dialog.showSaveDialog({});
+        return r.canceled ? null : (r.filePath ?? null);
+      }
+      const properties: ('openFile' | 'openDirectory')[] = [o.kind === 'folder' ? 'openDirectory' : 'openFile'];
+      const r = win
+        ? await dialog.showOpenDialog(win, { title: o.title, properties })
+        : await dialog.showOpenDialog({ properties });
+      return r.canceled ? null : (r.filePaths[0] ?? null);
+    },
+  );
   Menu.setApplicationMenu(
     Menu.buildFromTemplate([{ role: 'fileMenu' }, { role: 'editMenu' }, { role: 'viewMenu' }, { role: 'windowMenu' }]),
   );

@@ -1,6 +1,6 @@
 /**
  * The preload exposes exactly one thing to the sandboxed renderer: a transport for the typed API
- * (call + events) and the media URL scheme. No Node, no Electron objects leak through.
+ * (call + events), the media URL scheme and the native file dialog. No Node, no Electron objects leak through.
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 
@@ -12,6 +12,9 @@ const bridge = {
     return () => ipcRenderer.removeListener('starling:event', wrapped);
   },
   mediaBase: 'starling-media://media',
+  /** The native file dialog: a file or folder the user picks, or null when they cancel. */
+  pickPath: (options: { kind: 'file' | 'folder'; title?: string; save?: boolean }): Promise<string | null> =>
+    ipcRenderer.invoke('starling:pick-path', options),
 };
 
 contextBridge.exposeInMainWorld('starlingBridge', bridge);

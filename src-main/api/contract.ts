@@ -3,12 +3,15 @@
  * can make is declared here once: its input schema (validated at the boundary) and its output type.
  * Events pushed from the backend are declared in `ApiEvents`.
  */
-import type { ImageFacets } from '../store/images.js';
+import { IMAGE_SORTS, type ImageFacets } from '../store/images.js';
 import type { JobInfo } from '../jobs/manager.js';
 import type { ExportModelResult } from '../export/export-model.js';
 import { z } from 'zod';
 import type { ItemError } from '../formats/dataset.js';
 import type { EditResult } from '../store/annotations.js';
+import type { ClassOpResult, ClassUsage } from '../store/classes.js';
+import type { PathInfo } from './path-check.js';
+import type { DatasetHealth } from '../store/health.js';
 import type {
   AnnotationRecord,
   ClassRecord,
@@ -88,6 +91,8 @@ export const imageFilterSchema = z
     minScore: z.number().min(0).max(1).optional(),
     maxScore: z.number().min(0).max(1).optional(),
     pathContains: z.string().max(500).optional(),
+    pendingMinScore: z.number().min(0).max(1).optional(),
+    sort: z.enum(IMAGE_SORTS).optional(),
   })
   .strict();
 
@@ -228,6 +233,14 @@ export const contract = {
   ),
   'classes.reorder': method<ClassRecord[]>()(z.object({ ids: z.array(id) }).strict()),
   'classes.delete': method<{ deleted: number }>()(z.object({ id, reassignTo: id.optional() }).strict()),
+  /** What deleting or merging the class would touch (the confirmation's counts). */
+  'classes.usage': method<ClassUsage>()(z.object({ id }).strict()),
+  /** Deletes the class and all its boxes; undoable with classes.undo. */
+  'classes.deleteWithBoxes': method<ClassOpResult>()(z.object({ id }).strict()),
+  /** Moves every box of `from` to `into` and deletes `from`; undoable with classes.undo. */
+  'classes.merge': method<ClassOpResult>()(z.object({ from: id, into: id }).strict()),
+  /** Undoes the latest class delete or merge (null when there is none). */
+  'classes.undo': method<ClassOpResult | null>()(none),
 
   'images.list': method<{ total: number; items: ImageRecord[] }>()(
     z
@@ -235,6 +248,8 @@ export const contract = {
         filter: imageFilterSchema.default({}),
         offset: z.number().int().nonnegative().default(0),
         limit: z.number().int().positive().max(1000).default(200),
+        /** Each image's boxes too (not rejected), for thumbnail overlays. */
+        withBoxes: z.boolean().default(false),
       })
       .strict(),
   ),
@@ -250,6 +265,15 @@ export const contract = {
     z.object({ paths: z.array(z.string().min(1)).min(1), split: split.default('train') }).strict(),
   ),
   'images.setSplit': method<{ updated: number }>()(z.object({ ids: z.array(id).min(1), split }).strict()),
+  /** Every image id a filter shows, in gallery order (select all in filter). */
+  'images.ids': method<number[]>()(z.object({ filter: imageFilterSchema.default({}) }).strict()),
+  /** Deletes images from the project (their files stay), undoable with images.undoDelete. */
+  'images.delete': method<{ images: number; boxes: number }>()(z.object({ ids: z.array(id).min(1) }).strict()),
+  /** Marks images done as negatives (nothing on them); those holding an accepted box are skipped. */
+  'images.markNegative': method<{ images: number; rejected: number; skipped: number }>()(
+    z.object({ ids: z.array(id).min(1) }).strict(),
+  ),
+  'images.undoDelete': method<{ images: number; boxes: number; skipped: number } | null>()(none),
   'images.setStatus': method<{ updated: number }>()(
     z.object({ ids: z.array(id).min(1), status: z.enum(IMAGE_STATUSES) }).strict(),
   ),
@@ -279,6 +303,10 @@ export const contract = {
       })
       .strict(),
   ),
+  /** Class balance, box counts, sizes and aspects by split, duplicates, edge-touching and tiny boxes. */
+  'dataset.health': method<DatasetHealth>()(none),
+  /** A job: groups of near-duplicate images (a difference hash per image; within 3 of 64 bits). */
+  'dataset.nearDuplicates': method<{ jobId: string }>()(none),
   'dataset.export': method<{ jobId: string }>()(
     z
       .object({
@@ -287,6 +315,8 @@ export const contract = {
         images: z.enum(['link', 'copy', 'none']).default('link'),
         /** Images not labeled yet (or under review): left out of the export, or (YOLO) kept apart. */
         unlabeled: z.enum(['skip', 'pool']).default('skip'),
+        /** Create `outDir` when it does not exist (the UI asks first; the CLI does). */
+        createDirs: z.boolean().default(true),
       })
       .strict(),
   ),
@@ -297,6 +327,8 @@ export const contract = {
         dir: z.string().min(1),
         seed: z.number().int().default(0),
         counts: z.object({ train: id, pool: id, val: id, test: id }).strict().optional(),
+        /** How object sizes are drawn: COCO's shares of small, medium and large (default), or the first sample's. */
+        sizes: z.enum(['coco', 'log-uniform']).default('coco'),
         open: z.boolean().default(true),
       })
       .strict(),
@@ -340,9 +372,13 @@ export const contract = {
         iou: z.number().min(0).max(1).default(0.7),
         maxDet: z.number().int().positive().default(300),
         overwrite: z.boolean().default(true),
+        /** Create the file's folder when it does not exist (the UI asks first; the CLI does). */
+        createDirs: z.boolean().default(true),
       })
       .strict(),
   ),
+  /** What is at a path (a field in browser mode, checked as it is typed). */
+  'files.stat': method<PathInfo>()(z.object({ path: z.string().min(1) }).strict()),
 
   /**
    * Starts a training run with the given settings (settings/run-settings.ts: every section optional, defaults
@@ -432,6 +468,8 @@ export const contract = {
         iou: z.number().min(0).max(1).default(0.6),
         fuse: z.enum(['wbf', 'nms']).default('wbf'),
         only: z.enum(['unlabeled', 'all']).default('unlabeled'),
+        /** Only these images (a selection), `only` still applying. */
+        imageIds: z.array(id).min(1).optional(),
         tta: z.boolean().optional(),
         batch: z.number().int().positive().max(64).default(8),
       })
@@ -458,8 +496,21 @@ export const contract = {
       .strict(),
   ),
   'review.counts': method<ReviewCounts>()(none),
+  /** What the review queue has left at a score threshold: images with such pending boxes, and the boxes. */
+  'review.progress': method<{ images: number; boxes: number }>()(
+    z.object({ minScore: z.number().min(0).max(1).default(0) }).strict(),
+  ),
   'review.quality': method<PseudoLabelQuality | null>()(none),
   'runs.list': method<RunRecord[]>()(none),
+  /** Renames a run and/or sets its note. */
+  'runs.describe': method<RunRecord>()(
+    z.object({ id, name: z.string().min(1).max(200).optional(), note: z.string().max(5000).optional() }).strict(),
+  ),
+  /**
+   * Deletes a run: its record, epochs, evaluations and predictions, and its folder under the project's runs/.
+   * Refused while it trains, or while a registered teacher is a file in its folder.
+   */
+  'runs.delete': method<{ deleted: number; removedDir: string | null }>()(z.object({ id }).strict()),
   /** Execution providers this onnxruntime-node install can use, and what `auto` picks. */
   'runtime.devices': method<{ available: string[]; auto: string }>()(none),
 

@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StarlingError } from '../errors.js';
 import { UNCANCELLABLE } from '../util/job-context.js';
+import { destinationFolder, pathInfo } from './path-check.js';
+import { datasetHealth } from '../store/health.js';
+import { groupNearDuplicates, hashAll } from '../vision/near-duplicates.js';
 import { runJob } from '../jobs/threaded-job.js';
 import { chooseDevice } from '../runtime/session.js';
 import { datasetFromProject } from '../formats/from-project.js';
@@ -11,6 +14,7 @@ import { ingestDataset } from '../formats/ingest.js';
 import type { ProjectStore } from '../store/project.js';
 import { isImageFile } from '../vision/probe.js';
 import { createSampleProject } from '../sample/project.js';
+import type { SizeHistogram } from '../sample/size-mix.js';
 import { STARLING_VERSION } from '../version.js';
 import { detectorCard, zooCards } from '../models/card.js';
 import { architectureEntry, architectureNames, buildDetector, headEntries } from '../models/zoo.js';
@@ -115,11 +119,28 @@ export const handlers: Handlers = {
     changed(s, 'classes');
     return { deleted: id };
   },
+  'classes.usage': (s, { id }) => s.requireProject().classes.usage(id),
+  'classes.deleteWithBoxes': (s, { id }) => {
+    const r = s.requireProject().classes.removeWithBoxes(id);
+    changed(s, 'classes');
+    return r;
+  },
+  'classes.merge': (s, { from, into }) => {
+    const r = s.requireProject().classes.merge(from, into);
+    changed(s, 'classes');
+    return r;
+  },
+  'classes.undo': (s) => {
+    const r = s.requireProject().classes.undoLastOp();
+    if (r) changed(s, 'classes');
+    return r;
+  },
 
   // ---- images -----------------------------------------------------------------------------------
-  'images.list': (s, { filter, offset, limit }) => {
+  'images.list': (s, { filter, offset, limit, withBoxes }) => {
     const store = s.requireProject();
-    return { total: store.images.count(filter), items: store.images.list(filter, offset, limit) };
+    const items = store.images.list(filter, offset, limit);
+    return { total: store.images.count(filter), items: withBoxes ? store.images.withBoxes(items) : items };
   },
   'images.count': (s, { filter }) => ({ total: s.requireProject().images.count(filter) }),
   'images.facets': (s, { filter }) => s.requireProject().images.facets(filter),
@@ -156,6 +177,22 @@ export const handlers: Handlers = {
     s.requireProject().images.setSplit(ids, split);
     changed(s, 'images', ids);
     return { updated: ids.length };
+  },
+  'images.ids': (s, { filter }) => s.requireProject().images.ids(filter),
+  'images.delete': (s, { ids }) => {
+    const r = s.requireProject().images.deleteToTrash(ids);
+    changed(s, 'images', ids);
+    return r;
+  },
+  'images.markNegative': (s, { ids }) => {
+    const r = s.requireProject().images.markNegative(ids);
+    changed(s, 'images', ids);
+    return r;
+  },
+  'images.undoDelete': (s) => {
+    const r = s.requireProject().images.undoDelete();
+    if (r) changed(s, 'images');
+    return r;
   },
   'images.markDone': (s, { ids, done }) => {
     const r = s.requireProject().images.markDone(ids, done);
@@ -205,14 +242,30 @@ export const handlers: Handlers = {
     );
     return { jobId: job.id };
   },
-  'dataset.export': (s, { format, outDir, images, unlabeled }) => {
+  'dataset.health': (s) => datasetHealth(s.requireProject().db),
+  'dataset.nearDuplicates': (s) => {
     const store = s.requireProject();
-    const out = path.resolve(outDir);
+    const job = s.jobs.start('near-duplicates', 'Find near-duplicate images', async (ctx) => {
+      const images = store.images.list({}, 0, 1e9).map((im) => ({ id: im.id, path: im.path, split: im.split }));
+      const hashed = await hashAll(images, (im) => store.absolutePath(im.path), {
+        onProgress: (done, total) => ctx.progress(done, total, 'hashing images'),
+        signal: ctx.signal,
+      });
+      ctx.throwIfCancelled();
+      const groups = groupNearDuplicates(hashed);
+      groups.sort((a, b) => b.items.length - a.items.length);
+      return { images: hashed.length, groups: groups.slice(0, 200), total: groups.length };
+    });
+    return { jobId: job.id };
+  },
+  'dataset.export': (s, { format, outDir, images, unlabeled, createDirs }) => {
+    const store = s.requireProject();
     if (unlabeled === 'pool' && !formatEntry(format).pools)
       throw new StarlingError(
         'INVALID_INPUT',
         `${format} cannot hold images that are not labeled yet (it would read them as images with nothing on them); export yolo to keep them apart, or leave them out`,
       );
+    const out = destinationFolder(outDir, createDirs);
     const job = s.jobs.start(
       'dataset.export',
       `Export ${format.toUpperCase()} to ${out}`,
@@ -234,12 +287,13 @@ export const handlers: Handlers = {
     return { jobId: job.id };
   },
 
-  'sample.create': (s, { dir, seed, counts, open }) => {
+  'sample.create': (s, { dir, seed, counts, open, sizes }) => {
     const job = s.jobs.start('sample.create', `Generate the sample project in ${path.resolve(dir)}`, async (ctx) => {
-      const store = await createSampleProject(dir, { seed, ...(counts ? { counts } : {}) }, ctx);
+      const store = await createSampleProject(dir, { seed, sizes, ...(counts ? { counts } : {}) }, ctx);
+      const histogram = (store.settings().sample as { sizeHistogram: SizeHistogram }).sizeHistogram;
       if (open) s.adopt(store);
       else store.close();
-      return { file: store.file };
+      return { file: store.file, sizes: histogram };
     });
     return { jobId: job.id };
   },
@@ -266,7 +320,9 @@ export const handlers: Handlers = {
     }
   },
 
-  'models.export': async (s, i) => {
+  'files.stat': (_s, { path: p }) => pathInfo(p),
+  'models.export': async (s, { createDirs, ...i }) => {
+    destinationFolder(path.dirname(path.resolve(i.out)), createDirs);
     if (i.run !== undefined) {
       // A run exports its best checkpoint (EMA weights) with its own config and the project's class names.
       const store = s.requireProject();
@@ -321,8 +377,39 @@ export const handlers: Handlers = {
     return r;
   },
   'review.counts': (s) => s.requireProject().pseudoLabels.counts(),
+  'review.progress': (s, { minScore }) => {
+    const store = s.requireProject();
+    return {
+      images: store.images.count({ pendingMinScore: minScore }),
+      boxes: store.pseudoLabels.countPending({ minScore }),
+    };
+  },
   'review.quality': (s) => pseudoLabelQuality(s.requireProject()),
   'runs.list': (s) => s.requireProject().runs.list(),
+  'runs.describe': (s, { id, ...patch }) => {
+    const r = s.requireProject().runs.describe(id, patch);
+    return r;
+  },
+  'runs.delete': (s, { id }) => {
+    const store = s.requireProject();
+    const run = store.runs.get(id);
+    const dir = run.artifacts.dir ? path.resolve(run.artifacts.dir) : null;
+    const runsRoot = path.join(store.root, 'runs') + path.sep;
+    const inside = dir !== null && dir.startsWith(runsRoot);
+    if (inside) {
+      const user = store.teachers
+        .list()
+        .find((t) => path.resolve(store.absolutePath(t.path)).startsWith(dir + path.sep));
+      if (user)
+        throw new StarlingError(
+          'CONFLICT',
+          `run ${id}: the teacher "${user.name}" is a file of this run; remove the teacher first`,
+        );
+    }
+    store.runs.delete(id);
+    if (inside) fs.rmSync(dir, { recursive: true, force: true });
+    return { deleted: id, removedDir: inside ? dir : null };
+  },
   'runtime.devices': () => {
     const d = chooseDevice('auto');
     return { available: d.available, auto: d.used };

@@ -23,6 +23,7 @@ import { follow } from './follow.js';
 import { withProject, withSession } from './with-session.js';
 import { addTeacherCommands, printQuality } from './teachers.js';
 import { runDemo } from './demo.js';
+import { formatSizeHistogram, SIZE_MIXES, type SizeHistogram, type SizeMix } from '../sample/size-mix.js';
 import { addRunsCommand } from './runs.js';
 
 type Format = string;
@@ -183,19 +184,27 @@ export function buildProgram(): Command {
     .option('--pool <n>', 'unlabeled pool images', int('--pool'))
     .option('--val <n>', 'val images', int('--val'))
     .option('--test <n>', 'test images', int('--test'))
-    .action((dir: string, o: { seed: number; train?: number; pool?: number; val?: number; test?: number }) =>
-      withSession(async (s) => {
-        const custom = [o.train, o.pool, o.val, o.test].some((v) => v !== undefined);
-        const counts = { train: o.train ?? 240, pool: o.pool ?? 160, val: o.val ?? 80, test: o.test ?? 80 };
-        const { jobId } = await call(s, 'sample.create', {
-          dir,
-          seed: o.seed,
-          open: false,
-          ...(custom ? { counts } : {}),
-        });
-        const r = (await follow(s, jobId)).result as { file: string };
-        process.stdout.write(`created the sample project ${r.file}\n`);
-      }),
+    .addOption(
+      new Option('--sizes <mix>', "object sizes: COCO's shares of small/medium/large, or the first sample's")
+        .choices(SIZE_MIXES)
+        .default('coco'),
+    )
+    .action(
+      (dir: string, o: { seed: number; train?: number; pool?: number; val?: number; test?: number; sizes: string }) =>
+        withSession(async (s) => {
+          const custom = [o.train, o.pool, o.val, o.test].some((v) => v !== undefined);
+          const counts = { train: o.train ?? 240, pool: o.pool ?? 160, val: o.val ?? 80, test: o.test ?? 80 };
+          const { jobId } = await call(s, 'sample.create', {
+            dir,
+            seed: o.seed,
+            open: false,
+            sizes: o.sizes as SizeMix,
+            ...(custom ? { counts } : {}),
+          });
+          const r = (await follow(s, jobId)).result as { file: string; sizes: SizeHistogram };
+          process.stdout.write(`created the sample project ${r.file}\n`);
+          for (const line of formatSizeHistogram(r.sizes, 'object sizes: ')) process.stdout.write(`${line}\n`);
+        }),
     );
 
   program

@@ -15,6 +15,8 @@ export type { StartedFrom } from './started-from.js';
 export interface LeaderboardRow {
   runId: number;
   name: string;
+  /** The user's note on the run. */
+  note: string;
   status: string;
   /** The run's settings (model, data, optimizer, ...), for side-by-side comparison. */
   settings: RunSettings;
@@ -66,6 +68,7 @@ export function leaderboard(store: ProjectStore, split: 'val' | 'test'): Leaderb
     return {
       runId: run.id,
       name: run.name,
+      note: run.note,
       status: run.status,
       settings: run.settings,
       epochs: summary.epochs ?? null,

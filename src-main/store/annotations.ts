@@ -73,6 +73,25 @@ function checkBox(b: Box, where: string): void {
   if (b.w < 0 || b.h < 0) throw new StarlingError('INVALID_INPUT', `${where}: width and height must be >= 0`);
 }
 
+/**
+ * A box as it is kept: cut to the image when part of it lies outside, refused when nothing of it is inside (a
+ * box off the image labels nothing). Images of unknown size keep their boxes as given.
+ */
+function insideImage<B extends Box>(b: B, image: { width: number | null; height: number | null }, where: string): B {
+  const { width, height } = image;
+  if (!width || !height) return b;
+  const x1 = Math.max(0, b.x);
+  const y1 = Math.max(0, b.y);
+  const x2 = Math.min(width, b.x + b.w);
+  const y2 = Math.min(height, b.y + b.h);
+  if (x2 <= x1 || y2 <= y1)
+    throw new StarlingError(
+      'INVALID_INPUT',
+      `${where}: the box (${b.x.toFixed(1)}, ${b.y.toFixed(1)}, ${b.w.toFixed(1)} x ${b.h.toFixed(1)}) lies outside the ${width} x ${height} image`,
+    );
+  return { ...b, x: x1, y: y1, w: x2 - x1, h: y2 - y1 };
+}
+
 export class AnnotationRepo {
   constructor(private readonly db: DB) {}
 
@@ -144,9 +163,9 @@ export class AnnotationRepo {
    * image's redo branch. An edit settles an unlabeled image once no box on it is pending (store/settle.ts: a hand-labeled image only).
    */
   edit(imageId: number, ops: readonly EditOp[], label = 'edit'): EditResult {
-    if (!this.db.prepare('SELECT 1 FROM images WHERE id = ?').get(imageId)) {
-      throw new StarlingError('NOT_FOUND', `image ${imageId} does not exist`);
-    }
+    const image = this.db.prepare('SELECT width, height FROM images WHERE id = ?').get(imageId) as
+      { width: number | null; height: number | null } | undefined;
+    if (!image) throw new StarlingError('NOT_FOUND', `image ${imageId} does not exist`);
     const created: number[] = [];
     this.db
       .transaction(() => {
@@ -160,9 +179,11 @@ export class AnnotationRepo {
           'INSERT INTO edit_ops (group_id, annotation_id, before, after) VALUES (?, ?, ?, ?)',
         );
         const now = Date.now();
-        for (const op of ops) {
+        for (const given of ops) {
+          let op = given;
           if (op.op === 'create') {
             checkBox(op, 'new box');
+            op = insideImage(op, image, 'new box');
             if (op.source !== undefined && !SOURCE_RE.test(op.source))
               throw new StarlingError('INVALID_INPUT', `new box: bad source "${op.source}"`);
             const id = Number(
@@ -205,6 +226,7 @@ export class AnnotationRepo {
                 review: op.review ?? before.review,
               };
               checkBox(next, `annotation ${op.id}`);
+              Object.assign(next, insideImage(next, image, `annotation ${op.id}`));
               this.db
                 .prepare(
                   'UPDATE annotations SET class_id = ?, x = ?, y = ?, w = ?, h = ?, review = ?, updated_at = ? WHERE id = ?',

@@ -1,7 +1,7 @@
 import { markDone } from './settle.js';
 import { StarlingError } from '../errors.js';
 import type { DB } from './db.js';
-import type { ImageRecord, ImageStatus, Split } from './types.js';
+import type { ImageRecord, ImageStatus, Split, ThumbBox } from './types.js';
 
 interface Row {
   id: number;
@@ -55,9 +55,34 @@ export interface ImageFilter {
   minScore?: number;
   maxScore?: number;
   pathContains?: string;
+  /** Images with a pending box scoring at least this (the review queue at its slider). */
+  pendingMinScore?: number;
+  /** Gallery order: as added (default), by file name (path), `-` for descending. Not a condition. */
+  sort?: ImageSort;
 }
 
 type Clause = { parts: string[]; params: unknown[] };
+
+export const IMAGE_SORTS = ['added', '-added', 'name', '-name'] as const;
+export type ImageSort = (typeof IMAGE_SORTS)[number];
+
+/** The order's key columns (the id breaks ties, so every order is total) and direction. */
+function orderOf(sort: ImageSort | undefined): { key: string; desc: boolean } {
+  const s = sort ?? 'added';
+  return { key: s.endsWith('name') ? '(i.path, i.id)' : '(i.id)', desc: s.startsWith('-') };
+}
+const orderBy = (o: { key: string; desc: boolean }) =>
+  o.key
+    .slice(1, -1)
+    .split(', ')
+    .map((c) => `${c}${o.desc ? ' DESC' : ''}`)
+    .join(', ');
+/** The key's values for image `id`, as the row-value comparison wants them. */
+function keyValues(db: DB, o: { key: string }, id: number): unknown[] {
+  if (o.key === '(i.id)') return [id];
+  const path = db.prepare('SELECT path FROM images WHERE id = ?').pluck().get(id) as string | undefined;
+  return [path ?? '', id];
+}
 
 /**
  * A correlated look-up of one image's boxes, by the image index. Left to itself SQLite may pick the index on
@@ -83,6 +108,12 @@ function imageConditions(f: ImageFilter): Clause {
   } else if (f.status) {
     parts.push('i.status = ?');
     params.push(f.status);
+  }
+  if (f.pendingMinScore !== undefined) {
+    parts.push(
+      `EXISTS (SELECT 1 FROM ${BOXES_OF_IMAGE} WHERE a.image_id = i.id AND a.review = 'pending' AND COALESCE(a.score, 1) >= ?)`,
+    );
+    params.push(f.pendingMinScore);
   }
   if (f.pathContains) {
     parts.push("i.path LIKE ? ESCAPE '\\'");
@@ -202,17 +233,50 @@ export class ImageRepo {
     const w = whereClause(filter);
     const rows = this.db
       .prepare(
-        `SELECT i.*, ${PENDING} AS has_pending, ${DECIDED} AS has_decided FROM images i ${w.sql} ORDER BY i.id LIMIT ? OFFSET ?`,
+        `SELECT i.*, ${PENDING} AS has_pending, ${DECIDED} AS has_decided FROM images i ${w.sql} ORDER BY ${orderBy(orderOf(filter.sort))} LIMIT ? OFFSET ?`,
       )
       .all(...w.params, limit, offset) as Row[];
     return rows.map(toRecord);
+  }
+
+  /** Attaches each image's boxes that are not rejected (thumbnail overlays), read through the image index. */
+  withBoxes(items: ImageRecord[]): ImageRecord[] {
+    if (!items.length) return items;
+    const rows = this.db
+      .prepare(
+        `SELECT image_id, class_id, x, y, w, h, review FROM annotations INDEXED BY annotations_image
+         WHERE image_id IN (${items.map(() => '?').join(',')}) AND review != 'rejected'`,
+      )
+      .all(...items.map((i) => i.id)) as {
+      image_id: number;
+      class_id: number;
+      x: number;
+      y: number;
+      w: number;
+      h: number;
+      review: string;
+    }[];
+    const by = new Map<number, ThumbBox[]>();
+    for (const r of rows) {
+      const list = by.get(r.image_id) ?? [];
+      list.push({
+        c: r.class_id,
+        x: r.x,
+        y: r.y,
+        w: r.w,
+        h: r.h,
+        ...(r.review === 'pending' ? { pending: true as const } : {}),
+      });
+      by.set(r.image_id, list);
+    }
+    return items.map((im) => ({ ...im, boxes: by.get(im.id) ?? [] }));
   }
 
   /** Ids only, in gallery order: for navigation (A/D) and bulk actions. */
   ids(filter: ImageFilter = {}): number[] {
     const w = whereClause(filter);
     return this.db
-      .prepare(`SELECT i.id FROM images i ${w.sql} ORDER BY i.id`)
+      .prepare(`SELECT i.id FROM images i ${w.sql} ORDER BY ${orderBy(orderOf(filter.sort))}`)
       .pluck()
       .all(...w.params) as number[];
   }
@@ -224,16 +288,24 @@ export class ImageRepo {
   around(id: number, filter: ImageFilter = {}, wrap = false): { prev: number | null; next: number | null } {
     const w = whereClause(filter);
     const and = w.sql ? w.sql + ' AND' : 'WHERE';
-    const one = (sql: string, ...extra: unknown[]) =>
+    const o = orderOf(filter.sort);
+    const at = keyValues(this.db, o, id);
+    const marks = at.map(() => '?').join(', ');
+    // Before and after in the gallery's order; "before" in a descending order is a larger key.
+    const [lt, gt] = o.desc ? ['>', '<'] : ['<', '>'];
+    const back = orderBy({ key: o.key, desc: !o.desc });
+    const fwd = orderBy(o);
+    const one = (cmp: string, order: string) =>
       (this.db
-        .prepare(sql)
+        .prepare(`SELECT i.id FROM images i ${and} ${o.key} ${cmp} (${marks}) ORDER BY ${order} LIMIT 1`)
         .pluck()
-        .get(...w.params, ...extra) as number | null | undefined) ?? null;
-    let prev = one(`SELECT max(i.id) FROM images i ${and} i.id < ?`, id);
-    let next = one(`SELECT min(i.id) FROM images i ${and} i.id > ?`, id);
+        .get(...w.params, ...at) as number | undefined) ?? null;
+    let prev = one(lt, back);
+    let next = one(gt, fwd);
     if (wrap) {
-      prev ??= one(`SELECT max(i.id) FROM images i ${and} i.id > ?`, id);
-      next ??= one(`SELECT min(i.id) FROM images i ${and} i.id < ?`, id);
+      // Past the ends: the last image (for prev) and the first (for next), other than this one.
+      prev ??= one(gt, back);
+      next ??= one(lt, fwd);
     }
     return { prev, next };
   }
@@ -290,10 +362,14 @@ export class ImageRepo {
       .prepare(`SELECT 1 FROM images i ${w.sql ? w.sql + ' AND' : 'WHERE'} i.id = ?`)
       .get(...w.params, id);
     if (!inList) return -1;
+    const o = orderOf(filter.sort);
+    const at = keyValues(this.db, o, id);
     return this.db
-      .prepare(`SELECT COUNT(*) FROM images i ${w.sql ? w.sql + ' AND' : 'WHERE'} i.id < ?`)
+      .prepare(
+        `SELECT COUNT(*) FROM images i ${w.sql ? w.sql + ' AND' : 'WHERE'} ${o.key} ${o.desc ? '>' : '<'} (${at.map(() => '?').join(', ')})`,
+      )
       .pluck()
-      .get(...w.params, id) as number;
+      .get(...w.params, ...at) as number;
   }
 
   setSplit(ids: readonly number[], split: Split): void {
@@ -306,6 +382,17 @@ export class ImageRepo {
     return markDone(this.db, ids, done);
   }
 
+  /**
+   * Marks images done as negatives (nothing on them: pending boxes rejected). An image holding an accepted box
+   * is not a negative and is left as it is, counted in `skipped`.
+   */
+  markNegative(ids: readonly number[]): { images: number; rejected: number; skipped: number } {
+    const holds = this.db.prepare("SELECT 1 FROM annotations WHERE image_id = ? AND review = 'accepted' LIMIT 1");
+    const empty = ids.filter((id) => !holds.get(id));
+    const r = empty.length ? markDone(this.db, empty, true) : { images: 0, rejected: 0 };
+    return { ...r, skipped: ids.length - empty.length };
+  }
+
   setStatus(ids: readonly number[], status: ImageStatus): void {
     const st = this.db.prepare('UPDATE images SET status = ? WHERE id = ?');
     this.db.transaction(() => ids.forEach((id) => st.run(status, id))).immediate();
@@ -314,5 +401,68 @@ export class ImageRepo {
   remove(ids: readonly number[]): void {
     const st = this.db.prepare('DELETE FROM images WHERE id = ?');
     this.db.transaction(() => ids.forEach((id) => st.run(id))).immediate();
+  }
+
+  /**
+   * Deletes images from the project (never their files), as one undoable operation: their rows and boxes go to
+   * the trash, and `undoDelete` puts them back with their ids. Their edit history, predictions and
+   * pseudo-label markers go for good.
+   */
+  deleteToTrash(ids: readonly number[]): { images: number; boxes: number } {
+    return this.db
+      .transaction(() => {
+        const images: unknown[] = [];
+        const annotations: unknown[] = [];
+        const row = this.db.prepare('SELECT * FROM images WHERE id = ?');
+        const boxes = this.db.prepare('SELECT * FROM annotations WHERE image_id = ?');
+        const del = this.db.prepare('DELETE FROM images WHERE id = ?');
+        for (const id of new Set(ids)) {
+          const im = row.get(id);
+          if (!im) throw new StarlingError('NOT_FOUND', `image ${id} does not exist`);
+          images.push(im);
+          annotations.push(...boxes.all(id));
+          del.run(id);
+        }
+        this.db
+          .prepare('INSERT INTO image_trash (images, annotations, created_at) VALUES (?, ?, ?)')
+          .run(JSON.stringify(images), JSON.stringify(annotations), Date.now());
+        return { images: images.length, boxes: annotations.length };
+      })
+      .immediate();
+  }
+
+  /**
+   * Puts back the latest deleted images with their boxes. An image whose path is in the project again (added
+   * since) stays out, and is counted in `skipped`.
+   */
+  undoDelete(): { images: number; boxes: number; skipped: number } | null {
+    const last = this.db
+      .prepare('SELECT id, images, annotations FROM image_trash WHERE undone = 0 ORDER BY id DESC LIMIT 1')
+      .get() as { id: number; images: string; annotations: string } | undefined;
+    if (!last) return null;
+    return this.db
+      .transaction(() => {
+        const insert = (table: string, r: Record<string, unknown>) => {
+          const cols = Object.keys(r);
+          return this.db
+            .prepare(`INSERT OR IGNORE INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`)
+            .run(...cols.map((c) => r[c])).changes;
+        };
+        const back = new Set<number>();
+        let skipped = 0;
+        for (const im of JSON.parse(last.images) as Record<string, unknown>[]) {
+          if (insert('images', im)) back.add(im.id as number);
+          else skipped++;
+        }
+        let boxes = 0;
+        for (const a of JSON.parse(last.annotations) as Record<string, unknown>[]) {
+          // A box whose class was deleted since stays out with it.
+          const classOk = this.db.prepare('SELECT 1 FROM classes WHERE id = ?').get(a.class_id);
+          if (back.has(a.image_id as number) && classOk) boxes += insert('annotations', a);
+        }
+        this.db.prepare('UPDATE image_trash SET undone = 1 WHERE id = ?').run(last.id);
+        return { images: back.size, boxes, skipped };
+      })
+      .immediate();
   }
 }

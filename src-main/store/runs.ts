@@ -12,6 +12,7 @@ interface RunRow {
   config: string;
   artifacts: string;
   summary: string | null;
+  note: string;
   created_at: number;
   updated_at: number;
 }
@@ -41,6 +42,7 @@ const toRun = (r: RunRow): RunRecord => ({
   settings: parseStored<RunSettings>(runSettingsSchema, r.config, `run ${r.id}`),
   artifacts: JSON.parse(r.artifacts) as Record<string, string>,
   summary: r.summary ? (JSON.parse(r.summary) as Record<string, unknown>) : null,
+  note: r.note,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -67,6 +69,23 @@ export class RunRepo {
 
   list(): RunRecord[] {
     return (this.db.prepare('SELECT * FROM runs ORDER BY id').all() as RunRow[]).map(toRun);
+  }
+
+  /** Renames a run and/or sets its note (what the user wants to remember about it). */
+  describe(id: number, patch: { name?: string; note?: string }): RunRecord {
+    const cur = this.get(id);
+    const name = patch.name?.trim() ?? cur.name;
+    if (!name) throw new StarlingError('INVALID_INPUT', 'a run name cannot be empty');
+    this.db.prepare('UPDATE runs SET name = ?, note = ? WHERE id = ?').run(name, patch.note ?? cur.note, id);
+    return this.get(id);
+  }
+
+  /** Deletes a run's record (epochs, evaluations and predictions go with it); refused while it trains. */
+  delete(id: number): RunRecord {
+    const run = this.get(id);
+    if (run.status === 'running') throw new StarlingError('CONFLICT', `run ${id} is training: cancel it first`);
+    this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+    return run;
   }
 
   update(

@@ -167,6 +167,29 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX annotations_class_review_image ON annotations (class_id, review, image_id);
   `,
   sectionedRunSettings,
+  // 6: class deletes and merges, and image deletes, as undoable operations: what each removed (the class row, its
+  // boxes, or which boxes and predictions it moved; the image rows and their boxes) is kept so that undo puts it
+  // back with the same ids
+  `
+  ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT '';
+  CREATE TABLE image_trash (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    images      TEXT NOT NULL,
+    annotations TEXT NOT NULL,
+    undone      INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL
+  );
+  CREATE TABLE class_ops (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind        TEXT NOT NULL CHECK (kind IN ('delete', 'merge')),
+    class       TEXT NOT NULL,
+    into_id     INTEGER,
+    annotations TEXT NOT NULL,
+    predictions TEXT NOT NULL,
+    undone      INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -36,6 +36,18 @@ export interface ImageRecord {
    * not marked done, or done with boxes pending again), `pending` (teacher boxes wait, none decided), `new`.
    */
   progress?: 'done' | 'partial' | 'pending' | 'new';
+  /** Its boxes that are not rejected, for thumbnail overlays (gallery pages asked `withBoxes`). */
+  boxes?: ThumbBox[];
+}
+
+/** A box on a thumbnail: class id, pixels, and whether it is still pending. */
+export interface ThumbBox {
+  c: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  pending?: true;
 }
 
 /** A box in image pixels: top-left corner and size. */
@@ -77,6 +89,8 @@ export interface RunRecord {
   settings: RunSettings;
   artifacts: Record<string, string>;
   summary: Record<string, unknown> | null;
+  /** The user's note on the run. */
+  note: string;
   createdAt: number;
   updatedAt: number;
 }

@@ -29,6 +29,8 @@ export interface PseudoLabelRequest {
   iou: number;
   fuse: FuseMethod;
   only: 'unlabeled' | 'all';
+  /** Only these images (a gallery selection, the annotator's image), `only` still applying. */
+  imageIds?: number[];
   /** Forces test-time flip for every teacher (otherwise each teacher's own setting). */
   tta?: boolean;
   /** Images per inference batch. */
@@ -71,6 +73,7 @@ export function jobKey(req: PseudoLabelRequest, teachers: Prepared[]): string {
     fuse: req.fuse,
     only: req.only,
     maxDet: req.maxDet ?? 300,
+    ...(req.imageIds ? { images: [...req.imageIds].sort((a, b) => a - b) } : {}),
   };
   return crypto.createHash('sha1').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
 }
@@ -96,7 +99,8 @@ export async function runPseudoLabel(
   const key = jobKey(req, prepared);
   const done = store.pseudoLabels.done(key);
   const filter = req.only === 'unlabeled' ? { status: 'unlabeled' as const } : {};
-  const all = store.images.list(filter, 0, 1e9);
+  const chosen = req.imageIds ? new Set(req.imageIds) : null;
+  const all = store.images.list(filter, 0, 1e9).filter((im) => !chosen || chosen.has(im.id));
   const todo = all.filter((im) => !done.has(im.id));
   const resumed = all.length - todo.length;
   const source = `teacher:${prepared.map((p) => p.teacher.name).join('+')}`;

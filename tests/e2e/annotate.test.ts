@@ -1,6 +1,12 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src-main/api/dispatch.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { seedInit } from '../../src-main/engine/nn.js';
+import { exportDetector } from '../../src-main/export/detector.js';
+import { buildDetector } from '../../src-main/models/zoo.js';
+import { Rng } from '../../src-main/util/random.js';
 import { writeJpegs } from '../helpers.js';
 import { artifactPath, startE2E, stopE2E, type E2E } from './browser.js';
 
@@ -284,4 +290,144 @@ describe('annotator and review queue, end to end', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
+
+  it('reviews at a threshold: progress, a walk of what the slider shows, buttons, rejected boxes restored', async () => {
+    // Fresh pending boxes: two on the first image (0.8 and 0.3), one low one (0.3) on the second.
+    const pending = (imageId: number, x: number, score: number) => ({
+      imageId,
+      classId: cat,
+      x,
+      y: 20,
+      w: 30,
+      h: 30,
+      source: 'teacher:t3',
+      score,
+      review: 'pending' as const,
+    });
+    session
+      .requireProject()
+      .annotations.addMany([pending(ids[0]!, 10, 0.8), pending(ids[0]!, 60, 0.3), pending(ids[1]!, 10, 0.3)]);
+    const progress = async (minScore: number) => {
+      const p = await call(session, 'review.progress', { minScore });
+      return `${p.images} image${p.images === 1 ? '' : 's'}, ${p.boxes} box${p.boxes === 1 ? '' : 'es'} left at ≥ ${minScore.toFixed(2)}`;
+    };
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await openAnnotator(page, `review/${ids[0]}`);
+    await expect.poll(() => page.textContent('[data-testid="review-progress"]')).toBe(await progress(0.25));
+    await page.locator('[data-testid="score-slider"]').fill('0.5');
+    await expect.poll(() => page.textContent('[data-testid="review-progress"]')).toBe(await progress(0.5));
+    // At 0.5 the second image (only a 0.3 box) is not in the walk: D finds nothing else, or goes past it.
+    const shown = () => page.getAttribute('[data-testid="annotator-canvas"]', 'data-image');
+    const walk = await call(session, 'images.neighbors', {
+      id: ids[0]!,
+      filter: { status: 'pending', pendingMinScore: 0.5 },
+      wrap: true,
+    });
+    expect(walk.next).not.toBe(ids[1]);
+    // Reject what is shown (the 0.8 box), then see it among the rejected and restore it.
+    await page.click('[data-testid="review-reject"]');
+    await expect
+      .poll(async () => (await annotations(ids[0]!)).find((a) => a.source === 'teacher:t3' && a.x === 10)?.review)
+      .toBe('rejected');
+    await page.check('[data-testid="show-rejected"]');
+    await page
+      .locator('[data-testid="rejected-boxes"] li', { hasText: '0.80' })
+      .locator('[data-testid="restore-box"]')
+      .click();
+    await expect
+      .poll(async () => (await annotations(ids[0]!)).find((a) => a.source === 'teacher:t3' && a.x === 10)?.review)
+      .toBe('pending');
+    await page.click('[data-testid="review-accept"]');
+    await expect
+      .poll(async () => (await annotations(ids[0]!)).find((a) => a.source === 'teacher:t3' && a.x === 10)?.review)
+      .toBe('accepted');
+    // Back at 0.25, D moves on, and "back to the last image" returns to the one just reviewed.
+    await page.locator('[data-testid="score-slider"]').fill('0.25');
+    await page.keyboard.press('d');
+    await expect.poll(shown).not.toBe(String(ids[0]));
+    await page.click('[data-testid="back-to-last"]');
+    await expect.poll(shown).toBe(String(ids[0]));
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('runs a registered teacher on the open image: its boxes arrive pending, to accept or reject in place', async () => {
+    // An untrained detector for the project's classes, its class logits spread so that it proposes boxes.
+    seedInit(8);
+    const d = buildDetector({ scale: 'n', backbone: 'shufflenetv2_x0_5', nc: 2 });
+    const r = new Rng('e2e-assist');
+    for (const [name, p] of d.namedTensors())
+      if (/cv3\.\d\.2\.bias$/.test(name)) p.data = p.data.map(() => r.range(-2, 1));
+    const file = path.join(path.dirname(session.requireProject().root), 'assist-teacher.onnx');
+    fs.writeFileSync(file, exportDetector(d, { imgsz: 96, style: 'raw', names: ['cat', 'dog'] }).bytes);
+    await call(session, 'teachers.add', { path: file, name: 'helper' });
+    const image = ids[1]!;
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await openAnnotator(page, `annotate/${image}`);
+    await expect.poll(() => page.inputValue('[data-testid="assist-teacher"]')).not.toBe('');
+    await page.fill('[data-testid="assist-conf"]', '0.3');
+    await page.click('[data-testid="assist-run"]');
+    await expect
+      .poll(() => page.textContent('[data-testid="annotator-status"]'), { timeout: 30_000 })
+      .toMatch(/^helper: \d+ pending box(es)? at ≥ 0\.3/);
+    const made = (await annotations(image)).filter((a) => a.review === 'pending' && a.source === 'teacher:helper');
+    expect(made.length).toBeGreaterThan(0);
+    expect(made.every((a) => a.score! >= 0.3)).toBe(true);
+    // The job replaced the image's earlier pending teacher boxes, as a re-run does; the sidebar counts what is left.
+    const pendingNow = (await annotations(image)).filter((a) => a.review === 'pending').length;
+    await expect
+      .poll(() => page.textContent('[data-testid="pending-count"]'))
+      .toBe(`${pendingNow} pending on this image`);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('merges a class into another and deletes one with its boxes, after a confirmation with counts, both undone', async () => {
+    const bird = (await call(session, 'classes.create', { name: 'bird' })).id;
+    const image = ids[0]!;
+    const birdBoxes = session.requireProject().annotations.addMany([
+      { imageId: image, classId: bird, x: 150, y: 20, w: 30, h: 30 },
+      { imageId: image, classId: bird, x: 200, y: 150, w: 40, h: 30 },
+    ]);
+    const classOf = async (id: number) => (await annotations(image)).find((a) => a.id === id)?.classId;
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await openAnnotator(page, `annotate/${image}`);
+
+    await page.selectOption('[data-testid="class-actions-bird"]', `merge:${dog}`);
+    await expect
+      .poll(() => page.textContent('[data-testid="dialog"]'))
+      .toMatch(/Merge bird into dog\?.*2 boxes on 1 image/);
+    await page.click('[data-testid="dialog-ok"]');
+    await expect.poll(() => classOf(birdBoxes[0]!)).toBe(dog);
+    await expect.poll(() => page.locator('[data-testid="class-bird"]').count()).toBe(0);
+    expect(await page.textContent('[data-testid="class-undo"]')).toMatch(/Merged bird into dog \(2 boxes\)/);
+    await page.screenshot({ path: artifactPath('annotate-class-merge.png') });
+    await page.click('[data-testid="class-undo-action"]');
+    await expect.poll(() => classOf(birdBoxes[1]!)).toBe(bird);
+    await expect.poll(() => page.locator('[data-testid="class-bird"]').count()).toBe(1);
+
+    // Cancel changes nothing; Delete takes the boxes with the class; Undo brings both back.
+    await page.selectOption('[data-testid="class-actions-bird"]', 'delete');
+    await expect.poll(() => page.textContent('[data-testid="dialog"]')).toMatch(/Delete the class bird\?.*2 accepted/);
+    await page.click('[data-testid="dialog-cancel"]');
+    expect(await classOf(birdBoxes[0]!)).toBe(bird);
+    await page.selectOption('[data-testid="class-actions-bird"]', 'delete');
+    await page.click('[data-testid="dialog-ok"]');
+    await expect.poll(() => classOf(birdBoxes[0]!)).toBeUndefined();
+    expect((await call(session, 'classes.list', {})).map((c) => c.name)).not.toContain('bird');
+    await page.click('[data-testid="class-undo-action"]');
+    await expect.poll(async () => [await classOf(birdBoxes[0]!), await classOf(birdBoxes[1]!)]).toEqual([bird, bird]);
+    await expect
+      .poll(() => page.textContent('[data-testid="annotator-status"]'))
+      .toMatch(/Undone: bird is back with 2 boxes/);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 });

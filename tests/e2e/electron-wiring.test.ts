@@ -25,6 +25,8 @@ const electron = vi.hoisted(() => {
     protocols: new Map<string, (req: Request) => Promise<Response>>(),
     windows: [] as { options: Record<string, unknown>; loaded: string[]; sent: [string, unknown][] }[],
     ready: null as null | (() => void),
+    /** The native dialogs asked for, and what the stand-in user picks. */
+    dialogs: [] as Record<string, unknown>[],
   };
   class BrowserWindow {
     rec = { options: {} as Record<string, unknown>, loaded: [] as string[], sent: [] as [string, unknown][] };
@@ -53,6 +55,9 @@ const electron = vi.hoisted(() => {
     static getAllWindows() {
       return rec.windows;
     }
+    static fromWebContents() {
+      return null;
+    }
   }
   const module = {
     app: {
@@ -73,6 +78,13 @@ const electron = vi.hoisted(() => {
       handle: (scheme: string, fn: (req: Request) => Promise<Response>) => rec.protocols.set(scheme, fn),
     },
     shell: { openExternal: () => Promise.resolve() },
+    dialog: {
+      showOpenDialog: (o: Record<string, unknown>) => {
+        rec.dialogs.push(o);
+        return Promise.resolve({ canceled: false, filePaths: ['/picked/by/the/user'] });
+      },
+      showSaveDialog: () => Promise.resolve({ canceled: true, filePath: '' }),
+    },
   };
   return { rec, module };
 });
@@ -119,7 +131,7 @@ describe('the Electron build', () => {
         privileges: expect.objectContaining({ standard: true, supportFetchAPI: true, corsEnabled: true }),
       },
     ]);
-    expect([...electron.rec.ipc.keys()]).toEqual(['starling:api']);
+    expect([...electron.rec.ipc.keys()]).toEqual(['starling:api', 'starling:pick-path']);
     expect([...electron.rec.protocols.keys()]).toEqual(['starling-media']);
     const win = electron.rec.windows[0]!;
     const prefs = win.options.webPreferences as Record<string, unknown>;
@@ -133,6 +145,7 @@ describe('the Electron build', () => {
     const listeners: Handler[] = [];
     const exposed = loadPreload({
       invoke: (channel, method, input) => {
+        if (channel === 'starling:pick-path') return electron.rec.ipc.get(channel)!({ sender: {} }, method);
         expect(channel).toBe('starling:api');
         return invoke(method, input);
       },
@@ -145,6 +158,10 @@ describe('the Electron build', () => {
     };
     expect(Object.keys(exposed)).toEqual(['starlingBridge']);
     expect(bridge.mediaBase).toBe('starling-media://media');
+    // The native file dialog, for the renderer's path fields.
+    const pick = (exposed.starlingBridge as { pickPath: (o: unknown) => Promise<string | null> }).pickPath;
+    expect(await pick({ kind: 'folder', title: 'Images folder' })).toBe('/picked/by/the/user');
+    expect(electron.rec.dialogs.at(-1)).toMatchObject({ properties: ['openDirectory'] });
 
     await writeJpegs(`${tmp.dir}/proj/images`, 3, { width: 64, height: 48 });
     expect((await bridge.call('project.create', { path: `${tmp.dir}/proj` })).ok).toBe(true);

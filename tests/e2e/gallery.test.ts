@@ -92,6 +92,76 @@ describe('browser mode, end to end', () => {
     await page.close();
   });
 
+  it('finds images by name and acts on a selection: split, negative, delete with undo', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.openUrl}#/gallery`);
+    await expect.poll(() => page.textContent('[data-testid="gallery-total"]')).toBe(`${N_IMAGES} images`);
+    await page.fill('[data-testid="filter-search"]', 'IMG_01');
+    await expect.poll(() => page.textContent('[data-testid="gallery-total"]')).toBe('10 images');
+    await page.selectOption('[data-testid="gallery-sort"]', '-name');
+    await expect
+      .poll(() => page.locator('[data-testid="gallery-cell"][data-index="0"] .name').textContent())
+      .toBe('img_019.jpg');
+    await page.selectOption('[data-testid="gallery-sort"]', 'added');
+    await page.fill('[data-testid="filter-search"]', '');
+    await expect.poll(() => page.textContent('[data-testid="gallery-total"]')).toBe(`${N_IMAGES} images`);
+    // The toolbar and the selection bar fit at 1280 px: nothing runs past the window's edge.
+    for (const bar of ['header.toolbar', '[data-testid="bulk-bar"]']) {
+      const box = (await page.locator(bar).boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(1280);
+    }
+
+    const cell = (i: number) => page.locator(`[data-testid="gallery-cell"][data-index="${i}"]`);
+    await cell(0).click();
+    await cell(3).click({ modifiers: ['Shift'] });
+    await expect.poll(() => page.textContent('[data-testid="picked-count"]')).toBe('4 selected');
+    await cell(1).click({ modifiers: ['Control'] });
+    await expect.poll(() => page.textContent('[data-testid="picked-count"]')).toBe('3 selected');
+    const all = (await call(session, 'images.list', { limit: 10 })).items;
+    const picked = [all[0]!.id, all[2]!.id, all[3]!.id];
+    await page.selectOption('[data-testid="bulk-split"]', 'split:test');
+    await expect
+      .poll(async () => (await call(session, 'images.list', { filter: { split: 'test' } })).items.map((i) => i.id))
+      .toEqual(picked);
+    await page.click('[data-testid="bulk-negative"]');
+    await expect
+      .poll(() => page.textContent('[data-testid="bulk-notice"]'))
+      .toMatch(/Marked 3 images done as negatives/);
+    expect((await call(session, 'images.get', { id: picked[0]! })).image.status).toBe('labeled');
+    await page.screenshot({ path: artifactPath('gallery-selection.png') });
+
+    await page.click('[data-testid="bulk-delete"]');
+    await expect.poll(() => page.textContent('[data-testid="dialog"]')).toMatch(/Delete 3 images from the project\?/);
+    await page.click('[data-testid="dialog-ok"]');
+    await expect.poll(() => page.textContent('[data-testid="gallery-total"]')).toBe(`${N_IMAGES - 3} images`);
+    await page.click('[data-testid="bulk-notice-action"]');
+    await expect.poll(() => page.textContent('[data-testid="gallery-total"]')).toBe(`${N_IMAGES} images`);
+    expect((await call(session, 'images.get', { id: picked[2]! })).image.split).toBe('test');
+    // Select all picks every image the filter shows, loaded or not.
+    await page.click('[data-testid="pick-all"]');
+    await expect.poll(() => page.textContent('[data-testid="picked-count"]')).toBe(`${N_IMAGES} selected`);
+    await call(session, 'images.setSplit', { ids: picked, split: 'val' }); // as the first test left them
+    // ? lists the view's shortcuts and the view keys; Escape closes it.
+    await page.focus('.grid-scroller');
+    await page.keyboard.press('?');
+    await expect
+      .poll(() => page.textContent('[data-testid="shortcut-help"]'))
+      .toMatch(/Gallery.*Shift\+click.*Alt\+O.*Dataset/s);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('[data-testid="shortcut-help"]').count()).toBe(0);
+    // The light theme, kept across a reload.
+    await page.click('[data-testid="theme-toggle"]');
+    expect(await page.getAttribute('html', 'data-theme')).toBe('light');
+    await page.screenshot({ path: artifactPath('gallery-light.png') });
+    await page.reload();
+    await expect.poll(() => page.getAttribute('html', 'data-theme')).toBe('light');
+    await page.click('[data-testid="theme-toggle"]');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('says plainly when a view does not exist', async () => {
     const page = await browser.newPage();
     await page.goto(server.openUrl);

@@ -83,7 +83,14 @@ describe('teachers, training and runs views, end to end', () => {
     await expect.poll(() => page.textContent('[data-testid="train-card"]')).toMatch(/M parameters.*GFLOPs/);
     await page.fill('[data-testid="train-epochs"]', '2');
     await page.fill('[data-testid="train-batch"]', '3');
-    await page.fill('input[type="number"][step="32"]', '64');
+    // A wrong value is said in words beside its field, and nothing starts until it is right.
+    await page.fill('[data-testid="train-imgsz"]', '100');
+    await expect
+      .poll(() => page.textContent('[data-testid="error-imgsz"]'))
+      .toBe("Image size must be a multiple of 32 (the model's largest stride): 96?");
+    expect(await page.isDisabled('[data-testid="train-start"]')).toBe(true);
+    await page.fill('[data-testid="train-imgsz"]', '64');
+    await expect.poll(() => page.locator('[data-testid="error-imgsz"]').count()).toBe(0);
     await page.click('[data-testid="train-start"]');
     await expect
       .poll(() => page.textContent('[data-testid="train-progress"]'), { timeout: 60_000 })
@@ -94,10 +101,15 @@ describe('teachers, training and runs views, end to end', () => {
     await expect.poll(() => row.textContent()).toMatch(/done/);
     expect(await row.locator('[data-col="epochs"]').textContent()).toBe('2');
     await page.screenshot({ path: artifactPath('train.png') });
-    // The leaderboard: evaluate on val with the one evaluator; mAP, size, latency and train time appear.
+    // The leaderboard: a finished run was evaluated on val as it finished, with the one evaluator.
     await page.goto(`${server.openUrl}#/runs`);
     await page.waitForSelector('[data-testid="runs-view"]');
-    await page.click('[data-testid="leaderboard-evaluate-all"]');
+    await expect
+      .poll(() => page.locator('[data-testid="runs-table"] tbody tr [data-col="map"]').first().textContent())
+      .toMatch(/^\d\.\d{3}$/);
+    // Nothing is missing: the leaderboard has nothing to evaluate.
+    await expect.poll(() => page.textContent('[data-testid="leaderboard-evaluate-all"]')).toBe('Evaluate 0 on val');
+    expect(await page.isDisabled('[data-testid="leaderboard-evaluate-all"]')).toBe(true);
     const first = page.locator('[data-testid="runs-table"] tbody tr').first();
     await expect.poll(() => first.locator('[data-col="latency"]').textContent(), { timeout: 60_000 }).toMatch(/\d ms/);
     expect(await first.locator('[data-col="map"]').textContent()).toMatch(/^\d\.\d{3}$/);
@@ -113,7 +125,6 @@ describe('teachers, training and runs views, end to end', () => {
     await page.reload();
     await page.waitForSelector('[data-testid="runs-view"]');
     await expect.poll(() => page.locator('[data-testid="runs-table"] tbody tr').count()).toBe(2);
-    await page.click('[data-testid="leaderboard-evaluate-all"]');
     await expect
       .poll(() => page.locator('[data-testid="runs-table"] [data-col="latency"]').allTextContents(), {
         timeout: 60_000,
@@ -219,6 +230,29 @@ describe('teachers, training and runs views, end to end', () => {
     expect(
       (await call(session, 'images.get', { id: val.id })).annotations.filter((a) => a.review === 'rejected'),
     ).toHaveLength(1);
+    // The viewer zooms around the cursor and 0 fits; the matrix shows rows as shares; A/D walk the list.
+    const viewer = page.locator('[data-testid="det-viewer"]');
+    await viewer.scrollIntoViewIfNeeded();
+    const vb = (await viewer.boundingBox())!;
+    await page.mouse.move(vb.x + vb.width / 2, vb.y + vb.height / 2);
+    await page.mouse.wheel(0, -300);
+    await expect.poll(async () => Number(await viewer.getAttribute('data-scale'))).toBeGreaterThan(1);
+    await page.keyboard.press('0');
+    await expect.poll(() => viewer.getAttribute('data-scale')).toBe('1.000');
+    await page.check('[data-testid="det-normalise"]');
+    await expect
+      .poll(() => page.locator('[data-testid="det-confusion"] td button').allTextContents())
+      .toEqual(expect.arrayContaining([expect.stringMatching(/^[01]\.\d\d$/)]));
+    const heading = () => page.textContent('h2');
+    const before = await heading();
+    const listed = await page.locator('[data-testid="det-images"] li').count();
+    if (listed > 1) {
+      await page.locator('h2').click(); // the keys go to the view, not the check box
+      await page.keyboard.press('d');
+      await expect.poll(heading).not.toBe(before);
+      await page.keyboard.press('a');
+      await expect.poll(heading).toBe(before);
+    }
     expect(errors).toEqual([]);
     await page.close();
   }, 240_000);
@@ -379,8 +413,44 @@ describe('teachers, training and runs views, end to end', () => {
     await expect.poll(() => row.count()).toBe(0);
     // The live charts show the distillation terms (the last run is the one charted on a fresh load).
     await page.reload();
-    await expect.poll(() => page.textContent('[data-testid="train-charts"]')).toMatch(/kd_cls/);
+    await expect.poll(() => page.textContent('[data-testid="train-charts"]')).toMatch(/distillation cls loss/);
     expect(errors).toEqual([]);
     await page.close();
   }, 180_000);
+
+  it('names, annotates and deletes a run from the runs table', async () => {
+    const started = await call(session, 'train.start', {
+      model: { backbone: 'shufflenetv2_x0_5', head: 'yolo', scale: 'n' },
+      data: { imgsz: 64, batch: 3 },
+      budget: { epochs: 1 },
+      name: 'throwaway',
+    });
+    const done = await session.jobs.wait(started.jobId);
+    const id = (done.result as { runId: number }).runId;
+    const dir = (await call(session, 'runs.list', {})).find((r) => r.id === id)!.artifacts.dir!;
+    expect(fs.existsSync(dir)).toBe(true);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.openUrl}#/runs`);
+    const row = page.locator(`[data-testid="runs-table"] tr[data-run="${id}"]`);
+    await row.locator('[data-testid="run-describe"]').click();
+    await row.locator('[data-testid="run-name-input"]').fill('shufflenet baseline');
+    await row.locator('[data-testid="run-note-input"]').fill('1 epoch, only to compare latency');
+    await row.locator('[data-testid="run-describe-save"]').click();
+    await expect.poll(() => row.locator('[data-col="name"]').textContent()).toMatch(/shufflenet baseline/);
+    expect(await row.locator('[data-testid="run-note"]').textContent()).toBe('1 epoch, only to compare latency');
+    const stored = (await call(session, 'runs.list', {})).find((r) => r.id === id)!;
+    expect([stored.name, stored.note]).toEqual(['shufflenet baseline', '1 epoch, only to compare latency']);
+    await row.locator('[data-testid="run-delete"]').click();
+    await expect
+      .poll(() => page.textContent('[data-testid="dialog"]'))
+      .toMatch(/Delete run \d+ \(shufflenet baseline\)/);
+    await page.click('[data-testid="dialog-ok"]');
+    await expect.poll(() => row.count()).toBe(0);
+    expect((await call(session, 'runs.list', {})).some((r) => r.id === id)).toBe(false);
+    expect(fs.existsSync(dir)).toBe(false);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
 });

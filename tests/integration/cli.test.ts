@@ -86,6 +86,11 @@ beforeAll(async () => {
   // Without a terminal, progress comes as lines; nothing else is said.
   expect(said(r.stderr)).toBe('');
   expect(r.code).toBe(0);
+  // The object sizes it drew, as COCO's classes and a histogram.
+  expect(r.stdout).toMatch(
+    /object sizes: \d+ boxes at imgsz 320: small \d+%, medium \d+%, large \d+% \(median side \d+ px\)/,
+  );
+  expect(r.stdout).toMatch(/^ +16-24 px #* +\d+$/m);
 }, 120_000);
 
 afterAll(() => tmp.cleanup());

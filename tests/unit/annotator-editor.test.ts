@@ -102,7 +102,13 @@ describe('annotator editor state', () => {
       score,
       review: 'pending' as const,
     });
-    store.annotations.addMany([pending(ids[1]!, 0.9), pending(ids[1]!, 0.1), pending(ids[2]!, 0.8)]);
+    // The first image's only pending box is under the slider: the queue at 0.25 does not walk through it.
+    store.annotations.addMany([
+      pending(ids[1]!, 0.9),
+      pending(ids[1]!, 0.1),
+      pending(ids[2]!, 0.8),
+      pending(ids[0]!, 0.1),
+    ]);
     const { e, went } = editor({ review: true, confirm: false });
     await e.open(ids[1]!, Promise.resolve(null));
     expect(e.visible).toHaveLength(1); // the 0.1 box is under the slider
@@ -145,7 +151,7 @@ describe('annotator editor state', () => {
     expect(q.e.done).toBe(false);
     await q.e.markDone();
     expect(q.e.done).toBe(true);
-    expect(q.e.status).toBe('Done: 1 pending box(es) rejected. No other image has pending boxes.');
+    expect(q.e.status).toBe('Done: 1 pending box(es) rejected. No other image has pending boxes scoring ≥ 0.25.');
     expect(store.annotations.forImage(ids[1]!).some((a) => a.review === 'pending')).toBe(false);
     await q.e.markDone(false);
     expect(store.images.get(ids[1]!).status).toBe('unlabeled');

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProjectStore } from '../../src-main/store/project.js';
+import { datasetHealth } from '../../src-main/store/health.js';
 import { tempDir } from '../helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -73,6 +74,7 @@ describe('project store', () => {
     const old = Number(insert.run('old', JSON.stringify(legacy)).lastInsertRowid);
     // As an earlier Starling left the file: schema 4, with its jobs table.
     s.db.exec('CREATE TABLE jobs (id TEXT PRIMARY KEY)');
+    s.db.exec('DROP TABLE class_ops; DROP TABLE image_trash; ALTER TABLE runs DROP COLUMN note'); // migration 6's
     s.db.pragma('user_version = 4');
     s.close();
     const r = ProjectStore.open(tmp.dir);
@@ -166,6 +168,126 @@ describe('project store', () => {
     expect(() => s.classes.delete(cat!.id)).toThrow(/still has 1 annotations/);
     s.classes.delete(cat!.id, dog!.id);
     expect(s.annotations.forImage(img.id)[0]!.classId).toBe(dog!.id);
+    s.close();
+  });
+
+  it('deletes a class with its boxes and merges one into another, each undone with the same ids', () => {
+    const s = seeded();
+    const [cat, dog] = s.classes.list();
+    const bird = s.classes.create('bird');
+    const [a, b] = [s.images.byPath('a.jpg')!, s.images.byPath('b.jpg')!];
+    const box = (imageId: number, classId: number, x: number) => ({ imageId, classId, x, y: 1, w: 5, h: 5 });
+    const catBoxes = s.annotations.addMany([box(a.id, cat!.id, 1), box(a.id, cat!.id, 20), box(b.id, cat!.id, 1)]);
+    s.annotations.addMany([box(a.id, dog!.id, 40)]);
+    const birdBoxes = s.annotations.addMany([box(b.id, bird.id, 30)]);
+    const before = s.annotations.forImage(a.id);
+    expect(s.classes.usage(cat!.id)).toEqual({ boxes: 3, accepted: 3, pending: 0, rejected: 0, images: 2 });
+
+    expect(s.classes.removeWithBoxes(cat!.id)).toMatchObject({ kind: 'delete', name: 'cat', boxes: 3 });
+    expect(s.classes.list().map((c) => c.name)).toEqual(['dog', 'bird']);
+    expect(s.annotations.forImage(a.id)).toHaveLength(1);
+    expect(s.classes.merge(bird.id, dog!.id)).toMatchObject({ kind: 'merge', boxes: 1 });
+    expect(s.annotations.get(birdBoxes[0]!).classId).toBe(dog!.id);
+    expect(s.classes.lastOp()).toMatchObject({ kind: 'merge', name: 'bird', boxes: 1 });
+
+    // Undo the merge, then the delete: everything back as it was, ids and order included.
+    expect(s.classes.undoLastOp()).toMatchObject({ kind: 'merge', name: 'bird', boxes: 1, undone: true });
+    expect(s.annotations.get(birdBoxes[0]!).classId).toBe(bird.id);
+    expect(s.classes.undoLastOp()).toMatchObject({ kind: 'delete', name: 'cat', boxes: 3 });
+    expect(s.classes.list().map((c) => [c.id, c.name])).toEqual([
+      [cat!.id, 'cat'],
+      [dog!.id, 'dog'],
+      [bird.id, 'bird'],
+    ]);
+    expect(s.annotations.forImage(a.id)).toEqual(before);
+    expect(s.annotations.get(catBoxes[2]!).imageId).toBe(b.id);
+    expect(s.classes.undoLastOp()).toBeNull();
+
+    // A class of the same name made since blocks the undo, with the reason.
+    s.classes.removeWithBoxes(cat!.id);
+    s.classes.create('cat');
+    expect(() => s.classes.undoLastOp()).toThrow(/a class named "cat" exists again/);
+    expect(() => s.classes.merge(dog!.id, dog!.id)).toThrow(/into itself/);
+    s.close();
+  });
+
+  it('deletes images with their boxes into a trash that undo empties back, ids and all', () => {
+    const s = seeded();
+    const [cat] = s.classes.list();
+    const [a, b] = [s.images.byPath('a.jpg')!, s.images.byPath('b.jpg')!];
+    s.annotations.addMany([
+      { imageId: a.id, classId: cat!.id, x: 1, y: 1, w: 5, h: 5 },
+      { imageId: b.id, classId: cat!.id, x: 2, y: 2, w: 5, h: 5 },
+    ]);
+    const before = [s.images.get(a.id), s.annotations.forImage(a.id)];
+    expect(s.images.deleteToTrash([a.id, b.id])).toEqual({ images: 2, boxes: 2 });
+    expect(s.images.count()).toBe(0);
+    expect(s.counts().annotations.accepted).toBe(0);
+    expect(() => s.images.deleteToTrash([a.id])).toThrow(/image \d+ does not exist/);
+    expect(s.images.undoDelete()).toEqual({ images: 2, boxes: 2, skipped: 0 });
+    expect([s.images.get(a.id), s.annotations.forImage(a.id)]).toEqual(before);
+    expect(s.images.undoDelete()).toBeNull();
+    // An image added again at the same path since the delete stays; the trashed one is skipped.
+    s.images.deleteToTrash([b.id]);
+    s.images.addMany([{ path: 'b.jpg', hash: 'h9', width: 10, height: 10 }]);
+    expect(s.images.undoDelete()).toEqual({ images: 0, boxes: 0, skipped: 1 });
+    expect(s.images.byPath('b.jpg')!.hash).toBe('h9');
+    s.close();
+  });
+
+  it('reports dataset health: balance, sizes and aspects by split, duplicates, edge and tiny boxes', () => {
+    const s = seeded(); // a.jpg (train) and b.jpg (val), 100 x 80
+    const [cat, dog] = s.classes.list();
+    const [a, b] = [s.images.byPath('a.jpg')!, s.images.byPath('b.jpg')!];
+    s.images.addMany([{ path: 'c.jpg', hash: 'h1', width: 100, height: 80, split: 'test' }]); // a.jpg's content
+    s.annotations.addMany([
+      { imageId: a.id, classId: cat!.id, x: 0, y: 10, w: 40, h: 10 }, // touches the left edge; 20 px, aspect 4
+      { imageId: a.id, classId: dog!.id, x: 50, y: 30, w: 3, h: 3 }, // tiny
+      { imageId: b.id, classId: cat!.id, x: 20, y: 20, w: 30, h: 30 },
+      { imageId: b.id, classId: cat!.id, x: 60, y: 20, w: 10, h: 10, source: 'teacher:t', review: 'pending' },
+    ]);
+    const h = datasetHealth(s.db);
+    const [train, val, test] = h.splits;
+    expect([train!.images, train!.boxes, val!.boxes, test!.images]).toEqual([1, 2, 1, 1]);
+    expect(train!.perClass.map((c) => [c.name, c.boxes])).toEqual([
+      ['cat', 1],
+      ['dog', 1],
+    ]);
+    const count = (bins: { lo: number; count: number }[], lo: number) => bins.find((x) => x.lo === lo)!.count;
+    expect(count(train!.side, 16)).toBe(1); // sqrt(400) = 20
+    expect(count(train!.side, 0)).toBe(1); // 3 px
+    expect(count(train!.aspect, 4)).toBe(1);
+    expect(h.edgeBoxes.count).toBe(1);
+    expect(h.tinyBoxes.examples.map((x) => x.path)).toEqual(['a.jpg']);
+    expect(h.duplicates).toEqual([
+      {
+        hash: 'h1',
+        crossSplit: true,
+        images: [expect.objectContaining({ path: 'a.jpg' }), expect.objectContaining({ path: 'c.jpg' })],
+      },
+    ]);
+    expect(h.pending).toBe(1);
+    s.close();
+  });
+
+  it('orders the gallery by name or as added, either way, and walks and counts in that order', () => {
+    const s = ProjectStore.create(tmp.dir, 'sorting');
+    // Added in the order c, a, d, b.
+    const [c, a, d, b] = s.images.addMany(
+      ['c', 'a', 'd', 'b'].map((n) => ({ path: `${n}.jpg`, hash: n, width: 10, height: 10 })),
+    );
+    const names = (sort?: 'added' | '-added' | 'name' | '-name') => s.images.list({ sort }).map((im) => im.path[0]);
+    expect(names()).toEqual(['c', 'a', 'd', 'b']);
+    expect(names('-added')).toEqual(['b', 'd', 'a', 'c']);
+    expect(names('name')).toEqual(['a', 'b', 'c', 'd']);
+    expect(names('-name')).toEqual(['d', 'c', 'b', 'a']);
+    expect(s.images.ids({ sort: 'name' })).toEqual([a, b, c, d]);
+    expect(s.images.around(b!, { sort: 'name' })).toEqual({ prev: a, next: c });
+    expect(s.images.around(d!, { sort: 'name' }, true)).toEqual({ prev: c, next: a });
+    expect(s.images.around(a!, { sort: '-name' }, true)).toEqual({ prev: b, next: d });
+    expect(s.images.around(c!, { sort: '-added' })).toEqual({ prev: a, next: null });
+    expect(s.images.indexOf(c!, { sort: 'name' })).toBe(2);
+    expect(s.images.indexOf(c!, { sort: '-name' })).toBe(1);
     s.close();
   });
 
@@ -349,6 +471,25 @@ describe('annotation history', () => {
     ).toThrow(/not a finite number/);
     expect(s.annotations.forImage(a.id)).toHaveLength(0);
     expect(s.annotations.historyState(a.id).canUndo).toBe(false);
+    s.close();
+  });
+
+  it('cuts a box to the image, and refuses one that lies wholly outside it, saving nothing of the edit', () => {
+    const s = seeded();
+    const [cat] = s.classes.list();
+    const a = s.images.byPath('a.jpg')!; // 100 x 80
+    const { created } = s.annotations.edit(a.id, [{ op: 'create', classId: cat!.id, x: -10, y: 70, w: 30, h: 30 }]);
+    expect(s.annotations.get(created[0]!)).toMatchObject({ x: 0, y: 70, w: 20, h: 10 });
+    expect(() =>
+      s.annotations.edit(a.id, [
+        { op: 'create', classId: cat!.id, x: 1, y: 1, w: 2, h: 2 },
+        { op: 'create', classId: cat!.id, x: 120, y: 10, w: 20, h: 20 },
+      ]),
+    ).toThrow(/new box: the box \(120\.0, 10\.0, 20\.0 x 20\.0\) lies outside the 100 x 80 image/);
+    expect(() => s.annotations.edit(a.id, [{ op: 'update', id: created[0]!, x: -50 }])).toThrow(/lies outside/);
+    expect(s.annotations.forImage(a.id)).toHaveLength(1);
+    s.annotations.edit(a.id, [{ op: 'update', id: created[0]!, x: 90 }]);
+    expect(s.annotations.get(created[0]!)).toMatchObject({ x: 90, w: 10 });
     s.close();
   });
 });

@@ -16,6 +16,8 @@ interface Bridge {
   call(method: string, input: unknown): Promise<unknown>;
   onEvent(listener: (e: unknown) => void): () => void;
   mediaBase: string;
+  /** The desktop app's native file dialog (src-main/preload.ts). */
+  pickPath?(o: { kind: 'file' | 'folder'; title?: string; save?: boolean }): Promise<string | null>;
 }
 
 type Envelope = { ok: true; result: unknown } | { ok: false; error: ApiErrorBody };
@@ -80,6 +82,15 @@ class ApiClient {
     const bridge = (globalThis as { starlingBridge?: Bridge }).starlingBridge;
     this.transport = bridge ? bridgeTransport(bridge) : httpTransport();
     this.transport.subscribe((e) => this.listeners.get(e.event)?.forEach((l) => l(e.data)));
+  }
+
+  /**
+   * The native file dialog in the desktop app (null when cancelled); undefined in browser mode, where the path is
+   * typed into a field and checked with files.stat.
+   */
+  get pickPath():
+    ((o: { kind: 'file' | 'folder'; title?: string; save?: boolean }) => Promise<string | null>) | undefined {
+    return (globalThis as { starlingBridge?: Bridge }).starlingBridge?.pickPath;
   }
 
   get mode(): 'electron' | 'browser' {

@@ -14,6 +14,10 @@ class GalleryView {
   classId = $state<number | ''>('');
   source = $state<'' | 'manual' | 'teacher' | 'model'>('');
   minScore = $state(0);
+  /** Part of the file name or path (case-insensitive). */
+  search = $state('');
+  /** The grid's order (the annotator's A/D follow it). */
+  sort = $state<'added' | '-added' | 'name' | '-name'>('added');
   /** Where the gallery was left (plain fields: written when it is left, read when it opens). */
   left: { key: string; selected: number; scrollTop: number } | null = null;
   /** The image the annotator showed last: the Annotate tab goes back to it. */
@@ -27,6 +31,8 @@ class GalleryView {
       ...(this.classId !== '' ? { classId: this.classId } : {}),
       ...(this.source ? { source: this.source } : {}),
       ...(this.minScore > 0 ? { minScore: this.minScore } : {}),
+      ...(this.search.trim() ? { pathContains: this.search.trim() } : {}),
+      ...(this.sort !== 'added' ? { sort: this.sort } : {}),
     };
   }
 
@@ -44,6 +50,8 @@ class GalleryView {
     this.classId = '';
     this.source = '';
     this.minScore = 0;
+    this.search = '';
+    this.sort = 'added';
     this.left = null;
     this.lastAnnotated = null;
   }

@@ -5,6 +5,8 @@
 import type { Component } from 'svelte';
 import type { Route } from '../lib/router.svelte';
 import Annotate from './Annotate.svelte';
+import Dataset from './Dataset.svelte';
+import Health from './Health.svelte';
 import Detections from './Detections.svelte';
 import Export from './Export.svelte';
 import Gallery from './Gallery.svelte';
@@ -31,6 +33,8 @@ export const VIEWS: readonly ViewEntry[] = [
     component: Annotate,
     props: (r) => ({ param: r.param, review: true }),
   },
+  { name: 'dataset', label: 'Dataset', key: 'O', component: Dataset },
+  { name: 'health', label: 'Dataset health', key: 'H', component: Health },
   { name: 'teachers', label: 'Teachers', key: 'T', component: Teachers },
   { name: 'train', label: 'Train', key: 'P', component: Train },
   { name: 'runs', label: 'Runs', key: 'L', component: Train, props: () => ({ leaderboard: true }) },

@@ -56,6 +56,8 @@ export class AnnotatorEditor {
   /** Pending boxes below this score are hidden. */
   minScore = $state(0.25);
   status = $state('');
+  /** The image shown before the last A/D: the review queue may have moved past it (its boxes all decided). */
+  lastImage = $state<number | null>(null);
 
   private queue: Promise<void> = Promise.resolve();
   private opening = 0;
@@ -132,8 +134,13 @@ export class AnnotatorEditor {
   private async neighbours(id: number): Promise<{ prev: number | null; next: number | null }> {
     // The review queue: images with pending boxes, in gallery order, going round; the shown image may have left
     // it (its last pending box was just decided), and the walk goes on from where it was.
+    // At the slider's threshold: an image whose pending boxes all score below it is not in the queue.
     const n = this.o.review
-      ? await this.o.backend.call('images.neighbors', { id, filter: { status: 'pending' }, wrap: true })
+      ? await this.o.backend.call('images.neighbors', {
+          id,
+          filter: { status: 'pending', ...(this.minScore > 0 ? { pendingMinScore: this.minScore } : {}) },
+          wrap: true,
+        })
       : await this.o.backend.call('images.neighbors', { id, filter: this.o.walkFilter() });
     return { prev: n.prev, next: n.next };
   }
@@ -158,9 +165,12 @@ export class AnnotatorEditor {
     const n = !this.o.review && this.walk?.id === d.image.id ? this.walk : await this.neighbours(d.image.id);
     const target = dir < 0 ? n.prev : n.next;
     if (target === null) {
-      this.status = this.o.review ? 'No other image has pending boxes.' : 'No more images.';
+      this.status = this.o.review
+        ? `No other image has pending boxes scoring ≥ ${this.minScore.toFixed(2)}.`
+        : 'No more images.';
       return;
     }
+    this.lastImage = d.image.id;
     this.o.go(target);
   }
 
@@ -262,6 +272,26 @@ export class AnnotatorEditor {
       ids.map((id) => ({ op: 'update' as const, id, review: state })),
       state === 'accepted' ? 'accept' : 'reject',
     );
+  }
+
+  /** Rejects the selected pending box, or every visible pending box on the image. */
+  rejectVisible(): Promise<void> {
+    const sel = this.selected;
+    const ids =
+      sel?.review === 'pending' ? [sel.id] : this.visible.filter((a) => a.review === 'pending').map((a) => a.id);
+    return this.setReview(ids, 'rejected');
+  }
+
+  /** Puts a rejected box back to pending (a teacher's) or accepted (anyone else's), as one undoable edit. */
+  restore(id: number): Promise<void> {
+    const a = this.detail?.annotations.find((x) => x.id === id);
+    if (!a || a.review !== 'rejected') return Promise.resolve();
+    const review = a.source.startsWith('teacher:') ? 'pending' : 'accepted';
+    return this.save([{ op: 'update', id, review }], 'restore');
+  }
+
+  get rejected(): AnnotationRecord[] {
+    return (this.detail?.annotations ?? []).filter((a) => a.review === 'rejected');
   }
 
   /** Enter: accepts the selected pending box, or every visible pending box on the image. */
