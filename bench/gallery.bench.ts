@@ -8,7 +8,8 @@
  * scrollbar), after which it times how long until every visible thumbnail is shown.
  *
  * The images are 1,000 distinct 640x480 JPEGs hard-linked under 100,000 names; each row has its own hash, so
- * every cell's thumbnail is made by the server on first sight, as in a freshly imported project.
+ * every cell's thumbnail is made by the server on first sight, as in a freshly imported project. Each image has
+ * three boxes, drawn over its thumbnail (the gallery's overlays).
  *
  *   npm run bench:gallery            (100,000 images)
  *   npm run bench:gallery -- 20000   (another count)
@@ -150,7 +151,22 @@ try {
     });
   }
   const store = ProjectStore.create(projectDir, 'gallery bench');
-  store.images.addMany(rows);
+  const ids = store.images.addMany(rows);
+  // Three boxes on each image, so the thumbnails carry overlays (300,000 boxes at 100,000 images).
+  const classes = ['cat', 'dog', 'bird'].map((name) => store.classes.create(name).id);
+  for (let off = 0; off < ids.length; off += 10_000)
+    store.annotations.addMany(
+      ids.slice(off, off + 10_000).flatMap((imageId, k) =>
+        [0, 1, 2].map((j) => ({
+          imageId,
+          classId: classes[j]!,
+          x: 40 + 150 * j,
+          y: 60 + ((off + k) % 200),
+          w: 90,
+          h: 70,
+        })),
+      ),
+    );
   store.close();
   await call(session, 'project.open', { path: projectDir });
 
