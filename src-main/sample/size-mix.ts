@@ -8,6 +8,7 @@
  * 10 px to half the short side equally likely, about 60% small), kept so the two can be compared.
  */
 import type { DatasetImage } from '../formats/dataset.js';
+import { histogram, type Bin } from '../util/histogram.js';
 import type { Rng } from '../util/random.js';
 
 export type SizeMix = 'coco' | 'log-uniform';
@@ -69,8 +70,7 @@ export interface SizeHistogram {
   boxes: number;
   /** COCO's classes: count and share of boxes. */
   classes: { name: string; count: number; share: number }[];
-  /** `hi` null: open-ended (JSON has no Infinity, and the histogram is stored and sent as JSON). */
-  bins: { lo: number; hi: number | null; count: number }[];
+  bins: Bin[];
   medianSide: number;
 }
 
@@ -91,10 +91,7 @@ export function sizeHistogram(images: readonly DatasetImage[], imgsz = REFERENCE
       const count = within(c.lo, c.hi);
       return { name: c.name, count, share: sides.length ? count / sides.length : 0 };
     }),
-    bins: HISTOGRAM_EDGES.slice(0, -1).map((lo, i) => {
-      const hi = HISTOGRAM_EDGES[i + 1]!;
-      return { lo, hi: hi === Infinity ? null : hi, count: within(lo, hi) };
-    }),
+    bins: histogram(sides, HISTOGRAM_EDGES),
     medianSide: sides.length ? sides[Math.floor(sides.length / 2)]! : 0,
   };
 }
