@@ -193,9 +193,25 @@ describe('teachers, training and runs views, end to end', () => {
       .locator('[data-testid="det-images"] li', { hasText: val.path.split('/').at(-1)! })
       .locator('button')
       .click();
-    await page.waitForSelector('[data-testid="det-pred"]');
+    const viewer = page.locator('[data-testid="det-viewer"]');
+    await page.waitForSelector('[data-testid="det-viewer"] canvas');
+    // The scene fits the image once its pixels are in.
+    await expect.poll(async () => Number(await viewer.getAttribute('data-fit'))).not.toBe(1);
+    await viewer.scrollIntoViewIfNeeded();
     await page.screenshot({ path: artifactPath('detections.png') });
-    await page.locator('[data-testid="det-pred"]').first().click();
+    /** Clicks an image pixel of the viewer, through the view transform it publishes. */
+    const clickAt = async (x: number, y: number) => {
+      const b = (await viewer.boundingBox())!;
+      const [s, ox, oy] = await Promise.all(
+        ['data-scale', 'data-x', 'data-y'].map(async (a) => Number(await viewer.getAttribute(a))),
+      );
+      await page.mouse.click(b.x + ox! + x * s!, b.y + oy! + y * s!);
+    };
+    const preds = await call(session, 'runs.predictions', { id: run.id, imageId: val.id });
+    const firstPred = preds.find((p) => p.x === 2)!;
+    const secondPred = preds.find((p) => p.x === 30)!;
+    await clickAt(12, 12);
+    await expect.poll(() => viewer.getAttribute('data-picked')).toBe(`pred:${firstPred.id}`);
     await page.keyboard.press('l');
     await expect
       .poll(async () =>
@@ -212,10 +228,15 @@ describe('teachers, training and runs views, end to end', () => {
       .toBe(true);
     // The first prediction now matches the new label: L again adds nothing. X on the other records it as a
     // rejected box (a false positive, declined).
-    await page.locator('[data-testid="det-pred"]').first().click();
+    // The new label lies exactly under the prediction; the prediction stays on top, so the click still picks it.
+    await clickAt(1, 1); // the background: nothing picked
+    await expect.poll(() => viewer.getAttribute('data-picked')).toBe('');
+    await clickAt(12, 12);
+    await expect.poll(() => viewer.getAttribute('data-picked')).toBe(`pred:${firstPred.id}`);
     await page.keyboard.press('l');
     await expect.poll(() => page.textContent('[data-testid="det-status"]')).toMatch(/matches a label/);
-    await page.locator('[data-testid="det-pred"]').nth(1).click();
+    await clickAt(37, 38);
+    await expect.poll(() => viewer.getAttribute('data-picked')).toBe(`pred:${secondPred.id}`);
     await page.keyboard.press('x');
     await expect
       .poll(async () =>
@@ -224,21 +245,27 @@ describe('teachers, training and runs views, end to end', () => {
           .map((a) => `${a.x} ${a.review} ${a.score}`),
       )
       .toEqual(['2 accepted 0.9', '30 rejected 0.8']);
-    await page.locator('[data-testid="det-pred"]').nth(1).click();
+    await clickAt(37, 38);
     await page.keyboard.press('x'); // once is enough
     await expect.poll(() => page.textContent('[data-testid="det-status"]')).toMatch(/already recorded/);
     expect(
       (await call(session, 'images.get', { id: val.id })).annotations.filter((a) => a.review === 'rejected'),
     ).toHaveLength(1);
     // The viewer zooms around the cursor and 0 fits; the matrix shows rows as shares; A/D walk the list.
-    const viewer = page.locator('[data-testid="det-viewer"]');
-    await viewer.scrollIntoViewIfNeeded();
+    const fit = Number(await viewer.getAttribute('data-fit'));
+    expect(Number(await viewer.getAttribute('data-scale'))).toBeCloseTo(fit, 6); // L and X kept the view
     const vb = (await viewer.boundingBox())!;
     await page.mouse.move(vb.x + vb.width / 2, vb.y + vb.height / 2);
     await page.mouse.wheel(0, -300);
-    await expect.poll(async () => Number(await viewer.getAttribute('data-scale'))).toBeGreaterThan(1);
+    await expect.poll(async () => Number(await viewer.getAttribute('data-scale'))).toBeGreaterThan(fit * 1.1);
+    // A drag pans the zoomed image.
+    const x0 = Number(await viewer.getAttribute('data-x'));
+    await page.mouse.down();
+    await page.mouse.move(vb.x + vb.width / 2 + 60, vb.y + vb.height / 2, { steps: 4 });
+    await page.mouse.up();
+    await expect.poll(async () => Number(await viewer.getAttribute('data-x'))).toBeCloseTo(x0 + 60, 0);
     await page.keyboard.press('0');
-    await expect.poll(() => viewer.getAttribute('data-scale')).toBe('1.000');
+    await expect.poll(async () => Number(await viewer.getAttribute('data-scale'))).toBeCloseTo(fit, 6);
     await page.check('[data-testid="det-normalise"]');
     await expect
       .poll(() => page.locator('[data-testid="det-confusion"] td button').allTextContents())

@@ -37,6 +37,8 @@ export interface EditorOptions {
   prefetchImage?: (imageId: number) => void;
   /** The state changed in a way the scene must redraw. */
   changed?: () => void;
+  /** Shows a message to the user (the app's toasts). */
+  notify?: (text: string, kind: 'info' | 'error') => void;
 }
 
 interface Walk {
@@ -55,7 +57,10 @@ export class AnnotatorEditor {
   hidden = $state<Record<number, boolean>>({});
   /** Pending boxes below this score are hidden. */
   minScore = $state(0.25);
+  /** The last message said (each also goes to `notify`, as a toast in the app). */
   status = $state('');
+  /** Whether the edits are saved: a quiet line, not a message per save. */
+  saveState = $state<'' | 'saved' | 'failed'>('');
   /** The image shown before the last A/D: the review queue may have moved past it (its boxes all decided). */
   lastImage = $state<number | null>(null);
 
@@ -68,6 +73,12 @@ export class AnnotatorEditor {
   private clipboard: (BoxGeometry & { classId: number })[] = [];
 
   constructor(private readonly o: EditorOptions) {}
+
+  /** Tells the user something: a failure (`error`) or the outcome of an action. */
+  say(text: string, kind: 'info' | 'error' = 'info'): void {
+    this.status = text;
+    this.o.notify?.(text, kind);
+  }
 
   // ---- what is shown -------------------------------------------------------------------------------
 
@@ -165,9 +176,9 @@ export class AnnotatorEditor {
     const n = !this.o.review && this.walk?.id === d.image.id ? this.walk : await this.neighbours(d.image.id);
     const target = dir < 0 ? n.prev : n.next;
     if (target === null) {
-      this.status = this.o.review
-        ? `No other image has pending boxes scoring ≥ ${this.minScore.toFixed(2)}.`
-        : 'No more images.';
+      this.say(
+        this.o.review ? `No other image has pending boxes scoring ≥ ${this.minScore.toFixed(2)}.` : 'No more images.',
+      );
       return;
     }
     this.lastImage = d.image.id;
@@ -189,7 +200,10 @@ export class AnnotatorEditor {
     if (imageId === undefined) return this.queue;
     this.queue = this.queue
       .then(() => work(imageId))
-      .catch((e: unknown) => void (this.status = `Not saved: ${(e as Error).message}`));
+      .catch((e: unknown) => {
+        this.saveState = 'failed';
+        this.say(`Not saved: ${(e as Error).message}`, 'error');
+      });
     return this.queue;
   }
 
@@ -201,10 +215,10 @@ export class AnnotatorEditor {
       const list = typeof ops === 'function' ? ops() : ops;
       if (!list.length) return;
       const r = await this.o.backend.call('annotations.edit', { imageId, ops: list, label });
-      if (!this.stillShown(imageId) || !this.detail) return void (this.status = 'Saved');
+      if (!this.stillShown(imageId) || !this.detail) return void (this.saveState = 'saved');
       this.detail = { ...this.detail, annotations: r.annotations, canUndo: r.canUndo, canRedo: r.canRedo };
       if (r.created.length) this.selectedId = r.created.at(-1)!;
-      this.status = 'Saved';
+      this.saveState = 'saved';
     }).finally(() => this.o.changed?.()); // also after a failure: a box dragged but not saved goes back
   }
 
@@ -214,7 +228,7 @@ export class AnnotatorEditor {
       if (!this.stillShown(imageId) || !this.detail) return;
       this.detail = { ...this.detail, annotations: r.annotations, canUndo: r.canUndo, canRedo: r.canRedo };
       if (!r.annotations.some((a) => a.id === this.selectedId)) this.selectedId = null;
-      this.status = r.changed ? (kind === 'undo' ? 'Undone' : 'Redone') : `Nothing to ${kind}`;
+      this.say(r.changed ? (kind === 'undo' ? 'Undone' : 'Redone') : `Nothing to ${kind}`);
       this.o.changed?.();
     });
   }
@@ -222,7 +236,7 @@ export class AnnotatorEditor {
   /** A box drawn on the canvas, in the current class. */
   create(box: BoxGeometry): Promise<void> {
     if (this.currentClass === null) {
-      this.status = 'Create or pick a class first (1-9 or the list).';
+      this.say('Create or pick a class first (1-9 or the list).');
       return Promise.resolve();
     }
     return this.save([{ op: 'create', classId: this.currentClass, ...box }], 'draw');
@@ -311,7 +325,7 @@ export class AnnotatorEditor {
     try {
       const filter = { state: 'accepted' as const, classId, minScore: this.minScore };
       const { changed: n } = await this.o.backend.call('review.set', { ...filter, dryRun: true });
-      if (!n) return void (this.status = `No ${what} in the project.`);
+      if (!n) return void this.say(`No ${what} in the project.`);
       const answer = await this.o.ask({
         title: `Accept ${n} ${what} on every image of the project?`,
         body: 'Ctrl+Z does not undo a bulk accept; Reopen (this class, at this score) puts the boxes back to pending.',
@@ -320,11 +334,11 @@ export class AnnotatorEditor {
       });
       if (!answer.ok) return;
       const r = await this.o.backend.call('review.set', { ...filter, done: answer.checked });
-      this.status = `Accepted ${r.changed} ${what}${answer.checked ? `; ${r.doneImages} image(s) marked done` : ''}`;
+      this.say(`Accepted ${r.changed} ${what}${answer.checked ? `; ${r.doneImages} image(s) marked done` : ''}`);
       this.dropWalk();
       await this.reload();
     } catch (e) {
-      this.status = `Not accepted: ${(e as Error).message}`;
+      this.say(`Not accepted: ${(e as Error).message}`, 'error');
     }
   }
 
@@ -333,11 +347,11 @@ export class AnnotatorEditor {
     const what = `${this.classById.get(classId)?.name ?? '?'} box(es) scoring ≥ ${this.minScore.toFixed(2)}`;
     try {
       const r = await this.o.backend.call('review.set', { state: 'pending', classId, minScore: this.minScore });
-      this.status = `Reopened ${r.changed} decided ${what}`;
+      this.say(`Reopened ${r.changed} decided ${what}`);
       this.dropWalk();
       await this.reload();
     } catch (e) {
-      this.status = `Not reopened: ${(e as Error).message}`;
+      this.say(`Not reopened: ${(e as Error).message}`, 'error');
     }
   }
 
@@ -367,12 +381,12 @@ export class AnnotatorEditor {
       said = done
         ? `Done${r.rejected ? `: ${r.rejected} pending box(es) rejected` : ''}`
         : 'Reopened: not done, it does not train until marked done again';
-      this.status = said;
+      this.say(said);
       await this.reload();
     });
     if (done && this.o.review && said) {
       await this.step(1);
-      if (this.status !== said) this.status = `${said}. ${this.status}`;
+      if (this.status !== said) this.say(`${said}. ${this.status}`);
     }
   }
 
@@ -397,7 +411,7 @@ export class AnnotatorEditor {
     const sel = this.selected;
     const boxes = sel ? [sel] : (this.detail?.annotations ?? []).filter((a) => a.review === 'accepted');
     this.clipboard = boxes.map((a) => ({ classId: a.classId, x: a.x, y: a.y, w: a.w, h: a.h }));
-    this.status = `Copied ${this.clipboard.length} box(es)`;
+    this.say(`Copied ${this.clipboard.length} box(es)`);
   }
 
   paste(): Promise<void> {
@@ -411,13 +425,13 @@ export class AnnotatorEditor {
   async copyFromPrevious(): Promise<void> {
     if (!this.detail) return;
     const n = await this.o.backend.call('images.neighbors', { id: this.detail.image.id, filter: {} });
-    if (n.prev === null) return void (this.status = 'No previous image.');
+    if (n.prev === null) return void this.say('No previous image.');
     const prev = await this.o.backend.call('images.get', { id: n.prev });
     const boxes = prev.annotations.filter((a) => a.review === 'accepted');
     await this.save(
       boxes.map((a) => ({ op: 'create' as const, ...this.fitted(a) })),
       'copy from previous',
     );
-    this.status = `Copied ${boxes.length} box(es) from the previous image`;
+    this.say(`Copied ${boxes.length} box(es) from the previous image`);
   }
 }

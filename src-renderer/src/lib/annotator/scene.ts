@@ -3,6 +3,7 @@
  * dragged is never replaced), every label drawn by one shape, the selection's transformer, the crosshair, and the
  * view (zoom about the cursor, pan). Pointer gestures are explicit states (idle, panning, drawing); what a
  * gesture means is the editor's business (`SceneEvents`). The scene reads boxes, it never decides about them.
+ * Read-only (`editable: false`), it is the detection viewer: a drag pans, a click picks a box.
  */
 import Konva from 'konva';
 import type { AnnotationRecord } from '../../../../src-main/store/types';
@@ -23,10 +24,22 @@ export interface SceneEvents {
   /** The colour a new box is drawn in. */
   drawColour(): string;
   select(id: number | null): void;
-  drawn(box: { x: number; y: number; w: number; h: number }): void;
-  moved(id: number, x: number, y: number): void;
-  resized(id: number, box: { x: number; y: number; w: number; h: number }): void;
+  /** Edits, from an editable scene only. */
+  drawn?(box: { x: number; y: number; w: number; h: number }): void;
+  moved?(id: number, x: number, y: number): void;
+  resized?(id: number, box: { x: number; y: number; w: number; h: number }): void;
   viewChanged(v: View): void;
+}
+
+export interface SceneOptions {
+  /** Boxes are drawn, moved and resized (the annotator); otherwise only picked, and a drag pans (a viewer). */
+  editable: boolean;
+  /**
+   * Each label on a dark backing, and a label that would overlap one placed before it (the selection's first) is
+   * left out rather than drawn over it: a crowded viewer stays readable. Off in the annotator, whose labels
+   * follow a box being dragged and whose frame budget at 1,000 boxes has no room for the layout.
+   */
+  labelLayout: 'all' | 'no-overlap';
 }
 
 type Gesture =
@@ -52,10 +65,14 @@ export class AnnotatorScene {
   private readonly labelShape: Konva.Shape;
   private readonly nodes = new Map<number, { rect: Konva.Rect; label: { text: string; color: string } }>();
 
+  private readonly opts: SceneOptions;
+
   constructor(
     container: HTMLDivElement,
     private readonly ev: SceneEvents,
+    opts: Partial<SceneOptions> = {},
   ) {
+    this.opts = { editable: true, labelLayout: 'all', ...opts };
     this.stage = new Konva.Stage({ container, width: container.clientWidth, height: container.clientHeight });
     this.boxLayer = new Konva.Layer();
     this.guideLayer = new Konva.Layer({ listening: false });
@@ -167,6 +184,7 @@ export class AnnotatorScene {
     const y1 = y0 + this.stage.height() / s;
     c.font = `${12 / s}px Arial, sans-serif`;
     c.textBaseline = 'bottom';
+    if (this.opts.labelLayout === 'no-overlap') return this.drawLabelsApart(c, [x0, y0, x1, y1]);
     for (const { rect, label } of this.nodes.values()) {
       const x = rect.x();
       const y = rect.y() - 2 / s;
@@ -176,9 +194,57 @@ export class AnnotatorScene {
     }
   }
 
+  /**
+   * Labels that never overlap: each goes above its box, or just inside its top edge when that spot is taken,
+   * or is left out (the box is still named when picked). The selection is placed first.
+   */
+  private drawLabelsApart(c: CanvasRenderingContext2D, [x0, y0, x1, y1]: [number, number, number, number]): void {
+    const s = this.view.scale;
+    const h = 15 / s;
+    const pad = 3 / s;
+    // The selection first, then the box under the pointer: those two are always named.
+    const rank = (id: number) => (id === this.ev.selectedId() ? 2 : id === this.hovered ? 1 : 0);
+    const order = [...this.nodes.entries()].sort(([a], [b]) => rank(b) - rank(a));
+    const placed: [number, number, number, number][] = [];
+    const free = (r: [number, number, number, number]) =>
+      !placed.some((q) => r[0] < q[2] && q[0] < r[2] && r[1] < q[3] && q[1] < r[3]);
+    for (const [, { rect, label }] of order) {
+      if (!label.text) continue;
+      const x = rect.x();
+      const w = c.measureText(label.text).width + 2 * pad;
+      const spots: [number, number, number, number][] = [
+        [x, rect.y() - h, x + w, rect.y()],
+        [x, rect.y(), x + w, rect.y() + h],
+      ];
+      // Wholly inside the view vertically: a label cut by the top edge is not readable.
+      const spot = spots.find((r) => r[0] < x1 && r[2] > x0 && r[1] >= y0 && r[3] <= y1 && free(r));
+      if (!spot) continue;
+      placed.push(spot);
+      c.fillStyle = 'rgba(0, 0, 0, 0.65)';
+      c.fillRect(spot[0], spot[1], w, h);
+      c.fillStyle = label.color;
+      c.fillText(label.text, spot[0] + pad, spot[3] - 2 / s);
+    }
+  }
+
+  private hovered: number | null = null;
+  private hover(id: number | null): void {
+    this.hovered = id;
+    this.boxLayer.batchDraw();
+  }
+
   private makeNodes(id: number) {
-    const rect = new Konva.Rect({ name: 'box', id: `box-${id}`, draggable: true, strokeScaleEnabled: false });
+    const rect = new Konva.Rect({
+      name: 'box',
+      id: `box-${id}`,
+      draggable: this.opts.editable,
+      strokeScaleEnabled: false,
+    });
     const label = { text: '', color: '' };
+    if (this.opts.labelLayout === 'no-overlap') {
+      rect.on('mouseenter', () => this.hover(id));
+      rect.on('mouseleave', () => this.hover(null));
+    }
     rect.on('mousedown', (e) => {
       if (this.spaceHeld) return;
       e.cancelBubble = true;
@@ -195,7 +261,7 @@ export class AnnotatorScene {
       const x = Math.min(Math.max(0, rect.x()), Math.max(0, W - rect.width()));
       const y = Math.min(Math.max(0, rect.y()), Math.max(0, H - rect.height()));
       rect.position({ x, y });
-      this.ev.moved(id, x, y);
+      this.ev.moved?.(id, x, y);
     });
     rect.on('transformend', () => {
       // A box resized past the edge is cut at it; one resized to nothing is put back.
@@ -206,7 +272,7 @@ export class AnnotatorScene {
       });
       rect.scale({ x: 1, y: 1 });
       if (b.x - a.x < 1 || b.y - a.y < 1) return this.render();
-      this.ev.resized(id, { x: a.x, y: a.y, w: b.x - a.x, h: b.y - a.y });
+      this.ev.resized?.(id, { x: a.x, y: a.y, w: b.x - a.x, h: b.y - a.y });
     });
     this.world.add(rect);
     const n = { rect, label };
@@ -214,12 +280,15 @@ export class AnnotatorScene {
     return n;
   }
 
-  /** Brings the box nodes in line with the editor's boxes and selection. */
+  /** Brings the box nodes in line with the editor's boxes and selection; later boxes stack above earlier ones. */
   render(): void {
     const keep = new Set<number>();
     const selected = this.ev.selectedId();
-    for (const a of this.ev.boxes()) {
+    const boxes = this.ev.boxes();
+    let created = false;
+    for (const a of boxes) {
       keep.add(a.id);
+      created ||= !this.nodes.has(a.id);
       const { rect, label } = this.nodes.get(a.id) ?? this.makeNodes(a.id);
       rect.setAttrs({
         x: a.x,
@@ -241,9 +310,16 @@ export class AnnotatorScene {
       n.rect.destroy();
       this.nodes.delete(id);
     }
+    // A new node goes on top; when it belongs below others (a label added under a viewer's predictions), the
+    // stack is put back in order, so what is clicked is what is drawn on top.
+    if (created) {
+      const stacked = this.world.getChildren((n) => n.hasName('box'));
+      if (stacked.some((n, i) => n !== this.nodes.get(boxes[i]!.id)?.rect))
+        for (const a of boxes) this.nodes.get(a.id)!.rect.moveToTop();
+    }
     this.labelShape.moveToTop();
     const sel = selected === null ? null : (this.nodes.get(selected)?.rect ?? null);
-    this.transformer.nodes(sel ? [sel] : []);
+    this.transformer.nodes(sel && this.opts.editable ? [sel] : []);
     this.boxLayer.batchDraw();
   }
 
@@ -253,7 +329,10 @@ export class AnnotatorScene {
     // The canvas is not focusable: without this, a slider clicked earlier would keep the arrow keys.
     (document.activeElement as HTMLElement | null)?.blur();
     const p = this.stage.getPointerPosition()!;
-    if (this.spaceHeld || e.evt.button === 1) {
+    const onEmpty = e.target.getParent() !== this.transformer && !e.target.hasName('box');
+    // In a viewer, a drag on the image pans: there is nothing to draw.
+    if (this.spaceHeld || e.evt.button === 1 || (!this.opts.editable && e.evt.button === 0 && onEmpty)) {
+      if (!this.opts.editable && e.evt.button === 0) this.ev.select(null);
       this.gesture = { kind: 'panning', from: { x: p.x, y: p.y }, view: { ...this.view } };
       // No hit graph while panning: redrawing it on every move cost a third of each frame.
       this.boxLayer.listening(false);
@@ -281,9 +360,11 @@ export class AnnotatorScene {
   private pointerMove(): void {
     const p = this.stage.getPointerPosition();
     if (!p) return;
-    this.hGuide.points([0, p.y, this.stage.width(), p.y]);
-    this.vGuide.points([p.x, 0, p.x, this.stage.height()]);
-    this.guideLayer.batchDraw();
+    if (this.opts.editable) {
+      this.hGuide.points([0, p.y, this.stage.width(), p.y]);
+      this.vGuide.points([p.x, 0, p.x, this.stage.height()]);
+      this.guideLayer.batchDraw();
+    }
     const g = this.gesture;
     if (g.kind === 'panning') {
       this.view = { ...this.view, x: g.view.x + p.x - g.from.x, y: g.view.y + p.y - g.from.y };
@@ -312,7 +393,7 @@ export class AnnotatorScene {
       const box = { x: r.x(), y: r.y(), w: r.width(), h: r.height() };
       r.destroy();
       this.boxLayer.batchDraw();
-      if (box.w >= 2 && box.h >= 2) this.ev.drawn(box);
+      if (box.w >= 2 && box.h >= 2) this.ev.drawn?.(box);
     }
   }
 
