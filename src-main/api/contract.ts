@@ -31,7 +31,8 @@ import { layoutNames } from '../inference/decode.js';
 import { formatNames } from '../formats/index.js';
 import { architectureNames, backboneNames, headNames } from '../models/zoo.js';
 import { trainableHeads } from '../train/objectives/index.js';
-import { runSettingsSchema, modelRequestSchema } from '../settings/run-settings.js';
+import { modelRequestSchema } from '../settings/run-settings.js';
+import { experimentSchema } from '../settings/experiment-file.js';
 import { teacherSettingsSchema } from '../settings/teacher-config.js';
 import type { TeacherProbe } from '../teachers/teacher.js';
 import type { ReviewCounts } from '../store/pseudo-labels.js';
@@ -385,14 +386,11 @@ export const contract = {
    * filled in), or resumes run `resume` with its own stored settings.
    */
   'train.start': method<{ jobId: string }>()(
-    z
-      .object({
-        ...runSettingsSchema.shape,
-        model: modelRequestSchema.superRefine(trainableModel).prefault({}),
-        resume: id.optional(),
-        name: z.string().max(100).optional(),
-      })
-      .strict(),
+    // An experiment file's schema (settings/experiment-file.ts), with the zoo's names checked, and `resume`.
+    experimentSchema.extend({
+      model: modelRequestSchema.superRefine(trainableModel).prefault({}),
+      resume: id.optional(),
+    }),
   ),
   /**
    * What starting a run from `from` (a weights file or run:N) would do, without loading anything: what matches,

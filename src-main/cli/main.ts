@@ -17,6 +17,8 @@ import { cocoDetectionMetrics } from '../eval/metrics.js';
 import { predict } from '../inference/predictor.js';
 import { readConfigArg } from './config-arg.js';
 import { addTrainFlags, settingsFromFlags } from './train-flags.js';
+import { readExperimentFile, userPath } from './experiment-arg.js';
+import { mergeSettings, parseAssignment } from '../settings/experiment-file.js';
 import { headEntries, headNames } from '../models/zoo.js';
 import { cocoStats } from '../eval/summary.js';
 import { follow } from './follow.js';
@@ -319,28 +321,48 @@ export function buildProgram(): Command {
       .argument('<project>', 'project folder or .starling file'),
   )
     .option('--resume <run>', 'resume a run by id (with its own settings)', int('--resume'))
-    .option('--name <name>', 'run name (default: backbone-head-scale)')
-    .action((project: string, o: Record<string, unknown> & { resume?: number; name?: string }) =>
-      withProject(project, async (s) => {
-        const settings = settingsFromFlags(o);
-        // A weights path is the user's, relative to where they are (the API takes them from the project folder).
-        if (settings.weights?.from && !/^run:/.test(settings.weights.from))
-          settings.weights.from = path.resolve(settings.weights.from);
-        const { jobId } = await call(s, 'train.start', {
-          ...settings,
-          ...(o.resume !== undefined ? { resume: o.resume } : {}),
-          ...(o.name ? { name: o.name } : {}),
-        });
-        const stop = () => void s.jobs.cancel(jobId);
-        process.once('SIGINT', stop);
-        const r = (await follow(s, jobId)).result as { runId: number; epochs: number; best: Record<string, number> };
-        process.off('SIGINT', stop);
-        const m = r.best;
-        process.stdout.write(
-          `run ${r.runId}: ${r.epochs} epochs; best mAP50 ${(m.mAP50 ?? 0).toFixed(3)}, mAP50-95 ${(m['mAP50-95'] ?? 0).toFixed(3)}\n` +
-            `export it: starling export --project ${project} --run ${r.runId} --out model.onnx\n`,
-        );
-      }),
+    .option('--name <name>', "run name (default: the config file's, else backbone-head-scale)")
+    .option(
+      '--config <file>',
+      'an experiment file (YAML): the run settings by section; the options given here override it ' +
+        "(print a run's with starling runs <project> --config N)",
+    )
+    .option(
+      '--set <key=value>',
+      'set any setting by its dotted key, over the file and the options (repeat; e.g. augment.mosaic=0)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .action(
+      (
+        project: string,
+        o: Record<string, unknown> & { resume?: number; name?: string; config?: string; set?: string[] },
+      ) =>
+        withProject(project, async (s) => {
+          const flags = settingsFromFlags(o);
+          // A weights path is the user's, relative to where they are (the API takes them from the project folder).
+          if (flags.weights?.from) flags.weights.from = userPath(flags.weights.from, process.cwd());
+          const file = o.config ? readExperimentFile(o.config) : {};
+          let request = mergeSettings(file, flags as Record<string, unknown>);
+          for (const a of o.set ?? []) request = mergeSettings(request, parseAssignment(a));
+          const { jobId } = await call(s, 'train.start', {
+            ...request,
+            ...(o.resume !== undefined ? { resume: o.resume } : {}),
+            ...(o.name ? { name: o.name } : {}),
+          });
+          const stop = () => void s.jobs.cancel(jobId);
+          process.once('SIGINT', stop);
+          const r = (await follow(s, jobId)).result as {
+            runId: number;
+            epochs: number;
+            best: Record<string, number>;
+          };
+          process.off('SIGINT', stop);
+          const m = r.best;
+          process.stdout.write(
+            `run ${r.runId}: ${r.epochs} epochs; best mAP50 ${(m.mAP50 ?? 0).toFixed(3)}, mAP50-95 ${(m['mAP50-95'] ?? 0).toFixed(3)}\n` +
+              `export it: starling export --project ${project} --run ${r.runId} --out model.onnx\n`,
+          );
+        }),
     );
 
   program

@@ -1,8 +1,10 @@
 /**
  * `starling runs`: the runs leaderboard in the terminal, the same `runs.leaderboard` the Runs view shows.
- * `--evaluate` first evaluates every run whose evaluation on the split is missing or stale.
+ * `--evaluate` first evaluates every run whose evaluation on the split is missing or stale; `--config N` prints run
+ * N's settings as an experiment file that reproduces it.
  */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { runExperimentFile } from '../settings/experiment-file.js';
 import { call } from '../api/dispatch.js';
 import type { Leaderboard, LeaderboardRow } from '../eval/leaderboard.js';
 import { fromLabel } from '../eval/started-from.js';
@@ -84,8 +86,18 @@ export function addRunsCommand(program: Command): void {
     .addOption(new Option('--split <split>', 'split').choices(['val', 'test']).default('val'))
     .option('--evaluate', 'first evaluate the runs whose evaluation on the split is missing or stale')
     .option('--json', 'print JSON')
-    .action((project: string, o: { split: 'val' | 'test'; evaluate?: boolean; json?: boolean }) =>
+    .option('--config <run>', "print a run's settings as an experiment file that reproduces it", (v: string) => {
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError('--config takes a run id');
+      return Number(v);
+    })
+    .action((project: string, o: { split: 'val' | 'test'; evaluate?: boolean; json?: boolean; config?: number }) =>
       withProject(project, async (s) => {
+        if (o.config !== undefined) {
+          const run = (await call(s, 'runs.list', {})).find((r) => r.id === o.config);
+          if (!run) throw new Error(`${project} has no run ${o.config}`);
+          process.stdout.write(runExperimentFile(run, project));
+          return;
+        }
         let board = await call(s, 'runs.leaderboard', { split: o.split });
         if (o.evaluate) {
           for (const r of board.rows) {

@@ -480,4 +480,84 @@ describe('teachers, training and runs views, end to end', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
+
+  it("loads an experiment file into the Train form, saves one, trains from it, and reuses a run's settings", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.openUrl}#/train`);
+    await page.waitForSelector('[data-testid="train-card"]');
+    const file = `${tmpDir}/from-ui.yaml`;
+    fs.writeFileSync(
+      file,
+      [
+        'name: file-run',
+        'model: { backbone: shufflenetv2_x0_5, scale: n }',
+        'data: { imgsz: 96, batch: 3 }',
+        'augment: { mosaic: 0, fliplr: 0.2 }',
+        'optimizer: { name: AdamW, lr0: 0.003 }',
+        'budget: { epochs: 1 }',
+        'seed: 11',
+      ].join('\n'),
+    );
+    // A bad file says what is wrong and leaves the form alone.
+    fs.writeFileSync(`${tmpDir}/bad-ui.yaml`, 'augment:\n  mosaik: 1\n');
+    await page.setInputFiles('[data-testid="train-load-experiment"]', `${tmpDir}/bad-ui.yaml`);
+    await expect
+      .poll(() => page.textContent('[data-testid="train-view"]'))
+      .toMatch(/bad-ui\.yaml: augment\.mosaik: unknown key/);
+    await page.setInputFiles('[data-testid="train-load-experiment"]', file);
+    await expect
+      .poll(() => page.textContent('[data-testid="train-loaded"]'))
+      .toMatch(
+        /Loaded from-ui\.yaml \(file-run\); it also sets augment\.mosaic, augment\.fliplr, optimizer\.lr0, seed/,
+      );
+    expect(await page.inputValue('[data-testid="train-imgsz"]')).toBe('96');
+    expect(await page.inputValue('[data-testid="train-backbone"]')).toBe('shufflenetv2_x0_5');
+    expect(await page.inputValue('[data-testid="train-epochs"]')).toBe('1');
+    // The form wins over the file; saving writes every setting of the run it would start.
+    await page.fill('[data-testid="train-batch"]', '2');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('[data-testid="train-save-experiment"]'),
+    ]);
+    expect(download.suggestedFilename()).toBe('file-run.yaml');
+    const saved = fs.readFileSync((await download.path())!, 'utf8');
+    expect(saved).toMatch(/^name: file-run$/m);
+    expect(saved).toMatch(/^ {2}batch: 2$/m);
+    expect(saved).toMatch(/^ {2}mosaic: 0$/m);
+    expect(saved).toMatch(/^ {2}hsvS: 0\.7$/m); // defaults written out too
+    const before = new Set((await call(session, 'runs.list', {})).map((r) => r.id));
+    await page.click('[data-testid="train-start"]');
+    await expect
+      .poll(async () => (await call(session, 'runs.list', {})).find((r) => !before.has(r.id))?.status, {
+        timeout: 60_000,
+      })
+      .toBe('done');
+    const run = (await call(session, 'runs.list', {})).find((r) => !before.has(r.id))!;
+    expect(run.name).toBe('file-run');
+    expect(run.settings.augment).toMatchObject({ mosaic: 0, fliplr: 0.2 });
+    expect(run.settings.optimizer).toMatchObject({ name: 'AdamW', lr0: 0.003 });
+    expect([run.settings.data.batch, run.settings.seed]).toEqual([2, 11]);
+    // A run's settings back into a fresh form: every field, and what the form does not show rides along.
+    await page.reload();
+    await page.waitForSelector('[data-testid="train-card"]');
+    expect(await page.inputValue('[data-testid="train-imgsz"]')).toBe('320');
+    await page.locator(`[data-testid="runs-table"] tr[data-run="${run.id}"] [data-testid="run-use-settings"]`).click();
+    await expect.poll(() => page.inputValue('[data-testid="train-imgsz"]')).toBe('96');
+    expect(await page.inputValue('[data-testid="train-batch"]')).toBe('2');
+    expect(await page.textContent('[data-testid="train-loaded"]')).toMatch(
+      new RegExp(`Loaded run ${run.id} \\(file-run\\)`),
+    );
+    // And a run's config from the runs table is the file the CLI prints.
+    const [config] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator(`[data-testid="runs-table"] tr[data-run="${run.id}"] [data-testid="run-save-config"]`).click(),
+    ]);
+    const text = fs.readFileSync((await config.path())!, 'utf8');
+    expect(text).toMatch(new RegExp(`^# Starling experiment: run ${run.id} of `));
+    expect(text).toMatch(/^ {2}fliplr: 0\.2$/m);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
 });

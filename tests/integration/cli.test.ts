@@ -259,6 +259,66 @@ describe('starling CLI', () => {
     expect(r.stderr).toMatch(/^\[#{20}\] {2}100% {2}\d+\/\d+/m);
   });
 
+  it('trains from an experiment file with options over it, and prints the run back as a file that reproduces it', async () => {
+    const project = `${tmp.dir}/src`;
+    const exp = `${tmp.dir}/exp.yaml`;
+    fs.writeFileSync(
+      exp,
+      [
+        'name: from-a-file',
+        'model: { backbone: shufflenetv2_x0_5 }',
+        'data: { imgsz: 64, batch: 4 }',
+        'augment: { mosaic: 0, hsvH: 0 }',
+        'optimizer: { name: AdamW, lr0: 0.002, lrf: 0.2 }',
+        'budget: { epochs: 3 }',
+        'seed: 5',
+        'device: cpu',
+      ].join('\n'),
+    );
+    // --epochs overrides the file's budget; --set reaches a key without an option of its own.
+    const r = await starling(
+      'train',
+      project,
+      '--config',
+      exp,
+      '--epochs',
+      '1',
+      '--set',
+      'optimizer.warmupBiasLr=0.05',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const id = Number(/^run (\d+):/m.exec(r.stdout)![1]);
+    const printed = await starling('runs', project, '--config', String(id));
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(printed.stdout).toMatch(new RegExp(`^# Starling experiment: run ${id} of `));
+    expect(printed.stdout).toMatch(/^name: from-a-file$/m);
+    const stored = (id: number) => {
+      const s = ProjectStore.open(project);
+      try {
+        return s.runs.get(id).settings;
+      } finally {
+        s.close();
+      }
+    };
+    const first = stored(id);
+    expect(first.budget.epochs).toBe(1);
+    expect(first.optimizer).toMatchObject({ name: 'AdamW', lr0: 0.002, lrf: 0.2, warmupBiasLr: 0.05 });
+    expect(first.augment).toMatchObject({ mosaic: 0, hsvH: 0 });
+    expect(first.model.backbone).toBe('shufflenetv2_x0_5');
+    // The printed file trains the same run again: every setting equal.
+    fs.writeFileSync(`${tmp.dir}/again.yaml`, printed.stdout);
+    const again = await starling('train', project, '--config', `${tmp.dir}/again.yaml`);
+    expect(again.code, again.stderr).toBe(0);
+    expect(stored(Number(/^run (\d+):/m.exec(again.stdout)![1]))).toEqual(first);
+    // A bad file is refused before anything starts, with the file and the key named.
+    fs.writeFileSync(`${tmp.dir}/bad.yaml`, 'optimizer:\n  lr: 0.1\ndata:\n  imgsz: 100\n');
+    const bad = await starling('train', project, '--config', `${tmp.dir}/bad.yaml`);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim()).toBe(
+      `starling: error: ${tmp.dir}/bad.yaml: data.imgsz: Invalid number: must be a multiple of 32; optimizer.lr: unknown key`,
+    );
+  }, 120_000);
+
   it('runs the demo through every stage: the exported model pseudo-labels the pool, and it says what is next', async () => {
     const dir = `${tmp.dir}/demo`;
     const r = await starlingWithin(240_000, 'demo', '--dir', dir, '--minutes', '0.1', '--imgsz', '64');
