@@ -3,6 +3,7 @@ the training-speed benchmark (reference only; not part of the product). Ultralyt
 (Conv, C3k2, SPPF, C2PSA, Detect) so the bench needs only Debian's python3-torch and python3-torchvision.
 
 usage: /usr/bin/python3 torch_yolo11.py BACKBONE WEIGHTS.safetensors GRADS_OUT.safetensors ITERS THREADS
+       /usr/bin/python3 torch_yolo11.py --shapes ARCH:BACKBONE:NC ...   (state dict shapes, for the presets' test)
 Loads Starling's state dict strictly (same names and shapes = same architecture) and the input batch, computes one
 step's gradients of loss = sum over levels of mean(y^2), writes them, then times ITERS forward+backward steps.
 """
@@ -144,10 +145,38 @@ class Detect(nn.Module):
         return [torch.cat((self.cv2[i](x), self.cv3[i](x)), 1) for i, x in enumerate(xs)]
 
 
+class C2f(nn.Module):
+    """YOLOv8's CSP block: two 3x3 bottlenecks per repeat, every intermediate map concatenated."""
+
+    def __init__(self, c1, c2, n=1, shortcut=False, e=0.5):
+        super().__init__()
+        self.c = int(c2 * e)
+        self.cv1 = Conv(c1, 2 * self.c)
+        self.cv2 = Conv((2 + n) * self.c, c2)
+        self.m = nn.ModuleList(Bottleneck(self.c, self.c, shortcut, k=(3, 3), e=1.0) for _ in range(n))
+
+    def forward(self, x):
+        y = list(self.cv1(x).chunk(2, 1))
+        y.extend(m(y[-1]) for m in self.m)
+        return self.cv2(torch.cat(y, 1))
+
+
+class DetectV8(Detect):
+    """YOLOv8's Detect: the class branch is two plain 3x3 Convs (YOLO11's uses depthwise pairs)."""
+
+    def __init__(self, nc, ch):
+        super().__init__(nc, ch)
+        c3 = max(ch[0], min(nc, 100))
+        self.cv3 = nn.ModuleList(nn.Sequential(Conv(x, c3, 3), Conv(c3, c3, 3), nn.Conv2d(c3, nc, 1)) for x in ch)
+
+
 # ---- backbones: four maps at strides 4, 8, 16, 32 ------------------------------------------------------------
 
 class StarNet(nn.Module):
-    CFG = {'starnet_s050': (16, [1, 1, 3, 1], 3), 'starnet_s100': (20, [1, 2, 4, 1], 4), 'starnet_s150': (24, [1, 2, 4, 2], 3)}
+    # (base_dim, depths, mlp_ratio) of each variant, from seed 000's builders (starnet_s1 ... starnet_s150).
+    CFG = {'starnet_s1': (24, [2, 2, 8, 3], 4), 'starnet_s2': (32, [1, 2, 6, 2], 4), 'starnet_s3': (32, [2, 2, 8, 4], 4),
+           'starnet_s4': (32, [3, 3, 12, 5], 4), 'starnet_s050': (16, [1, 1, 3, 1], 3),
+           'starnet_s100': (20, [1, 2, 4, 1], 4), 'starnet_s150': (24, [1, 2, 4, 2], 3)}
 
     def __init__(self, name, width):
         super().__init__()
@@ -212,8 +241,8 @@ class MobileNetV3(nn.Module):
         return out
 
 
-def build(backbone, nc=6):
-    depth, width, max_ch = 0.5, 0.25, 1024  # scale n
+def build(backbone, nc=6, arch='yolo11'):
+    depth, width, max_ch = (0.5 if arch == 'yolo11' else 0.33), 0.25, 1024  # scale n
     ch = lambda c: make_divisible(min(c, max_ch) * width, 8)
     n = lambda r: max(round(r * depth), 1) if r > 1 else r
     if backbone.startswith('starnet'):
@@ -224,6 +253,20 @@ def build(backbone, nc=6):
         bb = MobileNetV3(backbone)
     model = nn.Module()
     c = bb.channels
+    if arch == 'yolov8':
+        # Seed 001's YOLOv8 with a plain backbone: 0 the backbone, 1-4 its maps, SPPF at 5, the v8 neck, Detect at 18.
+        model.add_module('0', bb)
+        model.add_module('5', SPPF(c[3], ch(1024), 5))
+        model.add_module('8', C2f(ch(1024) + c[2], ch(512), n(3)))
+        model.add_module('11', C2f(ch(512) + c[1], ch(256), n(3)))
+        model.add_module('12', Conv(ch(256), ch(256), 3, 2))
+        model.add_module('14', C2f(ch(256) + ch(512), ch(512), n(3)))
+        model.add_module('15', Conv(ch(512), ch(512), 3, 2))
+        model.add_module('17', C2f(ch(512) + ch(1024), ch(1024), n(3)))
+        model.add_module('18', DetectV8(nc, [ch(256), ch(512), ch(1024)]))
+        net = nn.Module()
+        net.add_module('model', model)
+        return net, None
     # Layer indices as Starling numbers them: 0 the backbone, 1-4 its maps, then the YOLO11 neck and head.
     model.add_module('0', bb)
     model.add_module('5', SPPF(c[3], ch(1024), 5))
@@ -252,7 +295,20 @@ def build(backbone, nc=6):
     return net, forward
 
 
+def shapes():
+    """--shapes ARCH:BACKBONE:NC ...: each model's state dict as {name: shape} (JSON, one object per spec), so a test
+    compares Starling's tensors with this independent build, name by name."""
+    out = {}
+    for spec in sys.argv[2:]:
+        arch, backbone, nc = spec.split(':')
+        net, _ = build(backbone, int(nc), arch)
+        out[spec] = {k: list(v.shape) for k, v in net.state_dict().items() if not k.endswith('num_batches_tracked')}
+    print(json.dumps(out))
+
+
 def main():
+    if sys.argv[1] == '--shapes':
+        return shapes()
     backbone, weights, grads_out, iters, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
     torch.set_num_threads(threads)
     data = load_safetensors(weights)

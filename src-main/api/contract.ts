@@ -30,8 +30,8 @@ import type { DetectionReview } from '../eval/detection-review.js';
 import { layoutNames } from '../inference/decode.js';
 import { formatNames } from '../formats/index.js';
 import { architectureNames, backboneNames, headNames } from '../models/zoo.js';
-import { trainableHeads } from '../train/objectives/index.js';
-import { modelRequestSchema } from '../settings/run-settings.js';
+import { headGains, trainableHeads } from '../train/objectives/index.js';
+import { DEFAULT_RUN_SETTINGS, modelRequestSchema } from '../settings/run-settings.js';
 import { experimentSchema } from '../settings/experiment-file.js';
 import { teacherSettingsSchema } from '../settings/teacher-config.js';
 import type { TeacherProbe } from '../teachers/teacher.js';
@@ -61,6 +61,37 @@ const layout = z.string().refine((f) => layoutNames().includes(f), {
 });
 /** Teacher settings as a request gives them: any subset (registration fills in the defaults). */
 const teacherSettings = teacherSettingsSchema.partial().shape;
+
+/**
+ * `loss.gains` names terms of the head the run trains, and only fixed weighting uses them (adaptive weights hold
+ * each term at `loss.targets` instead). A model taken from a weights file is only known in the job, which checks
+ * there (objectives/objective.ts).
+ */
+const knownGains = (
+  req: {
+    model?: { head?: string };
+    weights?: { from?: string };
+    loss?: { gains?: Record<string, number>; weighting?: string };
+  },
+  ctx: z.RefinementCtx,
+) => {
+  if (Object.keys(req.loss?.gains ?? {}).length && req.loss?.weighting === 'adaptive')
+    ctx.addIssue({
+      code: 'custom',
+      path: ['loss', 'gains'],
+      message: 'fixed gains do nothing under adaptive weights, which hold each term at loss.targets: set those',
+    });
+  const head = req.model?.head ?? (req.weights?.from ? undefined : DEFAULT_RUN_SETTINGS.model.head);
+  const gains = head === undefined ? undefined : headGains(head);
+  if (!gains) return;
+  for (const k of Object.keys(req.loss?.gains ?? {}))
+    if (!(k in gains))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['loss', 'gains', k],
+        message: `the ${head} head has no loss term ${k} (its terms: ${Object.keys(gains).join(', ')})`,
+      });
+};
 
 /**
  * A model to train must name a registered architecture and backbone and a head that has a training objective:
@@ -387,10 +418,17 @@ export const contract = {
    */
   'train.start': method<{ jobId: string }>()(
     // An experiment file's schema (settings/experiment-file.ts), with the zoo's names checked, and `resume`.
-    experimentSchema.extend({
-      model: modelRequestSchema.superRefine(trainableModel).prefault({}),
-      resume: id.optional(),
-    }),
+    experimentSchema
+      .extend({
+        model: modelRequestSchema.superRefine(trainableModel).prefault({}),
+        resume: id.optional(),
+        /** The sweep cell this run is (`starling sweep`): its config's name and a key of everything it ran with. */
+        experiment: z
+          .object({ name: z.string().min(1).max(200), key: z.string().regex(/^[0-9a-f]{16,64}$/) })
+          .strict()
+          .optional(),
+      })
+      .superRefine(knownGains),
   ),
   /**
    * What starting a run from `from` (a weights file or run:N) would do, without loading anything: what matches,

@@ -27,6 +27,7 @@ import { addTeacherCommands, printQuality } from './teachers.js';
 import { runDemo } from './demo.js';
 import { formatSizeHistogram, SIZE_MIXES, type SizeHistogram, type SizeMix } from '../sample/size-mix.js';
 import { addRunsCommand } from './runs.js';
+import { addSweepCommand } from './sweep.js';
 
 type Format = string;
 type SplitName = 'train' | 'val' | 'test';
@@ -507,6 +508,7 @@ export function buildProgram(): Command {
 
   addTeacherCommands(program);
   addRunsCommand(program);
+  addSweepCommand(program);
   return program;
 }
 

@@ -155,6 +155,12 @@ export const TRAIN_FLAGS: readonly TrainFlag[] = [
     kind: 'pairs',
     help: 'the value an adaptive term is held at (repeat; e.g. box=1.5 kd_cls=0.5; the head gives the others)',
   },
+  {
+    flags: '--loss-gain <t=x>',
+    path: 'loss.gains',
+    kind: 'pairs',
+    help: "a fixed gain over the head's (repeat; yolo: box=7.5 cls=0.5 dfl=1.5, centernet: hm=1 wh=0.1 reg=1)",
+  },
   { flags: '--seed <n>', path: 'seed', kind: 'int', help: 'random seed' },
   { flags: '--device <device>', path: 'device', kind: 'string', help: 'execution provider', choices: DEVICES },
 ];

@@ -31,6 +31,8 @@ export interface LeaderboardRow {
   from: StartedFrom;
   /** Teachers it was distilled from (empty: none). */
   distilledFrom: string[];
+  /** The sweep cell it was trained as (`starling sweep`): the config's name and the cell's key. */
+  experiment: { name: string; key: string } | null;
   hasCheckpoint: boolean;
   evaluation: RunEvaluation | null;
   /** Why the evaluation no longer describes the run on this split, or null when it does. */
@@ -53,6 +55,7 @@ export function leaderboard(store: ProjectStore, split: 'val' | 'test'): Leaderb
       parameters?: number;
       trainable?: number;
       gflops?: number;
+      experiment?: { name: string; key: string };
     };
     const stored = evaluations.get(run.id);
     const evaluation = stored === undefined ? null : readEvaluation(stored);
@@ -78,6 +81,7 @@ export function leaderboard(store: ProjectStore, split: 'val' | 'test'): Leaderb
       gflops: evaluation?.gflops ?? summary.gflops ?? null,
       from: startedFrom(run.summary),
       distilledFrom: distilledFrom(run.summary),
+      experiment: summary.experiment ?? null,
       hasCheckpoint,
       evaluation,
       stale,

@@ -150,6 +150,11 @@ export const lossSettingsSchema = z
   .object({
     weighting: z.enum(['fixed', 'adaptive']).default('fixed'),
     targets: z.record(z.string(), z.number().positive()).default({}),
+    /**
+     * Fixed gains by term name over the head's (yolo: box 7.5, cls 0.5, dfl 1.5, as Ultralytics'; centernet: hm 1,
+     * wh 0.1, reg 1, as centerX's). The distillation terms are scaled by `distill.weight`.
+     */
+    gains: z.record(z.string(), z.number().min(0)).default({}),
   })
   .strict();
 

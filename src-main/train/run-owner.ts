@@ -61,9 +61,12 @@ export function settleInterruptedRuns(store: ProjectStore): number[] {
     if (run.status !== 'running') continue;
     const owner = ownerOf(run);
     if (!owner || owner.host !== os.hostname() || isAlive(owner)) continue;
+    // The rest of the summary stays: where the weights came from, the teachers, the sweep cell it is.
+    const { owner: _owner, ...kept } = run.summary ?? {};
     store.runs.update(run.id, {
       status: 'failed',
       summary: {
+        ...kept,
         error: `interrupted: the process training it (pid ${owner.pid}) stopped; resume it from its last epoch`,
       },
     });

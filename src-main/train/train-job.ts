@@ -23,6 +23,13 @@ export interface TrainRequest extends RunSettingsInput {
   /** Resume this run with its own stored settings (the rest of the request is ignored). */
   resume?: number;
   name?: string;
+  /** The sweep cell the run is (kept in its summary, through resumes). */
+  experiment?: RunExperiment;
+}
+
+export interface RunExperiment {
+  name: string;
+  key: string;
 }
 
 /**
@@ -47,7 +54,7 @@ export function epochLine(e: EpochInfo, epochs: number, history: readonly EpochI
 
 /** The request's settings, without what names the run. */
 function withoutRunFields(req: TrainRequest): RunSettingsInput {
-  const { resume: _resume, name: _name, ...settings } = req;
+  const { resume: _resume, name: _name, experiment: _experiment, ...settings } = req;
   return settings;
 }
 
@@ -108,6 +115,8 @@ export async function runTraining(
       ? { weights: existing.summary.weights }
       : {};
   if (distill) Object.assign(origin, { distill: distill.record });
+  const experiment = req.experiment ?? existing?.summary?.experiment;
+  if (experiment) Object.assign(origin, { experiment });
   const val = splitTruth(store, 'val').images;
   onRun?.(run.id);
   const outDir = path.join(store.root, 'runs', String(run.id));

@@ -128,7 +128,11 @@ export class Trainer {
     if (!o.resume) o.init?.(this.model);
     this.frozen = this.model.freezeLayers(o.settings.weights.freeze);
     const size = o.settings.data.imgsz;
-    this.objective = objectiveFor(this.model, { imgsz: size, ...(o.distill ? { distill: o.distill } : {}) });
+    this.objective = objectiveFor(this.model, {
+      imgsz: size,
+      gains: o.settings.loss.gains,
+      ...(o.distill ? { distill: o.distill } : {}),
+    });
     const adaptive = o.settings.loss.weighting === 'adaptive';
     // Under adaptive weights a term's target is its gain: the distillation weight scales the kd_* targets, as it
     // scales the kd terms under fixed gains.

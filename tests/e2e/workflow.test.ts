@@ -270,6 +270,17 @@ describe('teachers, training and runs views, end to end', () => {
     await expect
       .poll(() => page.locator('[data-testid="det-confusion"] td button').allTextContents())
       .toEqual(expect.arrayContaining([expect.stringMatching(/^[01]\.\d\d$/)]));
+    // A confusion cell filters the list, and the filter stays through A/D and a change of the slider.
+    await page.locator('[data-testid="det-confusion"] td button').first().click();
+    await expect.poll(() => page.isVisible('[data-testid="det-clear-cell"]')).toBe(true);
+    await page.locator('h2').first().click();
+    await page.keyboard.press('d');
+    await page.locator('h1').first().click();
+    await page.locator('input[type="range"]').first().fill('0.3');
+    await page.locator('input[type="range"]').first().dispatchEvent('change');
+    await expect.poll(() => page.textContent('[data-testid="det-status"]')).not.toMatch(/Evaluating/);
+    expect(await page.isVisible('[data-testid="det-clear-cell"]')).toBe(true);
+    await page.click('[data-testid="det-clear-cell"]');
     const heading = () => page.textContent('h2');
     const before = await heading();
     const listed = await page.locator('[data-testid="det-images"] li').count();
@@ -557,6 +568,41 @@ describe('teachers, training and runs views, end to end', () => {
     const text = fs.readFileSync((await config.path())!, 'utf8');
     expect(text).toMatch(new RegExp(`^# Starling experiment: run ${run.id} of `));
     expect(text).toMatch(/^ {2}fliplr: 0\.2$/m);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('groups the runs of a sweep by config with their spread, and exports the table', async () => {
+    // Two seeds of one config, as `starling sweep` trains them (each run carries its cell).
+    for (const seed of [0, 1]) {
+      const { jobId } = await call(session, 'train.start', {
+        model: { backbone: 'shufflenetv2_x0_5' },
+        data: { imgsz: 64, batch: 3 },
+        budget: { epochs: 1 },
+        seed,
+        name: `grouped seed ${seed}`,
+        experiment: { name: 'grouped', key: String(seed).repeat(32) },
+      });
+      expect((await session.jobs.wait(jobId)).status).toBe('done');
+    }
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.openUrl}#/runs`);
+    await page.waitForSelector('[data-testid="runs-table"] tbody tr');
+    await page.check('[data-testid="leaderboard-group"]');
+    const row = page.locator('[data-testid="config-groups"] tr[data-config="grouped"]');
+    await expect.poll(() => row.locator('td').nth(1).textContent()).toBe('2');
+    // Both runs were evaluated on val as they finished: a mean and a spread.
+    expect(await row.locator('[data-col="val-map"]').textContent()).toMatch(/^\d\.\d{3} ± \d\.\d{3}$/);
+    expect(await page.isHidden('[data-testid="runs-table"]')).toBe(true);
+    await page.screenshot({ path: artifactPath('runs-by-config.png') });
+    const [md] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="groups-md"]')]);
+    const table = fs.readFileSync((await md.path())!, 'utf8');
+    expect(table).toMatch(/^\| config \| runs \| val mAP50-95 \|/);
+    expect(table).toMatch(/^\| grouped \| 2 \| \d\.\d{3} ± \d\.\d{3} \|/m);
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="groups-csv"]')]);
+    expect(fs.readFileSync((await csv.path())!, 'utf8')).toMatch(/^grouped,2,\d/m);
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);

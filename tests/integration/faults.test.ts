@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src-main/api/dispatch.js';
+import { ProjectStore } from '../../src-main/store/project.js';
 import { Session } from '../../src-main/api/session.js';
 import { loadCheckpoint } from '../../src-main/engine/checkpoint.js';
 import { tempDir } from '../helpers.js';
@@ -60,10 +61,14 @@ async function killAt(fault: string, skip: number, ...args: string[]): Promise<v
   }
 }
 
+/** What the last `cli` call wrote to stderr. */
+let lastStderr = '';
+
 async function cli(...args: string[]): Promise<number> {
   const child = spawn(process.execPath, [BIN, ...args], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c) => (stderr += String(c)));
+  child.on('exit', () => (lastStderr = stderr));
   const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 120_000);
   const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
   clearTimeout(timer);
@@ -96,6 +101,53 @@ describe('kill -9 midway', () => {
     await again.dispose();
     expect(temps()).toEqual([]);
     expect(JSON.parse(loadCheckpoint(`${dir}/last.safetensors`).metadata.extra!).epoch).toBe(2);
+  }, 240_000);
+
+  it('through a sweep: started again, it resumes the cell that was cut off and trains the one it lacks', async () => {
+    for (const [name, backbone] of [
+      ['star', 'starnet_s050'],
+      ['shuffle', 'shufflenetv2_x0_5'],
+    ])
+      fs.writeFileSync(`${tmp.dir}/${name}.yaml`, `model: { backbone: ${backbone} }\ndata: { imgsz: 64, batch: 4 }\n`);
+    const sweep = [
+      'sweep',
+      project,
+      `${tmp.dir}/star.yaml`,
+      `${tmp.dir}/shuffle.yaml`,
+      '--seeds',
+      '1',
+      '--epochs',
+      '2',
+    ];
+    const cells = () => {
+      const s = ProjectStore.open(project);
+      try {
+        return s.runs
+          .list()
+          .filter((r) => (r.summary as { experiment?: unknown } | null)?.experiment)
+          .map((r) => ({ id: r.id, name: r.name, status: r.status, epochs: s.runs.epochs(r.id).length }));
+      } finally {
+        s.close();
+      }
+    };
+    // Killed in the first cell's second checkpoint write (its first epoch is whole).
+    await killAt('checkpoint-write', 1, ...sweep, '--set', 'device=cpu');
+    expect(cells()).toMatchObject([{ name: 'star seed 0', status: 'running' }]);
+    const cut = cells()[0]!.id;
+    expect(await cli(...sweep, '--set', 'device=cpu')).toBe(0);
+    expect(lastStderr).toMatch(new RegExp(`cell 1/2 \\(star seed 0\\): resuming run ${cut} \\(failed\\)`));
+    expect(lastStderr).toMatch(/cell 2\/2 \(shuffle seed 0\): training/);
+    expect(cells()).toEqual([
+      { id: cut, name: 'star seed 0', status: 'done', epochs: 2 },
+      { id: expect.any(Number), name: 'shuffle seed 0', status: 'done', epochs: 2 },
+    ]);
+    // Once more: nothing left to train.
+    expect(await cli(...sweep, '--set', 'device=cpu')).toBe(0);
+    expect(lastStderr).toMatch(
+      /cell 1\/2 \(star seed 0\): have run \d+\n.*cell 2\/2 \(shuffle seed 0\): have run \d+/s,
+    );
+    expect(lastStderr).not.toMatch(/training|resuming/);
+    expect(cells()).toHaveLength(2);
   }, 240_000);
 
   it('through an export: the file there stays the old whole one, and the next export replaces it', async () => {

@@ -8,6 +8,8 @@ import {
 import { DEFAULT_RUN_SETTINGS, resolveRunSettings } from '../../src-main/settings/run-settings.js';
 import { settingsFromFlags, addTrainFlags } from '../../src-main/cli/train-flags.js';
 import { Command } from 'commander';
+import { contract } from '../../src-main/api/contract.js';
+import { describeIssues } from '../../src-main/util/issues.js';
 
 const FILE = `
 name: shuffle-small
@@ -58,6 +60,27 @@ describe('experiment files', () => {
     expect(() => parseExperiment('a: [1\n', 'e.yaml')).toThrow(/^e\.yaml: not valid YAML/);
     expect(() => parseExperiment('resume: 3\n', 'f.yaml')).toThrow(/resume: unknown key/);
     expect(parseExperiment('', 'empty.yaml')).toEqual({});
+  });
+
+  it("name loss gains by the head's terms, refused at the API before a job starts", () => {
+    const check = (req: unknown) => {
+      const r = contract['train.start'].input.safeParse(req);
+      return r.success ? 'ok' : describeIssues(r.error);
+    };
+    expect(check(parseExperiment('loss: { gains: { box: 5, dfl: 0 } }', 'a.yaml'))).toBe('ok');
+    expect(check(parseExperiment('loss: { gains: { hm: 2 } }', 'a.yaml'))).toBe(
+      'loss.gains.hm: the yolo head has no loss term hm (its terms: box, cls, dfl)',
+    );
+    expect(check({ model: { head: 'centernet' }, loss: { gains: { hm: 2, wh: 0.2 } } })).toBe('ok');
+    expect(check({ model: { head: 'centernet' }, loss: { gains: { box: 2 } } })).toMatch(
+      /^loss\.gains\.box: the centernet head has no loss term box \(its terms: hm, wh, reg\)$/,
+    );
+    expect(check({ loss: { gains: { box: -1 } } })).toMatch(/^loss\.gains\.box: /);
+    expect(check({ loss: { weighting: 'adaptive', gains: { box: 2 } } })).toMatch(
+      /^loss\.gains: fixed gains do nothing under adaptive weights/,
+    );
+    // A model taken from a weights file is known only in the job, which checks there.
+    expect(check({ weights: { from: 'run:1' }, loss: { gains: { hm: 2 } } })).toBe('ok');
   });
 
   it('are overridden by the options, key by key, then by --set', () => {

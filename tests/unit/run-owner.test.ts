@@ -28,7 +28,10 @@ describe('runs left running by a process that stopped', () => {
     const ids = Object.fromEntries(
       Object.entries(owners).map(([name, owner]) => {
         const run = store.runs.create(name, DEFAULT_RUN_SETTINGS);
-        store.runs.update(run.id, { status: 'running', summary: { owner } });
+        store.runs.update(run.id, {
+          status: 'running',
+          summary: { owner, weights: { from: 'run:1' }, experiment: { name: 'cfg', key: 'ab'.repeat(16) } },
+        });
         return [name, run.id];
       }),
     );
@@ -40,8 +43,11 @@ describe('runs left running by a process that stopped', () => {
     const opened = session.open(`${tmp.dir}/proj`);
     const status = (id: number) => opened.runs.get(id).status;
     expect(status(ids.killed!)).toBe('failed');
-    expect(opened.runs.get(ids.killed!).summary).toMatchObject({
+    // Marked failed, keeping the rest of its summary (where it started, its sweep cell), not its dead owner.
+    expect(opened.runs.get(ids.killed!).summary).toEqual({
       error: `interrupted: the process training it (pid ${gone}) stopped; resume it from its last epoch`,
+      weights: { from: 'run:1' },
+      experiment: { name: 'cfg', key: 'ab'.repeat(16) },
     });
     expect(status(ids.reused!)).toBe('failed');
     expect(status(ids.beforeBoot!)).toBe('failed');

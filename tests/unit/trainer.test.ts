@@ -116,6 +116,25 @@ describe('trainer', () => {
     expect(eq('model.19.cv2.0.0.conv.weight')).toBe(false);
   }, 300_000);
 
+  it("takes fixed gains from loss.gains over the head's, and refuses a term the head has not", async () => {
+    const first = async (dir: string, more: RunSettingsInput) => {
+      const steps: StepInfo[] = [];
+      await new Trainer({ ...options(`${tmp.dir}/${dir}`, 1, more), maxSteps: 1 }).fit({
+        afterStep: (s) => void steps.push(s),
+      });
+      return steps[0]!.terms;
+    };
+    const base = await first('gains-default', {});
+    const box = await first('gains-box', { loss: { gains: { box: 15, dfl: 0 } } });
+    // The same first step (same seed, weights and batch): box at twice Ultralytics' 7.5, dfl off, cls as it was.
+    expect(box.box! / base.box!).toBeCloseTo(2, 5);
+    expect(box.dfl).toBe(0);
+    expect(box.cls).toBeCloseTo(base.cls!, 6);
+    expect(() => new Trainer(options(`${tmp.dir}/gains-bad`, 1, { loss: { gains: { hm: 1 } } }))).toThrow(
+      'loss.gains.hm: the yolo head has no loss term hm (its terms: box, cls, dfl)',
+    );
+  });
+
   it('stops when asked and leaves a resumable run', async () => {
     let n = 0;
     const r = await new Trainer(options(`${tmp.dir}/cancel`, 3)).fit({ shouldStop: () => ++n >= 3 });

@@ -3,4 +3,4 @@ import './yolo.js';
 import './centernet.js';
 import '../distill/index.js';
 
-export { objectiveFor, trainableHeads, type Objective } from './objective.js';
+export { headGains, objectiveFor, trainableHeads, type Objective } from './objective.js';

@@ -26,24 +26,41 @@ export interface Objective {
 
 export interface ObjectiveOptions {
   imgsz: number;
+  /** Gains over the head's, by term name (settings `loss.gains`); a name the head has not is refused. */
+  gains?: Record<string, number>;
   /** A distillation run's graph inputs (train/distill/). */
   distill?: DistillGraphSpec;
 }
 
 export type ObjectiveFactory = (model: Detector, o: ObjectiveOptions) => Objective;
 
-const registry = new Map<string, ObjectiveFactory>();
+const registry = new Map<string, { make: ObjectiveFactory; gains: Record<string, number> }>();
 
-export function registerObjective(head: string, make: ObjectiveFactory): void {
+/** Registers a head's objective with its loss terms' default gains (what `loss.gains` may override). */
+export function registerObjective(head: string, make: ObjectiveFactory, gains: Record<string, number>): void {
   if (registry.has(head)) throw new Error(`an objective for head ${head} is registered twice`);
-  registry.set(head, make);
+  registry.set(head, { make, gains });
+}
+
+/** A head's default gains by term, or undefined for a head that cannot be trained. */
+export const headGains = (head: string): Record<string, number> | undefined => registry.get(head)?.gains;
+
+/** The head's gains with `over` on top; names the term and the head's terms when a name is not one of them. */
+export function resolveGains<T extends Record<string, number>>(head: string, over: Record<string, number> = {}): T {
+  const gains = registry.get(head)!.gains;
+  for (const k of Object.keys(over))
+    if (!(k in gains))
+      throw new Error(
+        `loss.gains.${k}: the ${head} head has no loss term ${k} (its terms: ${Object.keys(gains).join(', ')})`,
+      );
+  return { ...gains, ...over } as T;
 }
 
 /** Heads that can be trained. */
 export const trainableHeads = (): string[] => [...registry.keys()];
 
 export function objectiveFor(model: Detector, o: ObjectiveOptions): Objective {
-  const make = registry.get(model.config.head);
+  const make = registry.get(model.config.head)?.make;
   if (!make)
     throw new Error(
       `a model with head '${model.config.head}' has no detection output to train (trainable heads: ${trainableHeads().join(', ')})`,

@@ -2,7 +2,7 @@
 import type { Detect } from '../../models/heads/detect.js';
 import type { Batch } from '../loader.js';
 import { yoloLoss } from '../yolo-loss.js';
-import { registerObjective } from './objective.js';
+import { registerObjective, resolveGains } from './objective.js';
 import * as F from '../../engine/functional.js';
 import { distillerFor } from '../distill/distiller.js';
 
@@ -19,24 +19,30 @@ function paddedTargets(batch: Batch): Float32Array {
   return out;
 }
 
-registerObjective('yolo', (model, { distill }) => {
-  const nc = model.config.nc;
-  const distiller = distill?.dense.length ? distillerFor('yolo') : null;
-  return {
-    loss(g, m, images, batch) {
-      const t = g.input('targets', [batch, MAX_BOXES, 6]);
-      const head = m.head as Detect;
-      const levels = head.levels(m.features(images));
-      const classMask = distill?.classMask ? g.input('class_mask', [batch, 1, nc]) : undefined;
-      const r = yoloLoss(g, levels, t, { nc, strides: m.outputStrides, ...(classMask ? { classMask } : {}) });
-      if (!distiller || !distill) return { loss: r.loss, terms: r.terms };
-      const kd = distiller.loss(g, m, levels, batch, distill);
-      return { loss: F.add(r.loss, kd.loss), terms: { ...r.terms, ...kd.terms } };
-    },
-    feeds: (batch) => ({
-      targets: { dtype: 'float32', shape: [batch.files.length, MAX_BOXES, 6], data: paddedTargets(batch) },
-    }),
-    // Each term held at about what Ultralytics' gains make of it mid-training, per image.
-    adaptive: { targets: { box: 3, cls: 1, dfl: 1.5, ...distillerFor('yolo')?.targets }, perImage: true },
-  };
-});
+registerObjective(
+  'yolo',
+  (model, { distill, gains: over }) => {
+    const nc = model.config.nc;
+    const gains = resolveGains<{ box: number; cls: number; dfl: number }>('yolo', over);
+    const distiller = distill?.dense.length ? distillerFor('yolo') : null;
+    return {
+      loss(g, m, images, batch) {
+        const t = g.input('targets', [batch, MAX_BOXES, 6]);
+        const head = m.head as Detect;
+        const levels = head.levels(m.features(images));
+        const classMask = distill?.classMask ? g.input('class_mask', [batch, 1, nc]) : undefined;
+        const r = yoloLoss(g, levels, t, { nc, strides: m.outputStrides, gains, ...(classMask ? { classMask } : {}) });
+        if (!distiller || !distill) return { loss: r.loss, terms: r.terms };
+        const kd = distiller.loss(g, m, levels, batch, distill);
+        return { loss: F.add(r.loss, kd.loss), terms: { ...r.terms, ...kd.terms } };
+      },
+      feeds: (batch) => ({
+        targets: { dtype: 'float32', shape: [batch.files.length, MAX_BOXES, 6], data: paddedTargets(batch) },
+      }),
+      // Each term held at about what Ultralytics' gains make of it mid-training, per image.
+      adaptive: { targets: { box: 3, cls: 1, dfl: 1.5, ...distillerFor('yolo')?.targets }, perImage: true },
+    };
+  },
+  // Ultralytics' hyp.scratch gains.
+  { box: 7.5, cls: 0.5, dfl: 1.5 },
+);
