@@ -47,6 +47,16 @@ try {
     await page.screenshot({ path: path.join(outDir, 'runs.png') });
     console.log('runs.png: #/runs');
   }
+  if (wanted('runs-by-config')) {
+    // The same runs grouped by their config (a sweep's seeds in one row).
+    await page.goto(`${server.openUrl}#/runs`);
+    await page.waitForSelector('[data-testid="runs-table"] tbody tr');
+    await page.check('[data-testid="leaderboard-group"]');
+    await page.waitForSelector('[data-testid="config-groups"] tbody tr');
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: path.join(outDir, 'runs-by-config.png') });
+    console.log('runs-by-config.png: #/runs (group by config)');
+  }
   if (wanted('export')) {
     await page.goto(`${server.openUrl}#/export`);
     await page.waitForSelector('[data-testid="export-go"]');
@@ -62,7 +72,7 @@ try {
     await page.waitForSelector('[data-testid="det-images"] li');
     await page.click('[data-testid="det-filter-fp"]');
     await page.locator('[data-testid="det-images"] li button').first().click();
-    await page.waitForSelector('[data-testid="det-viewer"] img');
+    await page.waitForSelector('[data-testid="det-viewer"] canvas');
     await page.waitForTimeout(1500);
     await page.screenshot({ path: path.join(outDir, 'detections.png'), fullPage: false });
     console.log('detections.png: #/detections');
