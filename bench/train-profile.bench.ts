@@ -88,7 +88,7 @@ for (const backbone of BACKBONES) {
   };
   const runner = new Runner({ device: 'cpu', intraOpThreads: THREADS });
   const tensors = new Map(model.namedTensors());
-  const feedsFor = (inputs: string[]) =>
+  const feedsFor = (inputs: readonly string[]) =>
     Object.fromEntries(
       inputs.map((k) => {
         if (batchFeeds[k]) return [k, batchFeeds[k]!];
