@@ -16,7 +16,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { Graph, type Tensor } from '../src-main/engine/ir.js';
@@ -31,23 +30,13 @@ import { Runner, toOrtTensor, type Feed } from '../src-main/runtime/session.js';
 import { objectiveFor } from '../src-main/train/objectives/index.js';
 import { MAX_BOXES } from '../src-main/train/objectives/yolo.js';
 import { Rng } from '../src-main/util/random.js';
+import { medianMs } from './timing.js';
 
 const ITERS = Number(process.argv[2] ?? 5);
 const BACKBONES = process.argv[3] ? [process.argv[3]] : ['starnet_s050', 'shufflenetv2_x1_0', 'mobilenetv3_small'];
 const IMGSZ = 320;
 const BATCH = 16;
 const THREADS = 2;
-
-async function median(run: () => Promise<unknown> | unknown): Promise<number> {
-  for (let i = 0; i < 2; i++) await run();
-  const times: number[] = [];
-  for (let i = 0; i < ITERS; i++) {
-    const t = performance.now();
-    await run();
-    times.push(performance.now() - t);
-  }
-  return times.sort((a, b) => a - b)[times.length >> 1]!;
-}
 
 /** A graph of the model's forward (and optionally its loss), its parameters fed as inputs as the step does. */
 function partialGraph(model: Detector, withLoss: boolean) {
@@ -99,21 +88,21 @@ for (const backbone of BACKBONES) {
 
   const fwd = partialGraph(model, false);
   const fwdLoss = partialGraph(model, true);
-  const fwdMs = await median(() => runner.run('forward', () => fwd.bytes, feedsFor(fwd.inputs)));
-  const lossMs = await median(() => runner.run('forward-loss', () => fwdLoss.bytes, feedsFor(fwdLoss.inputs)));
+  const fwdMs = await medianMs(() => runner.run('forward', () => fwd.bytes, feedsFor(fwd.inputs)), ITERS);
+  const lossMs = await medianMs(() => runner.run('forward-loss', () => fwdLoss.bytes, feedsFor(fwdLoss.inputs)), ITERS);
 
   const objective = objectiveFor(model, { imgsz: IMGSZ });
   const step = new TrainStep(runner, model, (g, m, b) =>
     objective.loss(g, m as Detector, g.input('images', [b, 3, IMGSZ, IMGSZ]), b),
   );
   let grads = (await step.run(BATCH, batchFeeds)).grads;
-  const stepMs = await median(async () => (grads = (await step.run(BATCH, batchFeeds)).grads));
+  const stepMs = await medianMs(async () => (grads = (await step.run(BATCH, batchFeeds)).grads), ITERS);
 
   const opt = new AdamW(paramGroups(model, { lr: 0.001, weightDecay: 0.0005, momentum: 0.937 }));
   const ema = new EMA(model);
-  const clipMs = await median(() => clipGradNorm(grads, 10));
-  const optMs = await median(() => opt.update(grads));
-  const emaMs = await median(() => ema.update());
+  const clipMs = await medianMs(() => clipGradNorm(grads, 10), ITERS);
+  const optMs = await medianMs(() => opt.update(grads), ITERS);
+  const emaMs = await medianMs(() => ema.update(), ITERS);
   await runner.dispose();
 
   // onnxruntime's profiler on the step graph, fed as the Runner feeds it.

@@ -12,7 +12,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { loadCheckpoint, saveCheckpoint, type StoredTensor } from '../src-main/engine/checkpoint.js';
 import * as F from '../src-main/engine/functional.js';
@@ -25,6 +24,7 @@ import type { Detect } from '../src-main/models/heads/detect.js';
 import { objectiveFor } from '../src-main/train/objectives/index.js';
 import { MAX_BOXES } from '../src-main/train/objectives/yolo.js';
 import { Rng } from '../src-main/util/random.js';
+import { medianMs } from './timing.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DATA = path.join(HERE, '.data', 'train');
@@ -33,17 +33,6 @@ const IMGSZ = 320;
 const BATCH = 16;
 const THREADS = 2;
 const ITERS = Number(process.argv[2] ?? 5);
-
-async function timeSteps(run: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 2; i++) await run();
-  const times: number[] = [];
-  for (let i = 0; i < ITERS; i++) {
-    const t = performance.now();
-    await run();
-    times.push(performance.now() - t);
-  }
-  return times.sort((a, b) => a - b)[times.length >> 1]!;
-}
 
 fs.mkdirSync(DATA, { recursive: true });
 const rows: string[] = [];
@@ -70,7 +59,7 @@ for (const backbone of BACKBONES) {
   const first = await simple.run(BATCH, feeds);
   const grads = new Map<string, StoredTensor>();
   for (const [p, g] of first.grads) grads.set(p.name, { shape: [...p.shape], data: Float32Array.from(g) });
-  const starlingMs = await timeSteps(() => simple.run(BATCH, feeds));
+  const starlingMs = await medianMs(() => simple.run(BATCH, feeds), ITERS);
 
   // Starling's real training step: the same network with the in-graph YOLO loss and 8 boxes per image.
   const objective = objectiveFor(model, { imgsz: IMGSZ });
@@ -87,7 +76,7 @@ for (const backbone of BACKBONES) {
       targets.set([j % 6, x, y, x + w, y + h, 1], (i * MAX_BOXES + j) * 6);
     }
   const fullFeeds = { ...feeds, targets: { dtype: 'float32' as const, shape: [BATCH, MAX_BOXES, 6], data: targets } };
-  const fullMs = await timeSteps(() => full.run(BATCH, fullFeeds));
+  const fullMs = await medianMs(() => full.run(BATCH, fullFeeds), ITERS);
   await runner.dispose();
 
   const torchGrads = path.join(DATA, `${backbone}.torch-grads.safetensors`);

@@ -73,9 +73,10 @@ const COLUMNS: { title: string; get: (r: SweepRow) => Stat | null; digits: numbe
   { title: 'train (min)', get: (r) => r.trainMinutes, digits: 1 },
 ];
 
-const cell = (s: Stat | null, digits: number, scale = 1) =>
+/** `mean ± sd` (the mean alone for one run), or `missing` when no run has the figure. */
+export const formatStat = (s: Stat | null, digits: number, scale = 1, missing = '-') =>
   s === null
-    ? '-'
+    ? missing
     : s.n > 1
       ? `${(s.mean * scale).toFixed(digits)} ± ${(s.sd * scale).toFixed(digits)}`
       : (s.mean * scale).toFixed(digits);
@@ -87,7 +88,7 @@ export function sweepMarkdown(rows: SweepRow[]): string {
     `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`,
     ...rows.map(
       (r) =>
-        `| ${[r.config, String(r.runs.length), ...COLUMNS.map((c) => cell(c.get(r), c.digits, c.scale))].join(' | ')} |`,
+        `| ${[r.config, String(r.runs.length), ...COLUMNS.map((c) => formatStat(c.get(r), c.digits, c.scale))].join(' | ')} |`,
     ),
   ];
   return lines.join('\n') + '\n';
