@@ -24,6 +24,7 @@ const LAYER: Record<string, number> = {
   train: 6,
   teachers: 6,
   sample: 6,
+  sweep: 6,
   jobs: 7,
   api: 8,
   cli: 8,
