@@ -96,6 +96,11 @@ describe('annotator and review queue, end to end', () => {
     const id = ids[0]!;
     await openAnnotator(page, `annotate/${id}`);
 
+    // A drag that starts outside the image (in the canvas above it) draws nothing, even one that ends on it.
+    await drag(page, await at(page, 150, -20), await at(page, 200, 60));
+    await page.waitForTimeout(500); // a save would have answered by now
+    expect(await annotations(id)).toHaveLength(0);
+
     await drag(page, await at(page, 40, 40), await at(page, 120, 100));
     await expect.poll(async () => (await annotations(id)).length).toBe(1);
     let [a] = await annotations(id);
