@@ -77,16 +77,24 @@ void app.whenReady().then(() => {
   // The native file dialog for the renderer's path fields (browser mode types the path instead).
   ipcMain.handle(
     'starling:pick-path',
-    async (e, o: { kind: 'file' | 'folder'; title?: string; save?: boolean }): Promise<string | null> => {
+    async (
+      e,
+      o: { kind: 'file' | 'folder'; title?: string; save?: boolean; multiple?: boolean },
+    ): Promise<string | string[] | null> => {
       const win = BrowserWindow.fromWebContents(e.sender) ?? undefined;
       if (o.save) {
         const r = win ? await dialog.showSaveDialog(win, { title: o.title }) : await dialog.showSaveDialog({});
         return r.canceled ? null : (r.filePath ?? null);
       }
-      const properties: ('openFile' | 'openDirectory')[] = [o.kind === 'folder' ? 'openDirectory' : 'openFile'];
+      // Linux and Windows dialogs pick files or folders, not both: the renderer offers one button for each.
+      const properties: ('openFile' | 'openDirectory' | 'multiSelections')[] = [
+        o.kind === 'folder' ? 'openDirectory' : 'openFile',
+        ...(o.multiple ? (['multiSelections'] as const) : []),
+      ];
       const r = win
         ? await dialog.showOpenDialog(win, { title: o.title, properties })
         : await dialog.showOpenDialog({ properties });
+      if (o.multiple) return r.canceled ? [] : r.filePaths;
       return r.canceled ? null : (r.filePaths[0] ?? null);
     },
   );

@@ -15,6 +15,9 @@ const bridge = {
   /** The native file dialog: a file or folder the user picks, or null when they cancel. */
   pickPath: (options: { kind: 'file' | 'folder'; title?: string; save?: boolean }): Promise<string | null> =>
     ipcRenderer.invoke('starling:pick-path', options),
+  /** The native dialog with several files or folders picked at once; empty when they cancel. */
+  pickPaths: (options: { kind: 'file' | 'folder'; title?: string }): Promise<string[]> =>
+    ipcRenderer.invoke('starling:pick-path', { ...options, multiple: true }),
 };
 
 contextBridge.exposeInMainWorld('starlingBridge', bridge);

@@ -296,6 +296,18 @@ export const contract = {
   'images.add': method<{ jobId: string }>()(
     z.object({ paths: z.array(z.string().min(1)).min(1), split: split.default('train') }).strict(),
   ),
+  /**
+   * Images sent as bytes (browser mode's file picker gives no paths): saved into the project's `uploads/` folder,
+   * then added as `images.add` adds files. The renderer sends them in batches under the API's body limit.
+   */
+  'images.upload': method<{ jobId: string; saved: string[] }>()(
+    z
+      .object({
+        files: z.array(z.object({ name: z.string(), data: z.string() }).strict()).min(1),
+        split: split.default('train'),
+      })
+      .strict(),
+  ),
   'images.setSplit': method<{ updated: number }>()(z.object({ ids: z.array(id).min(1), split }).strict()),
   /** Every image id a filter shows, in gallery order (select all in filter). */
   'images.ids': method<number[]>()(z.object({ filter: imageFilterSchema.default({}) }).strict()),

@@ -11,6 +11,7 @@ import { datasetFromProject } from '../formats/from-project.js';
 import type { DatasetImage } from '../formats/dataset.js';
 import { formatEntry, parseDataset, writeDataset } from '../formats/index.js';
 import { ingestDataset } from '../formats/ingest.js';
+import { discardRefused, saveUploads } from '../formats/uploads.js';
 import type { ProjectStore } from '../store/project.js';
 import { isImageFile } from '../vision/probe.js';
 import { createSampleProject } from '../sample/project.js';
@@ -34,6 +35,25 @@ import type { DetectorConfig } from '../models/config.js';
 import type { ExportResult, ImportResult, ProjectSummary } from './contract.js';
 import type { Handlers } from './dispatch.js';
 import type { Session } from './session.js';
+
+/** The job that adds image files (unlabeled) to a split; the job id. */
+function startAddImages(
+  s: Session,
+  files: string[],
+  split: 'train' | 'val' | 'test',
+  after?: (r: ImportResult) => void,
+): string {
+  const store = s.requireProject();
+  return s.jobs.start('images.add', `Add ${files.length} images`, async (ctx): Promise<ImportResult> => {
+    const images: DatasetImage[] = files.map((file) => ({ file, split, labeled: false, boxes: [] }));
+    // Adding a folder keeps the good images and reports unreadable ones: nothing is half-written.
+    const r = await ingestDataset(store, { classes: [], images }, [], { skipBad: true, existing: 'skip' }, ctx);
+    changed(s, 'images');
+    const result = { images: r.images, boxes: 0, classesCreated: [], skipped: r.skipped };
+    after?.(result);
+    return result;
+  }).id;
+}
 
 export function summarize(store: ProjectStore, o: { perSplitClass?: boolean } = {}): ProjectSummary {
   const settings = store.settings();
@@ -161,17 +181,19 @@ export const handlers: Handlers = {
     };
   },
   'images.add': (s, { paths, split }) => {
-    const store = s.requireProject();
     const files = collectImageFiles(paths);
     if (!files.length) throw new StarlingError('NOT_FOUND', `no image files under ${paths.join(', ')}`);
-    const job = s.jobs.start('images.add', `Add ${files.length} images`, async (ctx): Promise<ImportResult> => {
-      const images: DatasetImage[] = files.map((file) => ({ file, split, labeled: false, boxes: [] }));
-      // Adding a folder keeps the good images and reports unreadable ones: nothing is half-written.
-      const r = await ingestDataset(store, { classes: [], images }, [], { skipBad: true, existing: 'skip' }, ctx);
-      changed(s, 'images');
-      return { images: r.images, boxes: 0, classesCreated: [], skipped: r.skipped };
-    });
-    return { jobId: job.id };
+    return { jobId: startAddImages(s, files, split) };
+  },
+  'images.upload': (s, { files, split }) => {
+    const saved = saveUploads(s.requireProject().root, files);
+    const jobId = startAddImages(s, saved.files, split, (r) =>
+      discardRefused(
+        saved.written,
+        r.skipped.filter((x) => x.scope === 'image').map((x) => x.file),
+      ),
+    );
+    return { jobId, saved: saved.files };
   },
   'images.setSplit': (s, { ids, split }) => {
     s.requireProject().images.setSplit(ids, split);

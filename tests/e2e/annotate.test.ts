@@ -435,4 +435,48 @@ describe('annotator and review queue, end to end', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
+  it('runs a teacher on a gallery selection and marks it done; the jobs tray folds to one line', async () => {
+    const helper = (await call(session, 'teachers.list', {})).find((t) => t.name === 'helper')!;
+    const boxesOf = async (id: number, source: string) =>
+      (await annotations(id)).filter((a) => a.source === source && a.review === 'pending').length;
+    const before2 = await boxesOf(ids[2]!, 'teacher:helper');
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.openUrl}#/gallery`);
+    const cell = (i: number) => page.locator(`[data-testid="gallery-cell"][data-index="${i}"]`);
+    await cell(0).click();
+    await cell(1).click({ modifiers: ['Control'] });
+    await expect.poll(() => page.textContent('[data-testid="picked-count"]')).toBe('2 selected');
+    await page.selectOption('[data-testid="bulk-teacher"]', `teacher:${helper.id}`);
+    await expect.poll(() => page.textContent('[data-testid="bulk-notice"]')).toMatch(/helper is labeling 2 images/);
+    // The tray shows the job; folded, it is one line and lists nothing; unfolded, the job is back.
+    await page.waitForSelector('[data-testid="jobs-tray"] .job');
+    await page.click('[data-testid="jobs-fold"]');
+    expect(await page.locator('[data-testid="jobs-tray"] .job').count()).toBe(0);
+    expect((await page.locator('[data-testid="jobs-tray"]').boundingBox())!.height).toBeLessThan(48);
+    expect(await page.textContent('[data-testid="jobs-fold"]')).toMatch(/^▸ Jobs: /);
+    await page.click('[data-testid="jobs-fold"]');
+    expect(await page.locator('[data-testid="jobs-tray"] .job').count()).toBeGreaterThan(0);
+    await expect
+      .poll(async () => (await call(session, 'jobs.list', {})).filter((j) => j.kind === 'pseudo-label').at(-1)?.status)
+      .toBe('done');
+    const made = [await boxesOf(ids[0]!, 'teacher:helper'), await boxesOf(ids[1]!, 'teacher:helper')];
+    expect(made[0]! + made[1]!).toBeGreaterThan(0);
+    // Only the selection was labeled.
+    expect(await boxesOf(ids[2]!, 'teacher:helper')).toBe(before2);
+
+    // Mark done: the selection's pending boxes are rejected and the images count as reviewed.
+    const pending = async (id: number) => (await annotations(id)).filter((a) => a.review === 'pending').length;
+    const toReject = (await pending(ids[0]!)) + (await pending(ids[1]!));
+    await page.click('[data-testid="bulk-done"]');
+    await expect
+      .poll(() => page.textContent('[data-testid="bulk-notice"]'))
+      .toMatch(new RegExp(`Marked 2 images done \\(${toReject} pending box(es)? rejected\\)`));
+    expect([await pending(ids[0]!), await pending(ids[1]!)]).toEqual([0, 0]);
+    for (const id of ids.slice(0, 2))
+      expect((await call(session, 'images.get', { id })).image.status).not.toBe('unlabeled');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 });

@@ -122,4 +122,47 @@ describe('the Dataset view, end to end', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
+  it('adds several paths at once, and uploads files from the browser into uploads/ (a corrupt one skipped)', async () => {
+    const a = await writeJpegs(`${dir}/more/a`, 2, { width: 64, height: 48 });
+    const b = await writeJpegs(`${dir}/more/b`, 2, { width: 72, height: 48 });
+    const before = (await call(session, 'images.count', {})).total;
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.openUrl}#/dataset`);
+    // A folder, then one file of another folder: listed one after another, added together.
+    await page.fill('[data-testid="add-images-path"]', `${dir}/more/a`);
+    await expect.poll(() => page.textContent('[data-testid="add-images-path-check"]')).toBe('folder found');
+    await page.click('[data-testid="add-images-more"]');
+    expect(await page.inputValue('[data-testid="add-images-path"]')).toBe('');
+    await page.fill('[data-testid="add-images-path"]', b[0]!);
+    await expect.poll(() => page.textContent('[data-testid="add-images-path-check"]')).toBe('file found');
+    expect(await page.textContent('[data-testid="add-images-list"]')).toContain(`${dir}/more/a`);
+    expect(await page.textContent('[data-testid="add-images-run"]')).toBe('Add 2 paths');
+    await page.selectOption('[data-testid="add-images-split"]', 'val');
+    await page.click('[data-testid="add-images-run"]');
+    await expect.poll(() => page.textContent('[data-testid="add-images-result"]')).toMatch(/^Added 3 images to val\./);
+    expect((await call(session, 'images.count', {})).total).toBe(before + 3);
+    expect((await call(session, 'images.count', { filter: { split: 'val' } })).total).toBeGreaterThanOrEqual(3);
+    expect(a.length).toBe(2);
+
+    // Upload: the bytes go up, are saved under the project's uploads/ folder and added; a corrupt JPEG is skipped
+    // and named; uploading the same file again adds nothing and writes no second copy.
+    fs.writeFileSync(`${dir}/more/broken.jpg`, Buffer.from('not a jpeg at all'));
+    await page.setInputFiles('[data-testid="add-images-upload"]', [b[1]!, `${dir}/more/broken.jpg`]);
+    await expect
+      .poll(() => page.textContent('[data-testid="add-images-result"]'))
+      .toMatch(/^Added 1 image to val; skipped 1: broken\.jpg: /);
+    const root = session.requireProject().root;
+    // The refused file is not kept in the project's folder.
+    expect(fs.readdirSync(`${root}/uploads`)).toEqual([path.basename(b[1]!)]);
+    expect(fs.readFileSync(`${root}/uploads/${path.basename(b[1]!)}`).equals(fs.readFileSync(b[1]!))).toBe(true);
+    expect((await call(session, 'images.count', {})).total).toBe(before + 4);
+    await page.setInputFiles('[data-testid="add-images-upload"]', [b[1]!]);
+    await expect.poll(() => page.textContent('[data-testid="add-images-result"]')).toMatch(/^Added 0 images/);
+    expect(fs.readdirSync(`${root}/uploads`)).toHaveLength(1);
+    expect((await call(session, 'images.count', {})).total).toBe(before + 4);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 });

@@ -162,6 +162,10 @@ describe('the Electron build', () => {
     const pick = (exposed.starlingBridge as { pickPath: (o: unknown) => Promise<string | null> }).pickPath;
     expect(await pick({ kind: 'folder', title: 'Images folder' })).toBe('/picked/by/the/user');
     expect(electron.rec.dialogs.at(-1)).toMatchObject({ properties: ['openDirectory'] });
+    // Several files at once (Add images): the same channel, with multiSelections, answers every path.
+    const pickMany = (exposed.starlingBridge as { pickPaths: (o: unknown) => Promise<string[]> }).pickPaths;
+    expect(await pickMany({ kind: 'file', title: 'Images' })).toEqual(['/picked/by/the/user']);
+    expect(electron.rec.dialogs.at(-1)).toMatchObject({ properties: ['openFile', 'multiSelections'] });
 
     await writeJpegs(`${tmp.dir}/proj/images`, 3, { width: 64, height: 48 });
     expect((await bridge.call('project.create', { path: `${tmp.dir}/proj` })).ok).toBe(true);

@@ -100,6 +100,13 @@ describe('teachers, training and runs views, end to end', () => {
     const row = page.locator('[data-testid="runs-table"] tbody tr').first();
     await expect.poll(() => row.textContent()).toMatch(/done/);
     expect(await row.locator('[data-col="epochs"]').textContent()).toBe('2');
+    // The charts' legends: human names, each with the last epoch's value (not a dash), whole-number epochs.
+    const legend = page.locator('[data-testid="train-charts"] .u-legend').first();
+    await expect.poll(() => legend.locator('.u-series').count()).toBeGreaterThan(2);
+    const rows = await legend.locator('.u-series').allTextContents();
+    expect(rows[0]).toMatch(/^epoch\s*2$/);
+    expect(rows.slice(1).join('|')).toMatch(/box loss/);
+    for (const r of rows.slice(1)) expect(r).toMatch(/loss\s*-?\d+(\.\d+)?(e-?\d+)?$/);
     await page.screenshot({ path: artifactPath('train.png') });
     // The leaderboard: a finished run was evaluated on val as it finished, with the one evaluator.
     await page.goto(`${server.openUrl}#/runs`);
@@ -234,7 +241,7 @@ describe('teachers, training and runs views, end to end', () => {
     await clickAt(12, 12);
     await expect.poll(() => viewer.getAttribute('data-picked')).toBe(`pred:${firstPred.id}`);
     await page.keyboard.press('l');
-    await expect.poll(() => page.textContent('[data-testid="det-status"]')).toMatch(/matches a label/);
+    await expect.poll(() => page.textContent('[data-testid="det-message"]')).toMatch(/matches a label/);
     await clickAt(37, 38);
     await expect.poll(() => viewer.getAttribute('data-picked')).toBe(`pred:${secondPred.id}`);
     await page.keyboard.press('x');
@@ -247,7 +254,7 @@ describe('teachers, training and runs views, end to end', () => {
       .toEqual(['2 accepted 0.9', '30 rejected 0.8']);
     await clickAt(37, 38);
     await page.keyboard.press('x'); // once is enough
-    await expect.poll(() => page.textContent('[data-testid="det-status"]')).toMatch(/already recorded/);
+    await expect.poll(() => page.textContent('[data-testid="det-message"]')).toMatch(/already recorded/);
     expect(
       (await call(session, 'images.get', { id: val.id })).annotations.filter((a) => a.review === 'rejected'),
     ).toHaveLength(1);

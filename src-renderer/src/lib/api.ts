@@ -18,6 +18,7 @@ interface Bridge {
   mediaBase: string;
   /** The desktop app's native file dialog (src-main/preload.ts). */
   pickPath?(o: { kind: 'file' | 'folder'; title?: string; save?: boolean }): Promise<string | null>;
+  pickPaths?(o: { kind: 'file' | 'folder'; title?: string }): Promise<string[]>;
 }
 
 type Envelope = { ok: true; result: unknown } | { ok: false; error: ApiErrorBody };
@@ -91,6 +92,11 @@ class ApiClient {
   get pickPath():
     ((o: { kind: 'file' | 'folder'; title?: string; save?: boolean }) => Promise<string | null>) | undefined {
     return (globalThis as { starlingBridge?: Bridge }).starlingBridge?.pickPath;
+  }
+
+  /** The native dialog picking several files or folders (empty when cancelled); undefined in browser mode. */
+  get pickPaths(): ((o: { kind: 'file' | 'folder'; title?: string }) => Promise<string[]>) | undefined {
+    return (globalThis as { starlingBridge?: Bridge }).starlingBridge?.pickPaths;
   }
 
   get mode(): 'electron' | 'browser' {

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { axisLabels, metricName, seriesStyle, tickLabel } from '../../src-renderer/src/lib/chart-labels.js';
+
+describe('the Train charts’ labels', () => {
+  it('writes ticks of a small span with enough digits to tell them apart', () => {
+    // The loss of a converging run: a span of 0.004 must not print as "0.01, 0.01, 0.01".
+    const small = axisLabels([0.008, 0.009, 0.01, 0.011, 0.012]);
+    expect(new Set(small).size).toBe(5);
+    expect(small).toEqual(['0.008', '0.009', '0.010', '0.011', '0.012']);
+    expect(axisLabels([0, 50, 100, 150])).toEqual(['0', '50', '100', '150']);
+    expect(axisLabels([0.2, 0.4, 0.6])).toEqual(['0.2', '0.4', '0.6']);
+    expect(axisLabels([0, 0.25, 0.5])).toEqual(['0.00', '0.25', '0.50']);
+    expect(axisLabels([0.00001, 0.00002])).toEqual(['1.0e-5', '2.0e-5']);
+    // A learning rate at 1e-5 has no useful fixed-point form.
+    expect(tickLabel(0.00002, 0.00001)).toBe('2.0e-5');
+    // One tick: the value itself sets the digits.
+    expect(axisLabels([0.0035])).toEqual(['0.0035']);
+  });
+
+  it('names metrics in words, distillation terms included', () => {
+    expect(metricName('loss.box')).toBe('box loss');
+    expect(metricName('loss.kd_cls')).toBe('distillation cls loss');
+    expect(metricName('imagesPerSecond')).toBe('images/s');
+    expect(metricName('lr')).toBe('learning rate');
+  });
+
+  it('gives one colour per run when comparing, one per metric otherwise', () => {
+    const runA = [0, 1, 2].map((m) => seriesStyle(true, 0, m));
+    const runB = [0, 1, 2].map((m) => seriesStyle(true, 1, m));
+    expect(new Set(runA.map((s) => s.stroke)).size).toBe(1);
+    expect(runA[0]!.stroke).not.toBe(runB[0]!.stroke);
+    // The metrics of one run differ by dash, the same dash across runs.
+    expect(new Set(runA.map((s) => JSON.stringify(s.dash))).size).toBe(3);
+    expect(runA.map((s) => s.dash)).toEqual(runB.map((s) => s.dash));
+    const single = [0, 1, 2].map((m) => seriesStyle(false, 0, m));
+    expect(new Set(single.map((s) => s.stroke)).size).toBe(3);
+    expect(single.every((s) => s.dash.length === 0)).toBe(true);
+  });
+});
