@@ -2,10 +2,13 @@
 the training-speed benchmark (reference only; not part of the product). Ultralytics' blocks written out here
 (Conv, C3k2, SPPF, C2PSA, Detect) so the bench needs only Debian's python3-torch and python3-torchvision.
 
-usage: /usr/bin/python3 torch_yolo11.py BACKBONE WEIGHTS.safetensors GRADS_OUT.safetensors ITERS THREADS
+usage: /usr/bin/python3 torch_yolo11.py BACKBONE WEIGHTS.safetensors GRADS_OUT.safetensors ITERS THREADS [simple|full OPT_JSON]
        /usr/bin/python3 torch_yolo11.py --shapes ARCH:BACKBONE:NC ...   (state dict shapes, for the presets' test)
-Loads Starling's state dict strictly (same names and shapes = same architecture) and the input batch, computes one
-step's gradients of loss = sum over levels of mean(y^2), writes them, then times ITERS forward+backward steps.
+Loads Starling's state dict strictly (same names and shapes = same architecture), the input batch and targets,
+computes one step's gradients and writes them, then times ITERS steps.
+  simple (default): loss = sum over levels of mean(y^2); a step is forward + backward.
+  full: the YOLO loss (torch_yolo_loss.py); a step is forward, loss, backward, gradient clipping, AdamW (three
+        groups: decay on weights only) and the EMA update (Ultralytics' ModelEMA ramp), as Starling's trainer does.
 """
 import json, math, sys
 import torch
@@ -306,13 +309,31 @@ def shapes():
     print(json.dumps(out))
 
 
+class ModelEMA:
+    """Ultralytics' ModelEMA: d = decay * (1 - exp(-updates / tau)); every float tensor of the state dict."""
+
+    def __init__(self, net, decay, tau):
+        self.shadow = {k: v.detach().clone() for k, v in net.state_dict().items() if v.dtype.is_floating_point}
+        self.net, self.decay, self.tau, self.updates = net, decay, tau, 0
+
+    @torch.no_grad()
+    def update(self):
+        self.updates += 1
+        d = self.decay * (1 - math.exp(-self.updates / self.tau))
+        for k, v in self.net.state_dict().items():
+            if k in self.shadow:
+                self.shadow[k].lerp_(v, 1 - d)
+
+
 def main():
     if sys.argv[1] == '--shapes':
         return shapes()
     backbone, weights, grads_out, iters, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+    kind = sys.argv[6] if len(sys.argv) > 6 else 'simple'
     torch.set_num_threads(threads)
     data = load_safetensors(weights)
     x = data.pop('input')
+    targets = data.pop('targets', None)
     net, forward = build(backbone)
     missing, unexpected = net.load_state_dict(data, strict=False)
     missing = [m for m in missing if not m.endswith('num_batches_tracked')]
@@ -321,13 +342,43 @@ def main():
     net.train()
     params = sum(p.numel() for p in net.parameters())
 
-    def step():
+    def simple_step():
         net.zero_grad(set_to_none=True)
         loss = sum((y * y).mean() for y in forward(x))
         loss.backward()
         return loss
 
-    loss = step()
+    step = simple_step
+    if kind == 'full':
+        from torch_yolo_loss import YoloLoss
+        o = json.loads(sys.argv[7])
+        criterion = YoloLoss(nc=6, strides=[8, 16, 32])
+        decay = [p for n, p in net.named_parameters() if p.ndim > 1]
+        norm = [p for n, p in net.named_parameters() if p.ndim == 1 and not n.endswith('.bias')]
+        bias = [p for n, p in net.named_parameters() if n.endswith('.bias')]
+        opt = torch.optim.AdamW([{'params': decay, 'weight_decay': o['weightDecay']},
+                                 {'params': norm, 'weight_decay': 0.0}, {'params': bias, 'weight_decay': 0.0}],
+                                lr=o['lr'], betas=(o['momentum'], 0.999))
+        ema = ModelEMA(net, o['emaDecay'], o['emaTau'])
+
+        def loss_of():
+            net.zero_grad(set_to_none=True)
+            loss, _ = criterion(forward(x), targets)
+            loss.backward()
+            return loss
+
+        def full_step():
+            loss = loss_of()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), o['clipNorm'])
+            opt.step()
+            ema.update()
+            return loss
+
+        first = loss_of
+        step = full_step
+    else:
+        first = simple_step
+    loss = first()
     save_safetensors(grads_out, {k: p.grad for k, p in net.named_parameters() if p.grad is not None})
     print(json.dumps({'loss': float(loss), 'params': params, **time_steps(step, 2, iters)}))
 
