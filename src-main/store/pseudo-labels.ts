@@ -50,13 +50,13 @@ export class PseudoLabelRepo {
   }
 
   /**
-   * One transaction per chunk: replace each image's pending teacher boxes with `boxes` and mark it done.
-   * Images listed with no boxes are marked done too (the teachers found nothing).
+   * One transaction per chunk: replace each image's pending boxes from `source` (this teacher or ensemble, left
+   * by an earlier run of it) with `boxes`, and mark the image done. Other teachers' pending boxes stay: running
+   * one teacher never discards what another proposed and nobody has reviewed yet. Images listed with no boxes
+   * are marked done too (the teachers found nothing).
    */
-  writeChunk(jobKey: string, results: { imageId: number; boxes: PseudoBox[] }[]): void {
-    const clear = this.db.prepare(
-      "DELETE FROM annotations WHERE image_id = ? AND review = 'pending' AND source LIKE 'teacher:%'",
-    );
+  writeChunk(jobKey: string, source: string, results: { imageId: number; boxes: PseudoBox[] }[]): void {
+    const clear = this.db.prepare("DELETE FROM annotations WHERE image_id = ? AND review = 'pending' AND source = ?");
     const insert = this.db.prepare(
       `INSERT INTO annotations (image_id, class_id, x, y, w, h, source, score, review, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
@@ -64,14 +64,16 @@ export class PseudoLabelRepo {
     const mark = this.db.prepare(
       'INSERT OR REPLACE INTO pseudo_label_done (job_key, image_id, boxes) VALUES (?, ?, ?)',
     );
-    // The boxes other jobs left on these images are gone: their done-markers no longer describe anything, and
-    // running those jobs again must label the images again.
+    // Another job of the same source (another threshold) had its boxes replaced here, so its done-marker no
+    // longer describes anything: running it again must label the images again. The markers of other sources'
+    // jobs go too (the table does not record a job's source); running such a job again only re-makes its own
+    // boxes, the same ones.
     const forget = this.db.prepare('DELETE FROM pseudo_label_done WHERE image_id = ? AND job_key != ?');
     const now = Date.now();
     this.db
       .transaction(() => {
         for (const r of results) {
-          clear.run(r.imageId);
+          clear.run(r.imageId, source);
           for (const b of r.boxes) {
             if (![b.x, b.y, b.w, b.h, b.score].every(Number.isFinite) || b.w < 0 || b.h < 0)
               throw new StarlingError('INVALID_INPUT', `image ${r.imageId}: a pseudo-label box is not finite`);

@@ -188,7 +188,7 @@ export async function runPseudoLabel(
           }));
         return { imageId: l.im.id, boxes: out };
       });
-      store.pseudoLabels.writeChunk(key, results);
+      store.pseudoLabels.writeChunk(key, source, results);
       boxes += results.reduce((a, r) => a + r.boxes.length, 0);
       processed += chunks[c]!.length;
       const rate = (processed * 1000) / Math.max(1, Date.now() - started);

@@ -331,6 +331,18 @@ describe('annotator and review queue, end to end', () => {
       wrap: true,
     });
     expect(walk.next).not.toBe(ids[1]);
+    // D walks the same list: to the next image above 0.5, or nowhere when there is none; never to the second.
+    await page.keyboard.press('d');
+    if (walk.next === null || walk.next === ids[0]) {
+      await expect
+        .poll(() => page.textContent('[data-testid="annotator-status"]'))
+        .toMatch(/No other image has pending boxes scoring ≥ 0\.50/);
+      expect(await shown()).toBe(String(ids[0]));
+    } else {
+      await expect.poll(shown).toBe(String(walk.next));
+      await page.keyboard.press('a');
+      await expect.poll(shown).toBe(String(ids[0]));
+    }
     // Reject what is shown (the 0.8 box), then see it among the rejected and restore it.
     await page.click('[data-testid="review-reject"]');
     await expect
@@ -383,11 +395,27 @@ describe('annotator and review queue, end to end', () => {
     const made = (await annotations(image)).filter((a) => a.review === 'pending' && a.source === 'teacher:helper');
     expect(made.length).toBeGreaterThan(0);
     expect(made.every((a) => a.score! >= 0.3)).toBe(true);
-    // The job replaced the image's earlier pending teacher boxes, as a re-run does; the sidebar counts what is left.
+    // Other teachers' pending boxes on the image stay beside the new ones; the sidebar counts them all.
     const pendingNow = (await annotations(image)).filter((a) => a.review === 'pending').length;
     await expect
       .poll(() => page.textContent('[data-testid="pending-count"]'))
       .toBe(`${pendingNow} pending on this image`);
+    // In place: a click on a new box selects a pending box there (the topmost, where boxes overlap); Enter
+    // accepts it. Then a click on another, Delete rejects it.
+    const decide = async (key: string, review: string) => {
+      const box = (await annotations(image)).find((a) => a.review === 'pending' && a.source === 'teacher:helper');
+      if (!box) return false;
+      const p = await at(page, box.x + box.w / 2, box.y + box.h / 2);
+      await page.mouse.click(p.x, p.y);
+      await expect.poll(() => page.getAttribute('[data-testid="annotator-canvas"]', 'data-selected')).toMatch(/^\d+$/);
+      const picked = Number(await page.getAttribute('[data-testid="annotator-canvas"]', 'data-selected'));
+      expect((await annotations(image)).find((a) => a.id === picked)?.review).toBe('pending');
+      await page.keyboard.press(key);
+      await expect.poll(async () => (await annotations(image)).find((a) => a.id === picked)?.review).toBe(review);
+      return true;
+    };
+    expect(await decide('Enter', 'accepted')).toBe(true);
+    await decide('Delete', 'rejected');
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
@@ -459,7 +487,12 @@ describe('annotator and review queue, end to end', () => {
     await page.click('[data-testid="jobs-fold"]');
     expect(await page.locator('[data-testid="jobs-tray"] .job').count()).toBeGreaterThan(0);
     await expect
-      .poll(async () => (await call(session, 'jobs.list', {})).filter((j) => j.kind === 'pseudo-label').at(-1)?.status)
+      .poll(
+        async () => (await call(session, 'jobs.list', {})).filter((j) => j.kind === 'pseudo-label').at(-1)?.status,
+        {
+          timeout: 30_000,
+        },
+      )
       .toBe('done');
     const made = [await boxesOf(ids[0]!, 'teacher:helper'), await boxesOf(ids[1]!, 'teacher:helper')];
     expect(made[0]! + made[1]!).toBeGreaterThan(0);

@@ -156,8 +156,16 @@ describe('teachers, training and runs views, end to end', () => {
     await page.selectOption('[data-testid="export-style"]', 'nms');
     // The default file follows the style until the user types their own.
     expect(await page.inputValue('[data-testid="export-out"]')).toMatch(/model-nms\.onnx$/);
+    // The destination is checked as it is typed, and the image size in words beside its field.
+    await page.fill('[data-testid="export-out"]', `${tmpDir}/not/there/x.onnx`);
+    await expect.poll(() => page.textContent('[data-testid="export-out-check"]')).toMatch(/both will be created/);
+    await page.fill('[data-testid="export-imgsz"]', '100');
+    await expect.poll(() => page.textContent('[data-testid="export-imgsz-error"]')).toMatch(/multiple of 32.*96\?/);
+    expect(await page.isDisabled('[data-testid="export-go"]')).toBe(true);
+    await page.fill('[data-testid="export-imgsz"]', '64');
     const out = `${tmpDir}/exported.onnx`;
     await page.fill('[data-testid="export-out"]', out);
+    await expect.poll(() => page.textContent('[data-testid="export-out-check"]')).toMatch(/will be created/);
     await page.click('[data-testid="export-go"]');
     await expect
       .poll(() => page.textContent('[data-testid="export-result"]'), { timeout: 60_000 })

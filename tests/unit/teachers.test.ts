@@ -324,6 +324,23 @@ describe('pseudo-label job and review', () => {
       expect([strict.images, strict.resumed, [...store.annotations.iterate(['pending'])].length]).toEqual([5, 0, 5]);
       const back = await runPseudoLabel(store, req, UNCANCELLABLE);
       expect([back.images, back.resumed, [...store.annotations.iterate(['pending'])].length]).toEqual([5, 0, 10]);
+      // One teacher of the two on its own: its boxes come beside the ensemble's, which nobody has reviewed yet and
+      // which stay (a run of one teacher never discards another's proposals). Run again, it replaces only its own.
+      const bySource = () => {
+        const n: Record<string, number> = {};
+        for (const a of store.annotations.iterate(['pending'])) n[a.source] = (n[a.source] ?? 0) + 1;
+        return n;
+      };
+      const solo = { ...req, teachers: [person.id] };
+      await runPseudoLabel(store, solo, UNCANCELLABLE);
+      const withSolo = bySource();
+      expect(withSolo['teacher:people+v5']).toBe(10);
+      expect(withSolo['teacher:people']).toBeGreaterThan(0);
+      await runPseudoLabel(store, { ...solo, conf: 0.3 }, UNCANCELLABLE);
+      expect(bySource()['teacher:people+v5']).toBe(10);
+      expect(bySource()['teacher:people']).toBeLessThanOrEqual(withSolo['teacher:people']!);
+      // Out of the way of the review below, which counts the ensemble's boxes.
+      store.db.prepare("DELETE FROM annotations WHERE source = 'teacher:people'").run();
 
       // Review: accept person boxes >= 0.4, reject the rest of the person boxes; change the threshold later.
       const personId = store.classes.byName('person')!.id;

@@ -16,18 +16,38 @@ let next = 1;
 
 class Toasts {
   list = $state<Toast[]>([]);
+  /** Each toast's expiry timer and its life, so a pointer over it holds it (to read it, or reach its Undo). */
+  private readonly timers = new Map<number, { timer: ReturnType<typeof setTimeout>; ms: number }>();
 
   show(t: Omit<Toast, 'id' | 'kind'> & { kind?: Toast['kind']; ms?: number }): number {
     const id = next++;
     const toast: Toast = { kind: 'info', ...t, id };
     this.list = [...this.list.filter((x) => !t.key || x.key !== t.key), toast].slice(-4);
-    const ms = t.ms ?? (t.action ? 12000 : t.kind === 'error' ? 10000 : 5000);
-    setTimeout(() => this.dismiss(id), ms);
+    this.arm(id, t.ms ?? (t.action ? 12000 : t.kind === 'error' ? 10000 : 5000));
     return id;
   }
 
+  /** The pointer is over the toast: it stays until the pointer leaves. */
+  hold(id: number): void {
+    const t = this.timers.get(id);
+    if (t) clearTimeout(t.timer);
+  }
+
+  /** The pointer left: the toast lives its whole life again from now. */
+  release(id: number): void {
+    const t = this.timers.get(id);
+    if (t) this.arm(id, t.ms);
+  }
+
   dismiss(id: number): void {
+    const t = this.timers.get(id);
+    if (t) clearTimeout(t.timer);
+    this.timers.delete(id);
     this.list = this.list.filter((x) => x.id !== id);
+  }
+
+  private arm(id: number, ms: number): void {
+    this.timers.set(id, { timer: setTimeout(() => this.dismiss(id), ms), ms });
   }
 }
 
