@@ -114,7 +114,8 @@ export class TrainStep {
     }
     const missing = [...c.inputs].filter((k) => !(k in all));
     if (missing.length) throw new Error(`train step: no value for input(s) ${missing.join(', ')}`);
-    const out = await this.runner.run(c.key, () => c.bytes, all);
+    // No memory pattern: its preplanned block for the kept activations is larger than the model's live peak.
+    const out = await this.runner.run(c.key, () => c.bytes, all, { memPattern: false });
     const grads = new Map<Parameter, Float32Array>();
     for (const p of c.trainable) grads.set(p, out[`grad:${p.name}`]!.data as Float32Array);
     for (const b of c.updatedBuffers) b.data = Float32Array.from(out[`buffer:${b.name}`]!.data as Float32Array);
