@@ -387,6 +387,10 @@ describe('annotator and review queue, end to end', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await openAnnotator(page, `annotate/${image}`);
     await expect.poll(() => page.inputValue('[data-testid="assist-teacher"]')).not.toBe('');
+    // A threshold out of range is said beside the field and nothing runs.
+    await page.fill('[data-testid="assist-conf"]', '1.5');
+    await expect.poll(() => page.textContent('[data-testid="assist-conf-error"]')).toBe('A score from 0 to 1');
+    expect(await page.isDisabled('[data-testid="assist-run"]')).toBe(true);
     await page.fill('[data-testid="assist-conf"]', '0.3');
     await page.click('[data-testid="assist-run"]');
     await expect
@@ -395,6 +399,7 @@ describe('annotator and review queue, end to end', () => {
     const made = (await annotations(image)).filter((a) => a.review === 'pending' && a.source === 'teacher:helper');
     expect(made.length).toBeGreaterThan(0);
     expect(made.every((a) => a.score! >= 0.3)).toBe(true);
+    await page.screenshot({ path: artifactPath('annotate-assist.png') });
     // Other teachers' pending boxes on the image stay beside the new ones; the sidebar counts them all.
     const pendingNow = (await annotations(image)).filter((a) => a.review === 'pending').length;
     await expect

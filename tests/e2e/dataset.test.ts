@@ -76,6 +76,7 @@ describe('the Dataset view, end to end', () => {
     await expect.poll(() => page.textContent('[data-testid="export-dir-check"]')).toMatch(/both will be created/);
     await page.click('[data-testid="export-run"]');
     await expect.poll(() => page.textContent('[data-testid="dialog"]')).toMatch(/Create .*exports\/yolo\?/);
+    await page.screenshot({ path: artifactPath('dataset-create-folder.png') });
     await page.click('[data-testid="dialog-cancel"]');
     expect(fs.existsSync(out)).toBe(false);
     await page.click('[data-testid="export-run"]');

@@ -149,6 +149,7 @@ describe('browser mode, end to end', () => {
     await expect
       .poll(() => page.textContent('[data-testid="shortcut-help"]'))
       .toMatch(/Gallery.*Shift\+click.*Alt\+O.*Dataset/s);
+    await page.screenshot({ path: artifactPath('shortcut-help.png') });
     await page.keyboard.press('Escape');
     await expect.poll(() => page.locator('[data-testid="shortcut-help"]').count()).toBe(0);
     // The light theme, kept across a reload.

@@ -60,6 +60,11 @@ describe('teachers, training and runs views, end to end', () => {
       .toMatch(/YOLOv8 \/ YOLO11.*\(detected\).*96×96.*6 classes: circle/);
     await page.click('[data-testid="teacher-register"]');
     await expect.poll(() => page.locator('[data-testid="teacher-row"]').count()).toBe(1);
+    // Thresholds out of range are said beside their fields, and Run waits until they are right.
+    await page.fill('[data-testid="pseudo-iou"]', '2');
+    await expect.poll(() => page.textContent('[data-testid="pseudo-iou-error"]')).toBe('An overlap from 0 to 1');
+    expect(await page.isDisabled('[data-testid="pseudo-run"]')).toBe(true);
+    await page.fill('[data-testid="pseudo-iou"]', '0.6');
     await page.click('[data-testid="pseudo-run"]');
     await expect
       .poll(() => page.textContent('[data-testid="teachers-message"]'), { timeout: 60_000 })
