@@ -214,14 +214,19 @@ describe('the Electron build', () => {
       const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'text/html';
       return route.fulfill({ body: fs.readFileSync(file), contentType: type });
     });
-    await page.exposeFunction('__ipcInvoke', (method: string, input: unknown) => invoke(method, input));
+    // The API channel to the dispatcher; the dialog channel to the main's handler (its dialog stubbed).
+    await page.exposeFunction('__ipcInvoke', (channel: string, method: unknown, input: unknown) =>
+      channel === 'starling:pick-path'
+        ? electron.rec.ipc.get(channel)!({ sender: {} }, method)
+        : invoke(method as string, input),
+    );
     const preload = fs.readFileSync(path.join(OUT, 'preload/index.cjs'), 'utf8');
     await page.addInitScript(`(() => {
       const listeners = [];
       window.__ipcEmit = (payload) => listeners.forEach((l) => l({}, payload));
       const electron = {
         ipcRenderer: {
-          invoke: (channel, method, input) => window.__ipcInvoke(method, input),
+          invoke: (channel, method, input) => window.__ipcInvoke(channel, method, input),
           on: (channel, l) => listeners.push(l),
           removeListener: (channel, l) => listeners.splice(listeners.indexOf(l), 1),
         },
@@ -260,11 +265,19 @@ describe('the Electron build', () => {
       ['runs', '[data-testid="runs-view"]'],
       ['detections', '[data-testid="detections-view"]'],
       ['export', '[data-testid="export-view"]'],
+      ['dataset', '[data-testid="dataset-view"]'],
+      ['health', '[data-testid="health-summary"]'],
     ];
     for (const [hash, selector] of views) {
       await page.evaluate(`location.hash = '#/${hash}'`);
       await page.waitForSelector(selector, { timeout: 15_000 });
     }
+    // The Dataset view offers the native dialogs here (not the browser's upload): Files… lists what was picked.
+    await page.evaluate(`location.hash = '#/dataset'`);
+    expect(await page.locator('[data-testid="add-images-upload"]').count()).toBe(0);
+    await page.click('button:has-text("Files…")');
+    await expect.poll(() => page.textContent('[data-testid="add-images-list"]')).toContain('/picked/by/the/user');
+    expect(electron.rec.dialogs.at(-1)).toMatchObject({ properties: ['openFile', 'multiSelections'] });
     await page.evaluate(`location.hash = '#/annotate/${first}'`);
     await expect.poll(() => page.textContent('.error.overlay')).toMatch(/the image cannot be shown/);
     expect(errors).toEqual([]);

@@ -139,6 +139,23 @@ describe('browser mode, end to end', () => {
     await page.click('[data-testid="bulk-notice-action"]');
     await expect.poll(() => page.textContent('[data-testid="gallery-total"]')).toBe(`${N_IMAGES} images`);
     expect((await call(session, 'images.get', { id: picked[2]! })).image.split).toBe('test');
+    // The cursor and the selection look different: the selection carries a tick.
+    expect(await page.locator('[data-testid="gallery-cell"] .check').count()).toBe(0);
+    // Ctrl+Z undoes a delete after its toast has gone too; Ctrl+A selects all and Escape clears.
+    await cell(5).click();
+    expect(await cell(5).locator('.check').count()).toBe(1);
+    await page.click('[data-testid="bulk-delete"]');
+    await page.click('[data-testid="dialog-ok"]');
+    await expect.poll(() => page.textContent('[data-testid="gallery-total"]')).toBe(`${N_IMAGES - 1} images`);
+    await page.locator('[data-testid="bulk-notice"] button[aria-label="Dismiss"]').click();
+    await page.focus('.grid-scroller');
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => page.textContent('[data-testid="gallery-total"]')).toBe(`${N_IMAGES} images`);
+    await expect.poll(() => page.textContent('[data-testid="bulk-notice"]')).toMatch(/Restored 1 image/);
+    await page.keyboard.press('Control+a');
+    await expect.poll(() => page.textContent('[data-testid="picked-count"]')).toBe(`${N_IMAGES} selected`);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.textContent('[data-testid="picked-count"]')).toMatch(/^Click, Ctrl\+click/);
     // Select all picks every image the filter shows, loaded or not.
     await page.click('[data-testid="pick-all"]');
     await expect.poll(() => page.textContent('[data-testid="picked-count"]')).toBe(`${N_IMAGES} selected`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { axisLabels, metricName, seriesStyle, tickLabel } from '../../src-renderer/src/lib/chart-labels.js';
+import { middleEllipsis } from '../../src-renderer/src/lib/format.js';
 
 describe('the Train charts’ labels', () => {
   it('writes ticks of a small span with enough digits to tell them apart', () => {
@@ -35,5 +36,16 @@ describe('the Train charts’ labels', () => {
     const single = [0, 1, 2].map((m) => seriesStyle(false, 0, m));
     expect(new Set(single.map((s) => s.stroke)).size).toBe(3);
     expect(single.every((s) => s.dash.length === 0)).toBe(true);
+  });
+});
+
+describe('the gallery’s names', () => {
+  it('are cut in the middle, keeping where sequential names differ and the extension', () => {
+    expect(middleEllipsis('IMG_0001.jpg', 18)).toBe('IMG_0001.jpg');
+    const a = middleEllipsis('train_sample_000123.jpg', 18);
+    const b = middleEllipsis('train_sample_000124.jpg', 18);
+    expect(a).toHaveLength(18);
+    expect(a).not.toBe(b);
+    expect(a).toBe('train_sa…00123.jpg');
   });
 });
