@@ -30,7 +30,7 @@ import type { Detect } from '../src-main/models/heads/detect.js';
 import { buildDetector } from '../src-main/models/zoo.js';
 import { Runner } from '../src-main/runtime/session.js';
 import { objectiveFor } from '../src-main/train/objectives/index.js';
-import { MAX_BOXES } from '../src-main/train/objectives/yolo.js';
+import { boxBucket } from '../src-main/train/objectives/yolo.js';
 import { Rng } from '../src-main/util/random.js';
 import { medianMs } from './timing.js';
 
@@ -52,23 +52,34 @@ interface CaseResult {
   peakRssMb: number;
 }
 
-/** One case on Starling's side, in this (child) process: writes the shared inputs and its first-step gradients. */
-async function starlingCase(backbone: string, kind: LossKind, iters: number): Promise<CaseResult> {
+/** Boxes per image in the benchmark's batch. */
+const BOXES = 8;
+
+/**
+ * One case on Starling's side, in this (child) process: writes the shared inputs and its first-step gradients.
+ * The targets are padded to `rows` boxes per image: by default the bucket the trainer picks for the batch.
+ */
+async function starlingCase(
+  backbone: string,
+  kind: LossKind,
+  iters: number,
+  rows = boxBucket(BOXES),
+): Promise<CaseResult> {
   seedInit(`bench-train-${backbone}`);
   const model = buildDetector({ model: 'yolo11', scale: 'n', backbone, head: 'yolo', nc: 6 });
   const params = [...model.parameters()].reduce((a, p) => a + p.data.length, 0);
   const rng = new Rng('bench-train-input');
   const shape = [BATCH, 3, IMGSZ, IMGSZ];
   const input = Float32Array.from({ length: BATCH * 3 * IMGSZ * IMGSZ }, () => rng.float());
-  const targets = new Float32Array(BATCH * MAX_BOXES * 6);
+  const targets = new Float32Array(BATCH * rows * 6);
   for (let i = 0; i < BATCH; i++)
-    for (let j = 0; j < 8; j++) {
+    for (let j = 0; j < BOXES; j++) {
       const [x, y, w, h] = [rng.range(0, 250), rng.range(0, 250), rng.range(8, 70), rng.range(8, 70)];
-      targets.set([j % 6, x, y, x + w, y + h, 1], (i * MAX_BOXES + j) * 6);
+      targets.set([j % 6, x, y, x + w, y + h, 1], (i * rows + j) * 6);
     }
   const tensors = new Map<string, StoredTensor>([
     ['input', { shape, data: input }],
-    ['targets', { shape: [BATCH, MAX_BOXES, 6], data: targets }],
+    ['targets', { shape: [BATCH, rows, 6], data: targets }],
   ]);
   for (const [n, p] of model.namedTensors()) tensors.set(n, { shape: [...p.shape], data: Float32Array.from(p.data) });
   saveCheckpoint(path.join(DATA, `${backbone}.weights.safetensors`), { tensors, metadata: {} });
@@ -76,7 +87,7 @@ async function starlingCase(backbone: string, kind: LossKind, iters: number): Pr
   const runner = new Runner({ device: 'cpu', intraOpThreads: THREADS });
   const feeds = {
     images: { dtype: 'float32' as const, shape, data: input },
-    targets: { dtype: 'float32' as const, shape: [BATCH, MAX_BOXES, 6], data: targets },
+    targets: { dtype: 'float32' as const, shape: [BATCH, rows, 6], data: targets },
   };
   const objective = objectiveFor(model, { imgsz: IMGSZ });
   const step = new TrainStep(
@@ -85,7 +96,7 @@ async function starlingCase(backbone: string, kind: LossKind, iters: number): Pr
     (g, m, b) => {
       const d = m as Detector;
       const images = g.input('images', [b, 3, IMGSZ, IMGSZ]);
-      if (kind === 'full') return objective.loss(g, d, images, b);
+      if (kind === 'full') return objective.loss(g, d, images, b, { boxes: rows });
       const levels = (d.head as Detect).levels(d.features(images));
       return { loss: levels.map((y) => F.mean(F.mul(y, y))).reduce((a, y) => F.add(a, y)) };
     },
@@ -131,8 +142,8 @@ function gradDiff(backbone: string, kind: LossKind): number {
 
 async function main(): Promise<void> {
   if (process.argv[2] === '--case') {
-    const [backbone, kind, iters] = process.argv.slice(3) as [string, LossKind, string];
-    console.log(JSON.stringify(await starlingCase(backbone, kind, Number(iters))));
+    const [backbone, kind, iters, rows] = process.argv.slice(3) as [string, LossKind, string, string?];
+    console.log(JSON.stringify(await starlingCase(backbone, kind, Number(iters), rows ? Number(rows) : undefined)));
     return;
   }
   const iters = Number(process.argv[2] ?? 5);

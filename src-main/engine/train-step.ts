@@ -18,8 +18,14 @@ export interface LossSpec {
   terms?: Record<string, Tensor>;
 }
 
+/**
+ * Named sizes of a graph's inputs beyond the batch (the padded box count of the targets): each set of values is
+ * its own compiled graph, so a batch of few boxes does not pay for the largest.
+ */
+export type StepDims = Readonly<Record<string, number>>;
+
 /** Builds forward + loss for a batch of `batch` samples; batch and target inputs come from `g.input`. */
-export type BuildLoss = (g: Graph, model: Module, batch: number) => LossSpec;
+export type BuildLoss = (g: Graph, model: Module, batch: number, dims: StepDims) => LossSpec;
 
 export interface StepResult {
   loss: number;
@@ -39,7 +45,7 @@ interface Compiled {
 }
 
 export class TrainStep {
-  private readonly compiled = new Map<number, Compiled>();
+  private readonly compiled = new Map<string, Compiled>();
   private readonly tensors: Map<string, Parameter>;
 
   constructor(
@@ -52,13 +58,17 @@ export class TrainStep {
     this.tensors = new Map([...model.namedTensors()]);
   }
 
-  /** Compiles (once per batch size) the forward + loss + backward graph. */
-  compile(batch: number): Compiled {
-    const hit = this.compiled.get(batch);
+  /** Compiles (once per batch size and dims) the forward + loss + backward graph. */
+  compile(batch: number, dims: StepDims = {}): Compiled {
+    const shape = `b${batch}${Object.entries(dims)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `:${k}${v}`)
+      .join('')}`;
+    const hit = this.compiled.get(shape);
     if (hit) return hit;
     const g = new Graph();
     this.model.train(true);
-    const spec = this.build(g, this.model, batch);
+    const spec = this.build(g, this.model, batch, dims);
     const trainable = [...this.tensors.values()].filter((p) => p.kind === 'param' && p.requiresGrad && g.leaf(p.name));
     const grads = gradients(
       spec.loss,
@@ -77,7 +87,7 @@ export class TrainStep {
       .map((t) => ({ name: t.leaf!.name, shape: t.shape, rate: Number(t.leaf!.name.split(':')[1]) }));
     const { bytes, inputs } = encodeModel({ graph: g, outputs, name: this.name });
     const c: Compiled = {
-      key: `${this.name}:b${batch}`,
+      key: `${this.name}:${shape}`,
       bytes,
       inputs: new Set(inputs),
       trainable,
@@ -85,21 +95,26 @@ export class TrainStep {
       terms: Object.keys(spec.terms ?? {}),
       masks,
     };
-    this.compiled.set(batch, c);
+    this.compiled.set(shape, c);
     return c;
   }
 
   /** The compiled ONNX bytes for a batch size (for inspection and benchmarks). */
-  onnx(batch: number): Uint8Array {
-    return this.compile(batch).bytes;
+  onnx(batch: number, dims: StepDims = {}): Uint8Array {
+    return this.compile(batch, dims).bytes;
   }
 
   /**
    * Runs one step. `random` (uniform in [0,1)) draws the drop-path masks, so a seeded stream reproduces a run.
    * Buffer updates are written back into the model; gradients are returned for the optimizer.
    */
-  async run(batch: number, feeds: Record<string, Feed>, random: () => number = Math.random): Promise<StepResult> {
-    const c = this.compile(batch);
+  async run(
+    batch: number,
+    feeds: Record<string, Feed>,
+    random: () => number = Math.random,
+    dims: StepDims = {},
+  ): Promise<StepResult> {
+    const c = this.compile(batch, dims);
     const all: Record<string, Feed> = {};
     for (const [k, f] of Object.entries(feeds)) if (c.inputs.has(k)) all[k] = f;
     for (const p of this.tensors.values()) {

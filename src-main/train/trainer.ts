@@ -144,8 +144,8 @@ export class Trainer {
       ]),
     );
     this.runner = new Runner({ device: o.settings.device, ...(o.threads ? { intraOpThreads: o.threads } : {}) });
-    this.step = new TrainStep(this.runner, this.model, (g, m, batch) => {
-      const r = this.objective.loss(g, m as Detector, g.input('images', [batch, 3, size, size]), batch);
+    this.step = new TrainStep(this.runner, this.model, (g, m, batch, dims) => {
+      const r = this.objective.loss(g, m as Detector, g.input('images', [batch, 3, size, size]), batch, dims);
       if (!adaptive) return r;
       const unknown = Object.keys(o.settings.loss.targets).filter((k) => !(k in r.terms));
       if (unknown.length)
@@ -276,7 +276,7 @@ export class Trainer {
         await this.each(hooks, (h) => h.beforeStep?.(this, batch, feeds));
         const t0 = Date.now();
         const dropRng = new Rng('droppath', this.settings.seed, this.iteration);
-        const r = await this.step.run(n, feeds, () => dropRng.float());
+        const r = await this.step.run(n, feeds, () => dropRng.float(), this.objective.dims?.(batch));
         if (!Number.isFinite(r.loss))
           throw new Error(`loss became ${r.loss} at epoch ${this.epoch + 1}, step ${this.stepInEpoch + 1}; lower lr0`);
         for (const [k, v] of Object.entries(r.terms)) this.termSums[k] = (this.termSums[k] ?? 0) + v;

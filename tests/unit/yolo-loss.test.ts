@@ -185,3 +185,71 @@ describe('YOLO loss gradients', () => {
     expect(mean(losses.slice(-10))).toBeLessThan(0.6 * mean(losses.slice(0, 5)));
   }, 180_000);
 });
+
+describe('YOLO targets padded to a bucket of boxes', () => {
+  it('picks the smallest bucket that holds the fullest image', async () => {
+    const { boxBucket, BOX_BUCKETS } = await import('../../src-main/train/objectives/yolo.js');
+    expect([1, 8, 9, 16, 17, 64, 65, 256, 300].map(boxBucket)).toEqual([8, 8, 16, 16, 32, 64, 128, 256, 256]);
+    expect(BOX_BUCKETS.at(-1)).toBe(256);
+  });
+
+  it('gives the same loss, terms and gradients at 8 padded boxes as at 64', async () => {
+    const { seedInit } = await import('../../src-main/engine/nn.js');
+    const { buildDetector } = await import('../../src-main/models/zoo.js');
+    const { TrainStep } = await import('../../src-main/engine/train-step.js');
+    const { Runner } = await import('../../src-main/runtime/session.js');
+    const { objectiveFor } = await import('../../src-main/train/objectives/index.js');
+    const { MAX_BOXES } = await import('../../src-main/train/objectives/yolo.js');
+    seedInit(11);
+    const size = 64;
+    const n = 2;
+    const model = buildDetector({ scale: 'n', backbone: 'shufflenetv2_x0_5', nc: NC });
+    const objective = objectiveFor(model, { imgsz: size });
+    const runner = new Runner({ device: 'cpu', intraOpThreads: 1 });
+    const step = new TrainStep(runner, model, (g, m, b, dims) =>
+      objective.loss(g, m as typeof model, g.input('images', [b, 3, size, size]), b, dims),
+    );
+    const rng = new Rng('bucket-padding');
+    const images = Float32Array.from({ length: n * 3 * size * size }, () => rng.float());
+    // Three boxes on the first image, one on the second (a zero row pads it).
+    const rows = [
+      [0, 4, 6, 30, 28, 1],
+      [1, 20, 22, 60, 58, 1],
+      [0, 36, 2, 62, 20, 0.5],
+      [1, 8, 30, 40, 62, 1],
+      [0, 0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0, 0],
+    ];
+    const batch = { files: ['a', 'b'], maxBoxes: 3, targets: Float32Array.from(rows.flat()) };
+    const bucketed = objective.feeds(batch as never);
+    const dims = objective.dims!(batch as never);
+    expect(dims).toEqual({ boxes: 8 });
+    expect(bucketed.targets!.shape).toEqual([n, 8, 6]);
+    const padded = new Float32Array(n * MAX_BOXES * 6);
+    padded.set(rows.slice(0, 3).flat(), 0);
+    padded.set(rows.slice(3, 4).flat(), MAX_BOXES * 6);
+    const img = { dtype: 'float32' as const, shape: [n, 3, size, size], data: images };
+    const a = await step.run(n, { images: img, ...bucketed }, Math.random, dims);
+    const b = await step.run(
+      n,
+      { images: img, targets: { dtype: 'float32', shape: [n, MAX_BOXES, 6], data: padded } },
+      Math.random,
+      { boxes: MAX_BOXES },
+    );
+    await runner.dispose();
+    expect(a.loss).toBeGreaterThan(0);
+    expect(Math.abs(a.loss - b.loss)).toBeLessThanOrEqual(1e-6 * b.loss);
+    for (const k of Object.keys(b.terms))
+      expect(Math.abs(a.terms[k]! - b.terms[k]!)).toBeLessThanOrEqual(1e-6 * b.terms[k]! + 1e-9);
+    let worst = 0;
+    let scale = 0;
+    for (const [p, gb] of b.grads) {
+      const ga = a.grads.get(p)!;
+      for (let i = 0; i < gb.length; i++) {
+        worst = Math.max(worst, Math.abs(ga[i]! - gb[i]!));
+        scale = Math.max(scale, Math.abs(gb[i]!));
+      }
+    }
+    expect(worst).toBeLessThanOrEqual(1e-5 * scale);
+  }, 120_000);
+});

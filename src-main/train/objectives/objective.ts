@@ -4,6 +4,7 @@
  * trainer asks for the objective of its model's head and never learns which it is.
  */
 import type { Graph, Tensor } from '../../engine/ir.js';
+import type { StepDims } from '../../engine/train-step.js';
 import type { Detector } from '../../models/detector.js';
 import type { Feed } from '../../runtime/session.js';
 import type { DistillGraphSpec } from '../distill/distiller.js';
@@ -14,9 +15,17 @@ export interface Objective {
    * Adds the target inputs (and, distilling, the class mask and the dense teachers' inputs) and returns the loss
    * with its named raw terms.
    */
-  loss(g: Graph, model: Detector, images: Tensor, batch: number): { loss: Tensor; terms: Record<string, Tensor> };
+  loss(
+    g: Graph,
+    model: Detector,
+    images: Tensor,
+    batch: number,
+    dims?: StepDims,
+  ): { loss: Tensor; terms: Record<string, Tensor> };
   /** Target feeds for one batch (images are fed by the trainer; a distillation hook feeds the teachers'). */
   feeds(batch: Batch): Record<string, Feed>;
+  /** The graph's sizes for this batch beyond its length (`loss` is built for them); none by default. */
+  dims?(batch: Batch): StepDims;
   /**
    * Adaptive weighting (settings `loss.weighting`): the value each term is held at, and whether the loss is
    * scaled by the batch size (Ultralytics' yolo loss is, centerX's is not).
