@@ -171,8 +171,8 @@ describe('distillation', () => {
       seedInit(3);
       const model = buildDetector(settings.model);
       const objective = objectiveFor(model, { imgsz: 64, distill: spec });
-      const step = new TrainStep(runner, model, (g, m, n) =>
-        objective.loss(g, m as typeof model, g.input('images', [n, 3, 64, 64]), n),
+      const step = new TrainStep(runner, model, (g, m, n, dims) =>
+        objective.loss(g, m as typeof model, g.input('images', [n, 3, 64, 64]), n, dims),
       );
       const loss = async (x: typeof a) => {
         const feeds: Record<string, Feed> = {
@@ -180,7 +180,7 @@ describe('distillation', () => {
           ...objective.feeds(x),
           class_mask: { dtype: 'float32', shape: [6, 1, 6], data: new Float32Array(36).fill(1) },
         };
-        return (await step.run(6, feeds, () => 0.5)).loss;
+        return (await step.run(6, feeds, () => 0.5, objective.dims?.(x))).loss;
       };
       const [la, lb] = [await loss(a), await loss(b)];
       // The cached boxes went to image pixels and back through the letterbox gain; the teacher ran at batch 6
