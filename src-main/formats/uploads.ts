@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StarlingError } from '../errors.js';
-import { MAX_IMAGE_BYTES, writeFileAtomic } from '../util/files.js';
+import { MAX_IMAGE_BYTES, sha256Of, writeFileAtomic } from '../util/files.js';
 import { IMAGE_EXTENSIONS, isImageFile } from '../vision/probe.js';
 
 export const UPLOADS_FOLDER = 'uploads';
@@ -59,7 +59,7 @@ export function saveUploads(root: string, files: readonly UploadedFile[]): { fil
       if (taken.has(file)) continue;
       const st = fs.lstatSync(file, { throwIfNoEntry: false });
       if (st && !st.isFile()) continue; // a folder or link of that name is not ours to replace
-      if (st && sha(fs.readFileSync(file)) !== hash) continue;
+      if (st && sha256Of(file) !== hash) continue;
       if (!st) {
         writeFileAtomic(file, (fd) => fs.writeSync(fd, bytes));
         written.push(file);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { axisLabels, metricName, seriesStyle, tickLabel } from '../../src-renderer/src/lib/chart-labels.js';
-import { middleEllipsis } from '../../src-renderer/src/lib/format.js';
+import { middleEllipsis, plural } from '../../src-renderer/src/lib/format.js';
+import { imgszError, isUnit } from '../../src-renderer/src/lib/field-checks.js';
 
 describe('the Train charts’ labels', () => {
   it('writes ticks of a small span with enough digits to tell them apart', () => {
@@ -47,5 +48,23 @@ describe('the gallery’s names', () => {
     expect(a).toHaveLength(18);
     expect(a).not.toBe(b);
     expect(a).toBe('train_sa…00123.jpg');
+  });
+});
+
+describe('form field checks and counts', () => {
+  it('say what is wrong with an image size and a 0-1 value, and count nouns', () => {
+    expect(imgszError(320, 64)).toBe('');
+    expect(imgszError(100, 64)).toBe("Image size must be a multiple of 32 (the model's largest stride): 96?");
+    expect(imgszError(32, 64)).toBe('Image size must be a whole number of at least 64');
+    expect(imgszError(32, 32)).toBe('');
+    expect(imgszError(null, 32)).toBe('Image size must be a whole number of at least 32');
+    expect([0, 0.5, 1].every(isUnit)).toBe(true);
+    expect([-0.1, 1.5, null, Number.NaN].some(isUnit)).toBe(false);
+    expect([plural(1, 'image'), plural(3, 'image'), plural(2, 'box'), plural(0, 'box')]).toEqual([
+      '1 image',
+      '3 images',
+      '2 boxes',
+      '0 boxes',
+    ]);
   });
 });

@@ -13,3 +13,6 @@ export function middleEllipsis(name: string, max: number): string {
   const tail = Math.ceil((max - 1) / 2);
   return `${name.slice(0, max - 1 - tail)}…${name.slice(-tail)}`;
 }
+
+/** A count with its noun: 1 image, 3 images, 2 boxes. */
+export const plural = (n: number, one: string): string => `${n} ${one}${n === 1 ? '' : one.endsWith('x') ? 'es' : 's'}`;
