@@ -10,13 +10,7 @@ export interface ImageProbe {
   format: string;
 }
 
-/** Formats Starling opens. */
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff', '.gif', '.avif'];
-
-export function isImageFile(name: string): boolean {
-  const lower = name.toLowerCase();
-  return IMAGE_EXTENSIONS.some((ext) => lower.endsWith(ext));
-}
+export { IMAGE_EXTENSIONS, isImageFile } from './image-files.js';
 
 /**
  * Reads an image's size (honouring EXIF orientation, as viewers and trainers do) and a content hash.
