@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
+import { architectureEntry, architectureNames } from '../models/zoo.js';
 
 /**
  * A config as the CLI takes it: a YAML/JSON file, or a short name `<architecture><scale>[-<backbone>][-<head>]`
- * (`yolo11n`, `yolo11s-starnet_s050`, `yolo11n-starnet_s1-none`); the zoo checks the names.
+ * (`yolo11n`, `yolo11s-starnet_s050`, `yolo11n-starnet_s1-none`); the zoo checks the names. A part left out is
+ * the architecture's own (`yolov5s` is YOLOv5s: its CSP backbone and its anchor head), else the config's default.
  */
 export async function readConfigArg(arg: string): Promise<Record<string, unknown>> {
   if (fs.existsSync(arg)) {
@@ -19,5 +21,8 @@ export async function readConfigArg(arg: string): Promise<Record<string, unknown
   }
   const m = /^([a-z][a-z0-9]*?)([nsmlx])(?:-([a-z0-9_]+))?(?:-([a-z0-9_]+))?$/.exec(arg);
   if (!m) throw new Error(`"${arg}" is neither a config file nor a name like yolo11n, yolo11s-starnet_s050`);
-  return { model: m[1], scale: m[2], ...(m[3] ? { backbone: m[3] } : {}), ...(m[4] ? { head: m[4] } : {}) };
+  const own = architectureNames().includes(m[1]!) ? architectureEntry(m[1]!).own : undefined;
+  const backbone = m[3] ?? own?.backbone;
+  const head = m[4] ?? own?.head;
+  return { model: m[1], scale: m[2], ...(backbone ? { backbone } : {}), ...(head ? { head } : {}) };
 }

@@ -99,6 +99,8 @@ export interface ArchitectureEntry {
   name: string;
   description: string;
   scales: ScaleTable;
+  /** The backbone and head that make the architecture's own model (a short name like `yolov5s` means these). */
+  own?: { backbone: string; head: string };
   /** Passed to the head's builder (YOLOv8 asks the yolo head for its legacy class branch). */
   headOptions?: Readonly<Record<string, unknown>>;
   /**

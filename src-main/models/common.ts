@@ -1,5 +1,6 @@
 /**
- * Ultralytics building blocks (Conv, DWConv, Bottleneck, C2f, C3, C3k, C3k2, SPPF, Attention, PSABlock, C2PSA),
+ * Ultralytics building blocks (Conv, DWConv, Bottleneck, C2f, C3, GhostConv, GhostBottleneck, C3Ghost (YOLOv5's),
+ * C3k, C3k2, SPPF, Attention, PSABlock, C2PSA),
  * written with the engine's nn modules under Ultralytics' attribute names, so a detector's state dict names
  * match `model.<i>.<...>` of the Ultralytics model layer for layer.
  */
@@ -27,11 +28,12 @@ export class Conv extends Module {
     c2: number,
     k = 1,
     s = 1,
-    readonly o: { g?: number; d?: number; act?: boolean } = {},
+    readonly o: { g?: number; d?: number; act?: boolean; p?: number } = {},
   ) {
     super();
     const d = o.d ?? 1;
-    const pad = Math.floor((d * (k - 1) + 1) / 2); // autopad
+    // autopad, unless the yaml gives the padding (YOLOv5's stem: Conv(64, 6, 2, 2)).
+    const pad = o.p ?? Math.floor((d * (k - 1) + 1) / 2);
     this.conv = this.add(
       'conv',
       new Conv2d(c1, c2, k, { stride: s, padding: pad, groups: o.g ?? 1, dilation: d, bias: false }),
@@ -93,6 +95,55 @@ export class C3 extends Module {
   }
   forward(x: Tensor): Tensor {
     return this.cv3.forward(F.concat([this.m.forward(this.cv1.forward(x)), this.cv2.forward(x)], 1));
+  }
+}
+
+/** YOLOv5's GhostConv: half the channels by a Conv, the other half by a cheap 5x5 depthwise Conv of those. */
+export class GhostConv extends Module {
+  cv1: Conv;
+  cv2: Conv;
+  constructor(c1: number, c2: number, k = 1, s = 1, g = 1, act = true) {
+    super();
+    const c = Math.floor(c2 / 2);
+    this.cv1 = this.add('cv1', new Conv(c1, c, k, s, { g, act }));
+    this.cv2 = this.add('cv2', new Conv(c, c, 5, 1, { g: c, act }));
+  }
+  forward(x: Tensor): Tensor {
+    const y = this.cv1.forward(x);
+    return F.concat([y, this.cv2.forward(y)], 1);
+  }
+}
+
+/**
+ * YOLOv5's GhostBottleneck: GhostConv, a depthwise Conv when strided, GhostConv (linear); plus the input, or a
+ * strided shortcut when s = 2. The body is `conv.0`, `conv.1`, `conv.2` as in YOLOv5, where `conv.1` is an
+ * nn.Identity with no tensors when not strided.
+ */
+export class GhostBottleneck extends Module {
+  readonly body: Module[];
+  shortcut: Sequential | null;
+  constructor(c1: number, c2: number, k = 3, s = 1) {
+    super();
+    const c = Math.floor(c2 / 2);
+    const conv = this.add('conv', new ModuleList([]));
+    this.body = [conv.add(0, new GhostConv(c1, c, 1, 1))];
+    if (s === 2) this.body.push(conv.add(1, DWConv(c, c, k, s, false)));
+    this.body.push(conv.add(2, new GhostConv(c, c2, 1, 1, 1, false)));
+    this.shortcut =
+      s === 2
+        ? this.add('shortcut', new Sequential(DWConv(c1, c1, k, s, false), new Conv(c1, c2, 1, 1, { act: false })))
+        : null;
+  }
+  forward(x: Tensor): Tensor {
+    const y = this.body.reduce((h, m) => m.forward(h), x);
+    return F.add(y, this.shortcut ? this.shortcut.forward(x) : x);
+  }
+}
+
+/** YOLOv5's C3Ghost: C3 with GhostBottlenecks (which have no shortcut switch: the flag is unused, as there). */
+export class C3Ghost extends C3 {
+  constructor(c1: number, c2: number, n = 1, shortcut = true, g = 1, e = 0.5) {
+    super(c1, c2, n, shortcut, g, e, (c) => new GhostBottleneck(c, c));
   }
 }
 

@@ -4,13 +4,16 @@
  */
 import './backbones/yolo11-csp.js';
 import './backbones/yolov8-csp.js';
+import './backbones/yolov5-csp.js';
 import './backbones/starnet.js';
 import './backbones/shufflenetv2.js';
 import './backbones/mobilenetv3.js';
 import './backbones/ghostnet.js';
 import './architectures/yolo11.js';
 import './architectures/yolov8.js';
+import './architectures/yolov5.js';
 import './heads/detect.js';
+import './heads/yolov5-detect.js';
 import './heads/centernet.js';
 import './heads/features.js';
 import { nameModules } from '../engine/nn.js';

@@ -7,7 +7,11 @@
  *   builders, torchvision's ShuffleNetV2 and MobileNetV3, YOLO11's and YOLOv8's blocks written from Ultralytics):
  *   the twin's state dict, tensor by tensor, names and shapes, at 6 and at 80 classes;
  * - YOLO11n (the CSP baseline): Ultralytics' own figure, in tests/unit/zoo.test.ts;
- * - the others (GhostNet, seed 002's YOLOv5 variants of ShuffleNetV2 and MobileNetV3-Small, the CenterNet head):
+ * - seed 002's YOLOv5 presets: YOLOv5's own printed summaries for YOLOv5s (7,235,389) and YOLOv5n (1,872,157) at
+ *   80 classes, and the YOLOv5 twin (bench/reference/torch_yolov5.py: YOLOv5's blocks, head section and Detect,
+ *   written from YOLOv5) tensor by tensor; for a seed-002 plain backbone the twin builds everything after it
+ *   (the backbone's own tensors are checked in tests/unit/zoo.test.ts);
+ * - the others (GhostNet and seed 002's backbones in YOLO11n, the CenterNet head):
  *   not checked whole here. Their backbones are checked against torchvision or the paper in tests/unit/zoo.test.ts;
  *   the list below says which presets these are, so a new preset cannot go unchecked silently.
  */
@@ -16,7 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { contract } from '../../src-main/api/contract.js';
-import { buildDetector } from '../../src-main/models/zoo.js';
+import { architectureEntry, backboneEntry, buildDetector } from '../../src-main/models/zoo.js';
 import { parseExperiment } from '../../src-main/settings/experiment-file.js';
 import { resolveRunSettings } from '../../src-main/settings/run-settings.js';
 import { pythonWithTorch } from '../third-party.js';
@@ -32,6 +36,7 @@ const TWIN_BACKBONES =
   /^(starnet_s(050|100|150|1|2|3|4)|shufflenetv2_x(0_5|1_0|1_5|2_0)|mobilenetv3_(small|large)|yolo11)$/;
 /** Presets checked elsewhere or not whole (see the header): by file. */
 const NOT_BY_TWIN = new Set([
+  ...presets.filter((p) => p.exp.model?.head === 'yolov5').map((p) => p.file), // the YOLOv5 twin, below
   'yolo11n.yaml', // Ultralytics' figure, tests/unit/zoo.test.ts
   'yolo11n-ghostnet_1_0.yaml',
   'yolo11n-mobilenetv3_small_yolov5.yaml',
@@ -88,4 +93,58 @@ describe('presets (resources/configs)', () => {
     },
     240_000,
   );
+
+  const v5 = presets.filter((p) => p.exp.model?.head === 'yolov5');
+  it("seed 002's YOLOv5s has YOLOv5's 7,235,389 parameters at 80 classes, its YOLOv5n 1,872,157", () => {
+    expect(v5.map((p) => p.file).sort()).toEqual([
+      'seed002-yolov5-mobilenetv3_large.yaml',
+      'seed002-yolov5-mobilenetv3_small.yaml',
+      'seed002-yolov5-shufflenetv2.yaml',
+      'seed002-yolov5s-ghost.yaml',
+      'seed002-yolov5s.yaml',
+    ]);
+    const s = v5.find((p) => p.file === 'seed002-yolov5s.yaml')!;
+    expect(count(shapes(s.exp, 80))).toBe(7235389);
+    const n = { ...s.exp, model: { ...s.exp.model, scale: 'n' as const } };
+    expect(count(shapes(n, 80))).toBe(1872157);
+  });
+
+  it.skipIf(!python)(
+    'match the YOLOv5 twin tensor by tensor, at 6 and 80 classes (a plain backbone: what follows it)',
+    () => {
+      const specs = v5.flatMap((p) =>
+        [6, 80].map((nc) => {
+          const d = buildDetector(model(p.exp, nc));
+          const m = model(p.exp, nc);
+          // A plain backbone: the twin stands in for it with its maps' channels.
+          const plain = d.backbonePrefix === 'model.0.';
+          const bb = plain ? `plain/${featureChannels(p.exp, nc).join(',')}` : m.backbone;
+          return { p, nc, plain, spec: `${m.model}:${m.scale}:${bb}:${nc}` };
+        }),
+      );
+      const r = spawnSync(python!, ['bench/reference/torch_yolov5.py', '--shapes', ...specs.map((s) => s.spec)], {
+        encoding: 'utf8',
+        timeout: 180_000,
+        killSignal: 'SIGKILL',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const twin = JSON.parse(r.stdout) as Record<string, Record<string, number[]>>;
+      for (const { p, nc, plain, spec } of specs) {
+        const mine = Object.fromEntries(
+          Object.entries(shapes(p.exp, nc)).filter(([n]) => !(plain && n.startsWith('model.0.'))),
+        );
+        expect(Object.keys(mine).length, p.file).toBeGreaterThan(50);
+        expect(mine, `${p.file} at ${nc} classes`).toEqual(twin[spec]);
+      }
+    },
+    240_000,
+  );
 });
+
+/** The channels of a plain backbone's stride 8/16/32 maps, built as the detector builds it. */
+function featureChannels(exp: (typeof presets)[number]['exp'], nc: number): number[] {
+  const m = model(exp, nc);
+  const [depth, width, maxChannels] = architectureEntry(m.model).scales[m.scale]!;
+  const bb = backboneEntry(m.backbone).build({ width: m.backboneWidth ?? width, depth, maxChannels, scale: m.scale });
+  return bb.featureInfo.slice(1).map((f) => f.channels);
+}

@@ -18,7 +18,7 @@ let project: string;
 
 async function starling(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, [BIN, ...args], { timeout: 240_000, killSignal: 'SIGKILL' });
+    const r = await run(process.execPath, [BIN, ...args], { timeout: 420_000, killSignal: 'SIGKILL' });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -114,10 +114,16 @@ describe('starling sweep', () => {
       expect([centernet.settings.model.head, centernet.settings.loss.weighting]).toEqual(['centernet', 'adaptive']);
       const v8 = runs.find((x) => x.name === 'seed001-yolov8n-starnet_s1 seed 0')!;
       expect([v8.settings.model.model, v8.settings.data.imgsz]).toEqual(['yolov8', 64]); // --set over the file
+      const v5 = runs.find((x) => x.name === 'seed002-yolov5s-ghost seed 0')!;
+      expect([v5.settings.model.model, v5.settings.model.head, v5.settings.optimizer.name]).toEqual([
+        'yolov5-ghost',
+        'yolov5',
+        'SGD',
+      ]);
     } finally {
       s.close();
     }
-  }, 300_000);
+  }, 480_000);
 
   it('runs the cells of one plan in two processes at once, as a cluster array would, into one leaderboard', async () => {
     for (const [name, backbone] of [

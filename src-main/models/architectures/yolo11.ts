@@ -9,6 +9,7 @@ import { C2PSA, C3k2, Conv, makeDivisible, SPPF } from '../common.js';
 
 registerArchitecture({
   name: 'yolo11',
+  own: { backbone: 'yolo11', head: 'yolo' },
   description: 'YOLO11 neck (SPPF, C2PSA, C3k2 PAN)',
   scales: {
     n: [0.5, 0.25, 1024],

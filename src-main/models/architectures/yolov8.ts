@@ -9,6 +9,7 @@ import { C2f, Conv, makeDivisible, SPPF } from '../common.js';
 
 registerArchitecture({
   name: 'yolov8',
+  own: { backbone: 'yolov8', head: 'yolo' },
   description: 'YOLOv8 neck (SPPF, C2f PAN)',
   scales: {
     n: [0.33, 0.25, 1024],

@@ -65,6 +65,12 @@ function runTeacher(
     throw new StarlingError('INVALID_INPUT', `teacher run:${id} has no ${pick} checkpoint yet (${run.status})`);
   const model = buildDetector(run.settings.model);
   const head = run.settings.model.head;
+  if (head === 'yolov5')
+    throw new StarlingError(
+      'INVALID_INPUT',
+      `teacher run:${id} has a yolov5 head: distilling from it is not built. Export it and add the ONNX as a ` +
+        'teacher to pseudo-label with it',
+    );
   if (head !== 'yolo' && head !== 'centernet')
     throw new StarlingError('INVALID_INPUT', `teacher run:${id} has head '${head}', which detects nothing`);
   const file = path.join(outDir, `run-${id}-${pick}-${imgsz}.onnx`);

@@ -1,5 +1,6 @@
 /** Every head's training objective: one import line per objective file. */
 import './yolo.js';
+import './yolov5.js';
 import './centernet.js';
 import '../distill/index.js';
 
