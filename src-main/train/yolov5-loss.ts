@@ -148,6 +148,7 @@ export function yolov5Loss(
   const lobj = sumOf(objTerms);
   // One class: YOLOv5 has no class loss (a zero of the same shape keeps the term's name in the logs).
   const lcls = clsTerms.length ? sumOf(clsTerms) : F.mul(lbox, 0);
-  const total = F.add(F.add(F.mul(lbox, o.gains.box), F.mul(lobj, o.gains.obj)), F.mul(lcls, o.gains.cls));
-  return { loss: F.mul(total, batch), terms: { box: lbox, obj: lobj, cls: lcls } };
+  // The terms carry their gains, as YOLOv5's loss items do (what it logs, and what adaptive weights hold).
+  const terms = { box: F.mul(lbox, o.gains.box), obj: F.mul(lobj, o.gains.obj), cls: F.mul(lcls, o.gains.cls) };
+  return { loss: F.mul(F.add(F.add(terms.box, terms.obj), terms.cls), batch), terms };
 }
