@@ -33,6 +33,8 @@ import { architectureNames, backboneNames, headNames } from '../models/zoo.js';
 import { headGains, trainableHeads } from '../train/objectives/index.js';
 import { DEFAULT_RUN_SETTINGS, modelRequestSchema } from '../settings/run-settings.js';
 import { experimentSchema } from '../settings/experiment-file.js';
+import type { PresetInfo } from '../settings/presets.js';
+export type { PresetInfo };
 import { teacherSettingsSchema } from '../settings/teacher-config.js';
 import type { TeacherProbe } from '../teachers/teacher.js';
 import type { ReviewCounts } from '../store/pseudo-labels.js';
@@ -388,6 +390,8 @@ export const contract = {
   ),
   /** Registered heads: what each exports (styles, with the output layout that reads them) and whether it trains. */
   'zoo.heads': method<HeadInfo[]>()(none),
+  /** The presets in resources/configs (the seeds' models as experiment files), each with its file's text. */
+  'presets.list': method<PresetInfo[]>()(none),
   /** Registered architectures (the config's `model`) with their scales. */
   'zoo.architectures': method<{ name: string; description: string; scales: string[] }[]>()(none),
   /** A detector's card; `freeze` counts the first N layers as fixed (trainable parameters). */

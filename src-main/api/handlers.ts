@@ -21,6 +21,7 @@ import { detectorCard, zooCards } from '../models/card.js';
 import { architectureEntry, architectureNames, buildDetector, headEntries } from '../models/zoo.js';
 import { layouts } from '../inference/decode.js';
 import { DEFAULT_RUN_SETTINGS, resolveRunSettings } from '../settings/run-settings.js';
+import { listPresets } from '../settings/presets.js';
 import { trainableHeads } from '../train/objectives/index.js';
 import { assertNotTrainedElsewhere } from '../train/run-owner.js';
 import { previewStart } from '../train/start-weights.js';
@@ -329,6 +330,7 @@ export const handlers: Handlers = {
       styles: h.styles.map((s) => ({ ...s })),
       trainable: trainableHeads().includes(h.name),
     })),
+  'presets.list': () => listPresets(),
   'zoo.architectures': () =>
     architectureNames().map((name) => {
       const a = architectureEntry(name);

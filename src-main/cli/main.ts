@@ -231,6 +231,19 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('presets')
+    .description("the seeds' models as experiment files (resources/configs): starling train <project> --config FILE")
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }) =>
+      withSession(async (s) => {
+        const list = await call(s, 'presets.list', {});
+        if (o.json) return void process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+        for (const p of list)
+          process.stdout.write(`${p.file}${p.error ? `  (does not parse: ${p.error})` : ''}\n  ${p.description}\n`);
+      }),
+    );
+
+  program
     .command('export')
     .description('export a detector to ONNX (BatchNorm folded, weights baked in, dynamic batch) and verify it')
     .option('--config <config>', 'a YAML/JSON config file or a name like yolo11n-starnet_s050')

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import YAML from 'yaml';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src-main/api/dispatch.js';
@@ -596,6 +597,49 @@ describe('teachers, training and runs views, end to end', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
+
+  it("loads every preset into the Train form from its picker, and trains seed 002's YOLOv5 Ghost model", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.openUrl}#/train`);
+    await page.waitForSelector('[data-testid="train-preset"]');
+    const files = fs.readdirSync('resources/configs').filter((f) => f.endsWith('.yaml'));
+    const names = await page.$$eval('[data-testid="train-preset"] option:not([disabled])', (os) =>
+      os.map((o) => (o as HTMLOptionElement).value),
+    );
+    expect(names.sort()).toEqual(files.map((f) => f.replace(/\.yaml$/, '')).sort());
+    for (const f of files) {
+      const model = (YAML.parse(fs.readFileSync(`resources/configs/${f}`, 'utf8')) as { model: Record<string, string> })
+        .model;
+      await page.selectOption('[data-testid="train-preset"]', f.replace(/\.yaml$/, ''));
+      await expect
+        .poll(() => page.textContent('[data-testid="train-loaded"]'))
+        .toMatch(`Loaded preset ${f.replace(/\.yaml$/, '')}`);
+      for (const k of ['model', 'backbone', 'head', 'scale'] as const)
+        if (model[k]) expect(await page.inputValue(`[data-testid="train-${k}"]`), `${f}: ${k}`).toBe(model[k]);
+    }
+    // Seed 002's Ghost model, made small enough for a test; its recipe (SGD) rides along from the preset.
+    await page.selectOption('[data-testid="train-preset"]', 'seed002-yolov5s-ghost');
+    await expect.poll(() => page.inputValue('[data-testid="train-model"]')).toBe('yolov5-ghost');
+    await page.fill('[data-testid="train-imgsz"]', '64');
+    await page.fill('[data-testid="train-batch"]', '2');
+    await page.fill('[data-testid="train-epochs"]', '1');
+    await page.selectOption('[data-testid="train-scale"]', 'n');
+    const before = new Set((await call(session, 'runs.list', {})).map((r) => r.id));
+    await page.click('[data-testid="train-start"]');
+    await expect
+      .poll(async () => (await call(session, 'runs.list', {})).find((r) => !before.has(r.id))?.status, {
+        timeout: 90_000,
+      })
+      .toBe('done');
+    const run = (await call(session, 'runs.list', {})).find((r) => !before.has(r.id))!;
+    expect(run.name).toBe('seed002-yolov5s-ghost');
+    expect(run.settings.model).toMatchObject({ model: 'yolov5-ghost', backbone: 'yolov5_ghost', head: 'yolov5' });
+    expect(run.settings.optimizer).toMatchObject({ name: 'SGD', lr0: 0.01, momentum: 0.937 });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 150_000);
 
   it('groups the runs of a sweep by config with their spread, and exports the table', async () => {
     // Two seeds of one config, as `starling sweep` trains them (each run carries its cell).

@@ -124,3 +124,30 @@ describe('experiment files', () => {
     expect(resolveRunSettings({ ...again, model: { ...again.model, nc: 6 } })).toEqual(settings);
   });
 });
+
+describe('presets.list', () => {
+  it('lists each file with its leading comment, and one that does not parse with the key named', async () => {
+    const { listPresets, PRESETS_DIR } = await import('../../src-main/settings/presets.js');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'presets-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'b.yaml'), '# Two lines\n# of comment.\nname: b\nmodel: { scale: n }\n');
+      fs.writeFileSync(path.join(dir, 'a.yaml'), 'name: a\noptimizer: { lr: 0.1 }\n');
+      fs.writeFileSync(path.join(dir, 'notes.txt'), 'not a preset');
+      const list = listPresets(dir);
+      expect(list.map((p) => p.name)).toEqual(['a', 'b']);
+      expect(list[0]!.error).toMatch(/a\.yaml: optimizer\.lr: unknown key/);
+      expect(list[1]!.description).toBe('Two lines of comment.');
+      expect(list[1]!.error).toBeUndefined();
+      expect(listPresets(path.join(dir, 'missing'))).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    // The shipped ones all parse.
+    const shipped = listPresets(PRESETS_DIR);
+    expect(shipped.length).toBeGreaterThanOrEqual(20);
+    expect(shipped.filter((p) => p.error)).toEqual([]);
+  });
+});
