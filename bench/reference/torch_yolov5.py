@@ -99,6 +99,7 @@ SCALES = {'n': (0.33, 0.25), 's': (0.33, 0.5), 'm': (0.67, 0.75), 'l': (1.0, 1.0
 class Detect(nn.Module):
     def __init__(self, nc, ch, na=3):
         super().__init__()
+        self.register_buffer('anchors', torch.tensor(ANCHORS).float().view(len(ch), -1, 2))  # as YOLOv5's (pixels here)
         self.m = nn.ModuleList(nn.Conv2d(x, (nc + 5) * na, 1) for x in ch)
 
 

@@ -158,9 +158,11 @@ export class Trainer {
   }
 
   /** The hooks every run has, in order; extra hooks go after them, patience last. */
-  private defaultHooks(extra: TrainerHook[]): TrainerHook[] {
+  private defaultHooks(extra: TrainerHook[], log: (line: string) => void): TrainerHook[] {
     const b = this.settings.budget;
     return [
+      // The head's own (autoanchor) first: before EMA copies the model and before the first step's graph.
+      ...(this.objective.hooks?.({ train: this.o.train, resume: !!this.o.resume, log }) ?? []),
       new LrScheduleHook(),
       new EmaHook(),
       ...(b.minutes !== undefined ? [new TimeBudgetHook(b.minutes * 60)] : []),
@@ -187,7 +189,9 @@ export class Trainer {
   async fit(callbacks: TrainCallbacks = {}, hooks: TrainerHook[] = []): Promise<TrainResult> {
     this.loader = this.o.batches ?? this.createLoader(callbacks);
     try {
-      return await this.loop(this.defaultHooks([...hooks, new CallbacksHook(callbacks)]));
+      return await this.loop(
+        this.defaultHooks([...hooks, new CallbacksHook(callbacks)], (line) => callbacks.onLog?.(line)),
+      );
     } finally {
       await this.loader.close();
       await this.runner.dispose();

@@ -50,7 +50,7 @@ const shapes = (exp: (typeof presets)[number]['exp'], nc: number) =>
   Object.fromEntries([...buildDetector(model(exp, nc)).namedTensors()].map(([n, t]) => [n, [...t.shape]]));
 const count = (s: Record<string, number[]>) =>
   Object.entries(s)
-    .filter(([n]) => !/running_(mean|var)$/.test(n))
+    .filter(([n]) => !/running_(mean|var)$|\.anchors$/.test(n)) // buffers are not parameters
     .reduce((a, [, v]) => a + v.reduce((x, y) => x * y, 1), 0);
 
 describe('presets (resources/configs)', () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint, saveCheckpoint } from '../../src-main/engine/checkpoint.js';
 import { seedInit } from '../../src-main/engine/nn.js';
 import type { Detector } from '../../src-main/models/detector.js';
+import type { AnchorDetect } from '../../src-main/models/heads/yolov5-detect.js';
 import { applyWeights, planWeights, readWeightSource } from '../../src-main/models/weights.js';
 import { buildDetector } from '../../src-main/models/zoo.js';
 import type { EvalImage } from '../../src-main/eval/ground-truth.js';
@@ -165,4 +166,34 @@ describe('trainer', () => {
     expect(r.epochs).toBe(1); // the budget is spent after the first epoch
     expect(r.history[0]!.metrics.mAP50).toBeGreaterThanOrEqual(0); // and that last epoch was validated
   }, 300_000);
+});
+
+describe('trainer with a yolov5 head', () => {
+  it('autoanchors before the first epoch, says so, and checkpoints the anchors it trained with', async () => {
+    const lines: string[] = [];
+    // Images of a known size whose boxes are 2 px thin: no default anchor can recall them.
+    const thin = train.map((s, i) => ({
+      ...s,
+      width: 64,
+      height: 64,
+      boxes: s.boxes.map((b, j) => ({ ...b, ...((i + j) % 2 ? { w: 30, h: 1.8 } : { w: 1.8, h: 30 }) })),
+    }));
+    const o = options(`${tmp.dir}/v5`, 1, { model: { model: 'yolov5', backbone: 'yolov5', head: 'yolov5' } });
+    const t = new Trainer({ ...o, train: thin, maxSteps: 1 });
+    const before = (t.model.head as AnchorDetect).anchors;
+    const r = await t.fit({ onLog: (l) => void lines.push(l) });
+    const line = lines.find((l) => l.startsWith('autoanchor:'));
+    expect(line).toMatch(/best possible recall 0\.\d+ on \d+ boxes; refitted to .* best possible recall 1\.0000/);
+    const after = (t.model.head as AnchorDetect).anchors;
+    expect(after).not.toEqual(before);
+    // The checkpoint holds them (YOLOv5's `anchors` buffer, grid units).
+    const ck = loadCheckpoint(r.last);
+    for (const part of ['model', 'ema']) {
+      const saved = [...ck.tensors.get(`${part}/model.24.anchors`)!.data];
+      expect(
+        saved.slice(0, 2).map((v) => v * 8),
+        part,
+      ).toEqual(after[0]![0]);
+    }
+  }, 120_000);
 });

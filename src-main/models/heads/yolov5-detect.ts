@@ -3,12 +3,13 @@
  * [B, na, H, W, 5 + nc]: box offsets, objectness and C class logits per anchor. Inference decodes as YOLOv5 v6:
  * xy = (2 sigmoid - 0.5 + cell) x stride, wh = (2 sigmoid)^2 x anchor, and exports YOLOv5's layout [B, N, 5 + nc]
  * (cx, cy, w, h in input pixels, objectness, class probabilities), which the `yolov5` decoder reads.
- * The anchors are YOLOv5's defaults for P3-P5 in input pixels (not learned; autoanchor is not built).
+ * The anchors start as YOLOv5's defaults for P3-P5 and live in its `anchors` buffer (grid units): a YOLOv5 checkpoint's
+ * load with it, and autoanchor (train/autoanchor.ts) refits them to a dataset before training.
  */
 import * as F from '../../engine/functional.js';
 import type { Tensor } from '../../engine/ir.js';
 import { nd } from '../../engine/ndarray.js';
-import { Conv2d } from '../../engine/nn.js';
+import { Conv2d, type Parameter } from '../../engine/nn.js';
 import { ModuleList } from '../common.js';
 import { Head, registerHead, type ExportStyle, type NmsSettings } from '../head.js';
 import { nmsHead } from '../postprocess.js';
@@ -50,6 +51,8 @@ export class AnchorDetect extends Head {
   readonly styles = STYLES;
   readonly no: number;
   readonly na: number;
+  /** YOLOv5's `anchors` buffer [nl, na, 2], in grid units of each level (so a YOLOv5 state dict's load). */
+  private readonly anchorGrid: Parameter;
   m: ModuleList;
 
   constructor(
@@ -57,15 +60,38 @@ export class AnchorDetect extends Head {
     channels: number[],
     readonly strides: number[],
     /** Per level, [w, h] in input pixels. */
-    readonly anchors: readonly (readonly [number, number])[][] = YOLOV5_ANCHORS,
+    anchors: readonly (readonly [number, number])[][] = YOLOV5_ANCHORS,
   ) {
     super();
     if (anchors.length !== strides.length)
       throw new Error(`the yolov5 head has anchors for ${anchors.length} levels, the neck gives ${strides.length}`);
     this.na = anchors[0]!.length;
     this.no = nc + 5;
+    this.anchorGrid = this.buffer(
+      'anchors',
+      [anchors.length, this.na, 2],
+      new Float32Array(anchors.length * this.na * 2),
+    );
+    this.setAnchors(anchors);
     this.m = this.add('m', new ModuleList(channels.map((c) => new Conv2d(c, this.no * this.na, 1))));
     this.initBiases();
+  }
+
+  /** Per level, each anchor's [w, h] in input pixels (from the buffer: a loaded or autoanchored set). */
+  get anchors(): [number, number][][] {
+    const d = this.anchorGrid.data;
+    return this.strides.map((s, i) =>
+      Array.from({ length: this.na }, (_, a) => [d[(i * this.na + a) * 2]! * s, d[(i * this.na + a) * 2 + 1]! * s]),
+    );
+  }
+
+  /** Sets the anchors, per level, in input pixels. */
+  setAnchors(px: readonly (readonly (readonly [number, number])[])[]): void {
+    const d = new Float32Array(this.anchorGrid.size);
+    px.forEach((level, i) =>
+      level.forEach(([w, h], a) => d.set([w / this.strides[i]!, h / this.strides[i]!], (i * this.na + a) * 2)),
+    );
+    this.anchorGrid.data = d;
   }
 
   /** YOLOv5's _initialize_biases: objectness for 8 objects per 640 image, classes at 0.6 / (nc - 0.99999). */

@@ -9,6 +9,8 @@ import type { Detector } from '../../models/detector.js';
 import type { Feed } from '../../runtime/session.js';
 import type { DistillGraphSpec } from '../distill/distiller.js';
 import type { Batch } from '../loader.js';
+import type { Source } from '../../inference/letterbox.js';
+import type { TrainerHook } from '../hooks/hook.js';
 
 export interface Objective {
   /**
@@ -24,6 +26,11 @@ export interface Objective {
   ): { loss: Tensor; terms: Record<string, Tensor> };
   /** Target feeds for one batch (images are fed by the trainer; a distillation hook feeds the teachers'). */
   feeds(batch: Batch): Record<string, Feed>;
+  /**
+   * Hooks the head's training needs, run before the trainer's own (yolov5: autoanchor before the first epoch);
+   * `resume` says the run continues from its checkpoint.
+   */
+  hooks?(o: { train: readonly Source[]; resume: boolean; log: (line: string) => void }): TrainerHook[];
   /** The graph's sizes for this batch beyond its length (`loss` is built for them); none by default. */
   dims?(batch: Batch): StepDims;
   /**

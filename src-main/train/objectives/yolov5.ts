@@ -6,6 +6,7 @@ import type { Batch } from '../loader.js';
 import { scaledGains, yolov5LevelFeeds, yolov5LevelInputs, yolov5Loss, type Yolov5Gains } from '../yolov5-loss.js';
 import { yolov5Targets, type LevelGeometry } from '../yolov5-targets.js';
 import { registerObjective, resolveGains } from './objective.js';
+import { AutoAnchorHook } from '../hooks/autoanchor.js';
 
 /** Padded match rows a graph is compiled for: powers of two from 64, so a few graphs serve every batch. */
 export function matchRows(count: number): number {
@@ -35,14 +36,21 @@ registerObjective(
       );
     const head = model.head as AnchorDetect;
     const nc = model.config.nc;
-    const levels = geometry(model, imgsz);
-    const gains = scaledGains(resolveGains<Yolov5Gains>('yolov5', over), { nl: levels.length, nc, imgsz });
-    // One batch's matches, kept between `dims` and `feeds` (the trainer asks for both of the same batch).
-    let last: { batch: Batch; targets: ReturnType<typeof yolov5Targets> } | null = null;
+    const gains = scaledGains(resolveGains<Yolov5Gains>('yolov5', over), { nl: model.outputStrides.length, nc, imgsz });
+    // One batch's matches, kept between `dims` and `feeds` (the trainer asks for both of the same batch). The
+    // anchors are read per batch: autoanchor sets them before the first.
+    let last: { batch: Batch; targets: ReturnType<typeof yolov5Targets>; cells: number[] } | null = null;
     const matchesOf = (batch: Batch) => {
-      if (last?.batch !== batch)
-        last = { batch, targets: yolov5Targets(batch.targets, batch.files.length, batch.maxBoxes, levels) };
-      return last.targets;
+      if (last?.batch !== batch) {
+        const levels = geometry(model, imgsz);
+        const n = batch.files.length;
+        last = {
+          batch,
+          targets: yolov5Targets(batch.targets, n, batch.maxBoxes, levels),
+          cells: levels.map((l) => n * head.na * l.h * l.w),
+        };
+      }
+      return last;
     };
     return {
       loss(g, m, images, batch, dims) {
@@ -53,17 +61,15 @@ registerObjective(
         const r = yolov5Loss(levelRows, inputs, { nc, gains });
         return { loss: r.loss, terms: r.terms };
       },
-      dims: (batch) => ({ rows: matchRows(Math.max(...matchesOf(batch).map((t) => t.count))) }),
+      dims: (batch) => ({ rows: matchRows(Math.max(...matchesOf(batch).targets.map((t) => t.count))) }),
       feeds(batch) {
-        const targets = matchesOf(batch);
+        const { targets, cells } = matchesOf(batch);
         const rows = matchRows(Math.max(...targets.map((t) => t.count)));
-        const n = batch.files.length;
         const feeds: Record<string, Feed> = {};
-        targets.forEach((t, i) =>
-          Object.assign(feeds, yolov5LevelFeeds(i, t, rows, head.no, n * head.na * levels[i]!.h * levels[i]!.w)),
-        );
+        targets.forEach((t, i) => Object.assign(feeds, yolov5LevelFeeds(i, t, rows, head.no, cells[i]!)));
         return feeds;
       },
+      hooks: ({ train, resume, log }) => (resume ? [] : [new AutoAnchorHook(train, imgsz, log)]),
       // About what YOLOv5's gains make of each term mid-training (its logged train losses on COCO), per image.
       adaptive: { targets: { box: 0.04, obj: 0.06, cls: 0.02 }, perImage: true },
     };
