@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { detectorConfigSchema } from '../models/config.js';
 import { DEVICES } from '../runtime/devices.js';
+import { SPLITS } from '../store/types.js';
 import { describeIssues } from '../util/issues.js';
 
 /** The student: a detector config whose backbone defaults to the product's default student. */
@@ -33,6 +34,14 @@ export const dataSettingsSchema = z
   .object({
     imgsz: z.number().int().positive().multipleOf(32).default(320),
     batch: z.number().int().positive().default(16),
+    /** The splits whose images it trains on. */
+    trainSplits: z
+      .array(z.enum(SPLITS))
+      .min(1)
+      .refine((a) => new Set(a).size === a.length, 'a split is named twice')
+      .default(['train']),
+    /** The split it validates on each epoch (fitness picks the best checkpoint by it). */
+    valSplit: z.enum(SPLITS).default('val'),
     /** Also train on pending pseudo-labels (at `pendingWeight` in the loss). */
     includePending: z.boolean().default(false),
     pendingWeight: z.number().min(0).max(1).default(0.5),

@@ -4,6 +4,7 @@
  * into NCHW float32 plus padded targets, with a prefetch queue so the next batches are prepared while the
  * ONNX step runs. Images that cannot be decoded are reported once with their path and skipped.
  */
+import type { Split } from '../store/types.js';
 import type { ProjectStore } from '../store/project.js';
 import { Rng } from '../util/random.js';
 import { DecodeError, decodeImage, letterbox, type LabeledBox, type Source } from '../inference/letterbox.js';
@@ -39,8 +40,8 @@ export interface Batch {
 }
 
 /**
- * Training sources from a project: the train split's labeled images with their accepted (and opted-in pending)
- * boxes. (Validation and evaluation take their truth from eval/ground-truth.ts.)
+ * Training sources from a project: the labeled images of its train split (or the splits asked for) with their
+ * accepted (and opted-in pending) boxes. (Validation and evaluation take their truth from eval/ground-truth.ts.)
  */
 export function projectSources(
   store: ProjectStore,
@@ -52,13 +53,14 @@ export function projectSources(
      * the labeled ones, `only` gives them alone. Default `none`.
      */
     unlabeled?: 'none' | 'also' | 'only';
+    /** The splits to take images from (default: train). */
+    splits?: readonly Split[];
   } = {},
 ): { sources: Source[]; classes: string[] } {
   const unlabeled = o.unlabeled ?? 'none';
   const classes = store.classes.list();
   const index = new Map(classes.map((c, i) => [c.id, i]));
   const byImage = new Map<number, LabeledBox[]>();
-  const split = 'train';
   // Images with boxes still waiting for review are trained on only with the pending boxes: without them, the
   // objects nobody has reviewed yet would be learned as background. One pass reads both kinds of box.
   const underReview = new Set<number>();
@@ -81,18 +83,20 @@ export function projectSources(
     byImage.set(a.imageId, list);
   }
   const sources: Source[] = [];
-  const total = store.images.count({ split });
-  for (let off = 0; off < total; off += 5000) {
-    for (const im of store.images.list({ split }, off, 5000)) {
-      const boxes = byImage.get(im.id) ?? [];
-      // An image not marked done takes part only through opted-in pseudo-labels: its accepted boxes alone may be
-      // a few of its objects (the rest would be learned as background).
-      const asLabeled =
-        !(im.status === 'unlabeled' && !(o.includePending && hasPending.has(im.id))) && !underReview.has(im.id);
-      const file = store.absolutePath(im.path);
-      if (asLabeled && unlabeled !== 'only') sources.push({ file, boxes, width: im.width, height: im.height });
-      if (!asLabeled && unlabeled !== 'none')
-        sources.push({ file, boxes: [], labeled: false, width: im.width, height: im.height });
+  for (const split of o.splits ?? ['train']) {
+    const total = store.images.count({ split });
+    for (let off = 0; off < total; off += 5000) {
+      for (const im of store.images.list({ split }, off, 5000)) {
+        const boxes = byImage.get(im.id) ?? [];
+        // An image not marked done takes part only through opted-in pseudo-labels: its accepted boxes alone may be
+        // a few of its objects (the rest would be learned as background).
+        const asLabeled =
+          !(im.status === 'unlabeled' && !(o.includePending && hasPending.has(im.id))) && !underReview.has(im.id);
+        const file = store.absolutePath(im.path);
+        if (asLabeled && unlabeled !== 'only') sources.push({ file, boxes, width: im.width, height: im.height });
+        if (!asLabeled && unlabeled !== 'none')
+          sources.push({ file, boxes: [], labeled: false, width: im.width, height: im.height });
+      }
     }
   }
   return { sources, classes: classes.map((c) => c.name) };

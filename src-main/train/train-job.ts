@@ -79,17 +79,24 @@ export async function runTraining(
     const taken = Object.entries(start.adopted).map(([k, v]) => `${k} ${String(v)}`);
     if (taken.length) ctx.log?.(`  the model follows the weights: ${taken.join(', ')}`);
   }
+  const splits = settings.data.trainSplits;
   const { sources: train } = projectSources(store, {
     includePending: settings.data.includePending,
     pendingWeight: settings.data.pendingWeight,
     unlabeled: distillImages(settings),
+    splits,
   });
+  const named = `the ${splits.join(' and ')} split${splits.length > 1 ? 's' : ''}`;
   if (!train.length)
     throw new StarlingError(
       'INVALID_INPUT',
       distillImages(settings) === 'only'
-        ? 'the train split has no images without labels to distill on'
-        : 'the project has no labeled images in the train split',
+        ? `${named} ${splits.length > 1 ? 'have' : 'has'} no images without labels to distill on`
+        : `the project has no labeled images in ${named}`,
+    );
+  if (splits.includes(settings.data.valSplit))
+    ctx.log?.(
+      `note: this run trains on the ${settings.data.valSplit} split it validates on; its validation figures are not held out`,
     );
   // Teachers are prepared (and a wrong one refused) before the run exists.
   const distill = await setupDistillation(
@@ -117,7 +124,7 @@ export async function runTraining(
   if (distill) Object.assign(origin, { distill: distill.record });
   const experiment = req.experiment ?? existing?.summary?.experiment;
   if (experiment) Object.assign(origin, { experiment });
-  const val = splitTruth(store, 'val').images;
+  const val = splitTruth(store, settings.data.valSplit).images;
   onRun?.(run.id);
   const outDir = path.join(store.root, 'runs', String(run.id));
   store.runs.update(run.id, {

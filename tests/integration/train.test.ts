@@ -61,6 +61,36 @@ describe('training through the API', () => {
     expect(r.verified.shapes.output0).toEqual([1, 10, 84]);
   }, 300_000);
 
+  it('trains on the splits its settings name and validates on the split they name', async () => {
+    const lines: string[] = [];
+    const totals = new Set<number>();
+    const off = session.onEvent((e) => {
+      if (e.event === 'job.log') lines.push((e.data as { line: string }).line);
+      const d = e.data as { kind?: string; message?: string; total?: number };
+      if (e.event === 'job.progress' && d.kind === 'train' && d.message?.startsWith('epoch')) totals.add(d.total!);
+    });
+    const { jobId } = await call(session, 'train.start', {
+      name: 'splits',
+      model: { backbone: 'starnet_s050' },
+      data: { imgsz: 64, batch: 4, trainSplits: ['train', 'val', 'test'], valSplit: 'test' },
+      budget: { epochs: 1 },
+      device: 'cpu',
+    });
+    const job = await session.jobs.wait(jobId);
+    off();
+    expect(job.status, job.error?.message).toBe('done');
+    expect(lines.join('\n')).toMatch(
+      /trains on the test split it validates on; its validation figures are not held out/,
+    );
+    const run = (await call(session, 'runs.list', {})).find((r) => r.name === 'splits')!;
+    expect(run.settings.data).toMatchObject({ trainSplits: ['train', 'val', 'test'], valSplit: 'test' });
+    // 8 train + 3 val + 1 test images at batch 4: 3 steps an epoch (the train split alone makes 2).
+    expect([...totals]).toEqual([3]);
+    await expect(
+      call(session, 'train.start', { data: { trainSplits: ['test', 'test'] }, budget: { epochs: 1 } }),
+    ).rejects.toThrow(/data\.trainSplits: a split is named twice/);
+  }, 300_000);
+
   it('refuses a bad model before any job starts, naming the valid choices, and leaves no run behind', async () => {
     const before = (await call(session, 'runs.list', {})).length;
     const jobs = (await call(session, 'jobs.list', {})).length;
