@@ -34,6 +34,7 @@ import { headGains, trainableHeads } from '../train/objectives/index.js';
 import { DEFAULT_RUN_SETTINGS, modelRequestSchema } from '../settings/run-settings.js';
 import { experimentSchema } from '../settings/experiment-file.js';
 import type { PresetInfo } from '../settings/presets.js';
+import type { MergeResult } from '../store/merge-runs.js';
 export type { PresetInfo };
 import { teacherSettingsSchema } from '../settings/teacher-config.js';
 import type { TeacherProbe } from '../teachers/teacher.js';
@@ -563,6 +564,11 @@ export const contract = {
    * Refused while it trains, or while a registered teacher is a file in its folder.
    */
   'runs.delete': method<{ deleted: number; removedDir: string | null }>()(z.object({ id }).strict()),
+  /**
+   * Merges the finished runs of another copy of this project (a sweep's node) into this one: settings, summary,
+   * epochs, evaluations and run folder; refused when the class lists differ; a run merged before is skipped.
+   */
+  'runs.merge': method<MergeResult>()(z.object({ from: z.string().min(1) }).strict()),
   /** Execution providers this onnxruntime-node install can use, and what `auto` picks. */
   'runtime.devices': method<{ available: string[]; auto: string }>()(none),
 

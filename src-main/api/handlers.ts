@@ -12,7 +12,8 @@ import type { DatasetImage } from '../formats/dataset.js';
 import { formatEntry, parseDataset, writeDataset } from '../formats/index.js';
 import { ingestDataset } from '../formats/ingest.js';
 import { discardRefused, saveUploads } from '../formats/uploads.js';
-import type { ProjectStore } from '../store/project.js';
+import { ProjectStore } from '../store/project.js';
+import { mergeRuns } from '../store/merge-runs.js';
 import { isImageFile } from '../vision/probe.js';
 import { createSampleProject } from '../sample/project.js';
 import type { SizeHistogram } from '../sample/size-mix.js';
@@ -433,6 +434,17 @@ export const handlers: Handlers = {
     store.runs.delete(id);
     if (inside) fs.rmSync(dir, { recursive: true, force: true });
     return { deleted: id, removedDir: inside ? dir : null };
+  },
+  'runs.merge': (s, { from }) => {
+    const target = s.requireProject();
+    const file = path.resolve(from);
+    if (!fs.existsSync(file)) throw new StarlingError('NOT_FOUND', `${from}: no such project`);
+    const source = ProjectStore.open(file);
+    try {
+      return mergeRuns(target, source);
+    } finally {
+      source.close();
+    }
   },
   'runtime.devices': () => {
     const d = chooseDevice('auto');

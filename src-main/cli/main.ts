@@ -26,7 +26,7 @@ import { withProject, withSession } from './with-session.js';
 import { addTeacherCommands, printQuality } from './teachers.js';
 import { runDemo } from './demo.js';
 import { formatSizeHistogram, SIZE_MIXES, type SizeHistogram, type SizeMix } from '../sample/size-mix.js';
-import { addRunsCommand } from './runs.js';
+import { addMergeRunsCommand, addRunsCommand } from './runs.js';
 import { addSweepCommand } from './sweep.js';
 
 type Format = string;
@@ -521,6 +521,7 @@ export function buildProgram(): Command {
 
   addTeacherCommands(program);
   addRunsCommand(program);
+  addMergeRunsCommand(program);
   addSweepCommand(program);
   return program;
 }

@@ -111,3 +111,22 @@ export function addRunsCommand(program: Command): void {
       }),
     );
 }
+
+/** `starling merge-runs`: a sweep's nodes, each with its own copy of the project, merged back into one. */
+export function addMergeRunsCommand(program: Command): void {
+  program
+    .command('merge-runs')
+    .description("merge the finished runs of other copies of this project (a sweep's nodes) into it")
+    .argument('<project>', 'project folder or .starling file to merge into')
+    .argument('<copies...>', 'the other copies (folders or .starling files)')
+    .action((project: string, copies: string[]) =>
+      withProject(project, async (s) => {
+        for (const from of copies) {
+          const r = await call(s, 'runs.merge', { from });
+          for (const m of r.merged) process.stdout.write(`${from}: run ${m.from} (${m.name}) -> run ${m.to}\n`);
+          for (const k of r.skipped) process.stdout.write(`${from}: run ${k.run} (${k.name}) skipped: ${k.reason}\n`);
+          process.stdout.write(`${from}: ${r.merged.length} merged, ${r.skipped.length} skipped\n`);
+        }
+      }),
+    );
+}

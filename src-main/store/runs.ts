@@ -61,6 +61,26 @@ export class RunRepo {
     return this.get(id);
   }
 
+  /** A run from another project, as it was there (merge-runs.ts); returns its id here. */
+  insertCopy(r: Omit<RunRecord, 'id' | 'updatedAt'>): number {
+    return Number(
+      this.db
+        .prepare(
+          'INSERT INTO runs (name, status, config, artifacts, summary, note, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          r.name,
+          r.status,
+          JSON.stringify(runSettingsSchema.parse(r.settings)),
+          JSON.stringify(r.artifacts),
+          r.summary ? JSON.stringify(r.summary) : null,
+          r.note,
+          r.createdAt,
+          Date.now(),
+        ).lastInsertRowid,
+    );
+  }
+
   get(id: number): RunRecord {
     const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
     if (!row) throw new StarlingError('NOT_FOUND', `run ${id} does not exist`);

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leaderboard } from '../../src-main/eval/leaderboard.js';
 import { ProjectStore } from '../../src-main/store/project.js';
 import { tempDir } from '../helpers.js';
 
@@ -155,6 +156,76 @@ describe('starling sweep', () => {
     expect(table.stdout).toMatch(/^\| a \| 2 \| \d\.\d{3} ± \d\.\d{3} \|/m);
     expect(table.stdout).toMatch(/^\| b \| 2 \| \d\.\d{3} ± \d\.\d{3} \|/m);
     expect(table.stderr).not.toMatch(/training/);
+  }, 300_000);
+
+  it('merges the cells trained in copies of the project (one per node) back into one leaderboard', async () => {
+    for (const [name, backbone] of [
+      ['a', 'starnet_s050'],
+      ['b', 'shufflenetv2_x0_5'],
+    ])
+      fs.writeFileSync(`${tmp.dir}/${name}.yaml`, `name: ${name}\nmodel: { backbone: ${backbone} }\n`);
+    // The home project and one copy per node, as a cluster without a shared file system would have them.
+    const home = `${tmp.dir}/home`;
+    fs.cpSync(project, home, { recursive: true });
+    for (const f of fs.readdirSync(`${home}/runs`, { withFileTypes: true }))
+      if (f.isDirectory()) fs.rmSync(`${home}/runs/${f.name}`, { recursive: true });
+    const s0 = ProjectStore.open(home);
+    for (const r of s0.runs.list()) s0.runs.delete(r.id);
+    s0.close();
+    const nodes = [`${tmp.dir}/node0`, `${tmp.dir}/node1`];
+    for (const n of nodes) fs.cpSync(home, n, { recursive: true });
+    const plan = (p: string) => [
+      'sweep',
+      p,
+      `${tmp.dir}/a.yaml`,
+      `${tmp.dir}/b.yaml`,
+      '--seeds',
+      '1',
+      '--epochs',
+      '1',
+      ...tiny,
+    ];
+    for (const [k, n] of nodes.entries()) {
+      const r = await starling(...plan(n), '--cell', String(k));
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const merged = await starling('merge-runs', home, ...nodes);
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(merged.stdout).toMatch(/node0: 1 merged, 0 skipped/);
+    expect(merged.stdout).toMatch(/node1: 1 merged, 0 skipped/);
+    const table = await starling(...plan(home), '--table');
+    expect(table.stdout).toMatch(/^sweep: 2 of 2 run\(s\) done/);
+    expect(table.stdout).toMatch(/^\| a \| 1 \| \d\.\d{3} \|/m);
+    expect(table.stdout).toMatch(/^\| b \| 1 \| \d\.\d{3} \|/m);
+    // Their folders came along, under this project's run ids, and their evaluations are current here.
+    const s = ProjectStore.open(home);
+    try {
+      const runs = s.runs.list();
+      expect(runs).toHaveLength(2);
+      for (const r of runs) {
+        expect(path.relative(path.join(home, 'runs', String(r.id)), r.artifacts.best!)).toBe('best.safetensors');
+        expect(fs.existsSync(r.artifacts.best!)).toBe(true);
+        expect(r.summary?.mergedFrom).toMatchObject({ run: 1 });
+      }
+      const board = leaderboard(s, 'val');
+      expect(board.rows.map((r) => [r.stale, !!r.evaluation])).toEqual([
+        [null, true],
+        [null, true],
+      ]);
+      // Another class list is refused, naming both.
+      const other = ProjectStore.create(`${tmp.dir}/other-classes`);
+      other.classes.create('zebra');
+      other.close();
+    } finally {
+      s.close();
+    }
+    const refused = await starling('merge-runs', home, `${tmp.dir}/other-classes`);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/has the classes zebra; this project has circle, square/);
+    // Merging again brings nothing twice.
+    const again = await starling('merge-runs', home, ...nodes);
+    expect(again.stdout).toMatch(/node0: 0 merged, 1 skipped/);
+    expect(again.stdout).toMatch(/run 1 \(a seed 0\) skipped: merged before/);
   }, 300_000);
 
   it('refuses a plan it cannot run before training anything', async () => {

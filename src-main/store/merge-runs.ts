@@ -1,0 +1,112 @@
+/**
+ * Runs trained in another copy of a project merged into this one (`starling merge-runs`): what a sweep spread over
+ * machines brings back, each node having trained its cells into its own copy (SQLite over a network file system is
+ * not safe to share). A finished run comes over with its settings, summary (its sweep cell too, so the sweep table
+ * sees it), epochs, evaluations and its folder of checkpoints; its evaluations turn stale here by themselves when
+ * this project's labels differ. Each run is one transaction, its folder copied aside and renamed into place before
+ * it commits. A run merged before (the same run of the same copy) is skipped, so merging again is harmless.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { StarlingError } from '../errors.js';
+import type { ProjectStore } from './project.js';
+
+export interface MergeResult {
+  merged: { from: number; to: number; name: string }[];
+  skipped: { run: number; name: string; reason: string }[];
+}
+
+/** Where a merged run came from, kept in its summary. */
+interface Origin {
+  project: string;
+  run: number;
+  createdAt: number;
+}
+
+const FINISHED = new Set(['done', 'failed', 'cancelled']);
+
+export function mergeRuns(target: ProjectStore, source: ProjectStore): MergeResult {
+  if (path.resolve(source.file) === path.resolve(target.file))
+    throw new StarlingError('INVALID_INPUT', `${source.file} is this project`);
+  const ours = target.classes.list().map((c) => c.name);
+  const theirs = source.classes.list().map((c) => c.name);
+  if (ours.join('\n') !== theirs.join('\n'))
+    throw new StarlingError(
+      'INVALID_INPUT',
+      `${source.file} has the classes ${theirs.join(', ') || '(none)'}; this project has ${ours.join(', ') || '(none)'}: ` +
+        'runs of another class list cannot be compared here',
+    );
+  const key = (o: Origin) => `${o.project}\n${o.run}\n${o.createdAt}`;
+  const have = new Set(
+    target.runs
+      .list()
+      .map((r) => r.summary?.mergedFrom as Origin | undefined)
+      .filter((o): o is Origin => !!o)
+      .map(key),
+  );
+  const evaluations = ['val', 'test'].map((split) => [split, source.runs.evaluations(split)] as const);
+  const result: MergeResult = { merged: [], skipped: [] };
+  const runsRoot = path.join(target.root, 'runs');
+  for (const run of source.runs.list()) {
+    // A run merged into the source from elsewhere keeps its first origin, so chains of merges stay idempotent.
+    const origin = (run.summary?.mergedFrom as Origin | undefined) ?? {
+      project: path.resolve(source.file),
+      run: run.id,
+      createdAt: run.createdAt,
+    };
+    if (!FINISHED.has(run.status)) {
+      result.skipped.push({ run: run.id, name: run.name, reason: `it is ${run.status}` });
+      continue;
+    }
+    if (have.has(key(origin))) {
+      result.skipped.push({ run: run.id, name: run.name, reason: 'merged before' });
+      continue;
+    }
+    const srcDir = run.artifacts.dir ? path.resolve(run.artifacts.dir) : null;
+    target.transaction(() => {
+      const { owner: _owner, ...summary } = run.summary ?? {};
+      const id = target.runs.insertCopy({
+        name: run.name,
+        status: run.status,
+        settings: run.settings,
+        artifacts: {},
+        summary: { ...summary, mergedFrom: origin },
+        note: run.note,
+        createdAt: run.createdAt,
+      });
+      for (const e of source.runs.epochs(run.id)) target.runs.putEpoch(id, e.epoch, e.metrics);
+      for (const [split, byRun] of evaluations) {
+        const ev = byRun.get(run.id);
+        if (ev) target.runs.putEvaluation(id, split, ev as object);
+      }
+      // The run's artifacts re-pointed inside its folder here; the folder copied aside and renamed into place
+      // last, so a failed copy rolls the record back with it.
+      const dir = path.join(runsRoot, String(id));
+      const copy = !!srcDir && fs.existsSync(srcDir);
+      const inside = (v: string) =>
+        copy && (path.resolve(v) === srcDir || path.resolve(v).startsWith(srcDir! + path.sep));
+      const artifacts = Object.fromEntries(
+        Object.entries(run.artifacts).map(([k, v]) => [
+          k,
+          inside(v) ? path.join(dir, path.relative(srcDir!, path.resolve(v))) : v,
+        ]),
+      );
+      target.runs.update(id, { artifacts });
+      if (copy) {
+        if (fs.existsSync(dir))
+          throw new StarlingError('CONFLICT', `${dir} exists already: it is not a run of this project's record`);
+        const aside = path.join(runsRoot, `.merge-${id}-${process.pid}`);
+        fs.mkdirSync(runsRoot, { recursive: true });
+        try {
+          fs.cpSync(srcDir!, aside, { recursive: true, verbatimSymlinks: true });
+          fs.renameSync(aside, dir);
+        } catch (e) {
+          fs.rmSync(aside, { recursive: true, force: true });
+          throw e;
+        }
+      }
+      result.merged.push({ from: run.id, to: id, name: run.name });
+    });
+  }
+  return result;
+}
