@@ -24,3 +24,17 @@ export async function writeJpegs(dir: string, n: number, size = { width: 64, hei
   }
   return files;
 }
+
+/**
+ * A 64 x 64 planar RGB image of two boxes on a dark ground, and their targets (cls, x1, y1, x2, y2, weight): what the
+ * loss tests teach a detector to see in a few dozen steps.
+ */
+export function twoShapes(): { size: number; image: Float32Array; targets: number[] } {
+  const size = 64;
+  const image = new Float32Array(3 * size * size).fill(0.1);
+  for (let c = 0; c < 3; c++) {
+    for (let y = 8; y < 28; y++) for (let x = 6; x < 26; x++) image[(c * size + y) * size + x] = 0.95;
+    for (let y = 36; y < 60; y++) for (let x = 30; x < 58; x++) image[(c * size + y) * size + x] = 0.5;
+  }
+  return { size, image, targets: [0, 6, 8, 26, 28, 1, 1, 30, 36, 58, 60, 1] };
+}

@@ -3,9 +3,9 @@ YOLOv5 v6/v7's yolov5s.yaml, models/hub/yolov5s-ghost.yaml, models/common.py (Co
 GhostBottleneck, C3Ghost), Detect and utils/loss.py ComputeLoss, so tests need only Debian's python3-torch.
 
 usage: /usr/bin/python3 torch_yolov5.py --shapes SPEC ...   SPEC = ARCH:SCALE:BACKBONE:NC, e.g. yolov5:s:yolov5:80
-         prints {spec: {name: shape}} of each model's state dict (Starling's names: model.<i>...). A plain backbone
-         (one not built here) is a stand-in with its maps' channels (BACKBONE = plain/C3,C4,C5); its own tensors
-         are checked elsewhere.
+         prints {spec: {name: shape}} of each model's state dict (Starling's names: model.<i>...). The plain
+         backbones are seed 002's ShuffleNetV2 and MobileNetV3-Small blocks (from the seed's code) and
+         torchvision's MobileNetV3-Large, each as layer 0.
        /usr/bin/python3 torch_yolov5.py --loss CASE.json
          CASE: {nc, imgsz, strides, anchors (pixels, per level), preds (per level [B, na, H, W, 5+nc]),
          targets [[image, class, x, y, w, h] normalized]}; prints {loss, lbox, lobj, lcls (after gains),
@@ -92,6 +92,91 @@ class GhostBottleneck(nn.Module):
         return self.conv(x) + self.shortcut(x)
 
 
+# ---- seed 002's backbones, from the seed's own code (conv_bn_relu_maxpool, Shuffle_Block; conv_bn_hswish,
+# MobileNet_Block, SELayer), with YOLOv5's initialize_weights BatchNorm settings; torchvision's MobileNetV3-Large.
+def bn(c):
+    return nn.BatchNorm2d(c, eps=1e-3, momentum=0.03)
+
+
+class ConvBnReluMaxpool(nn.Module):
+    def __init__(self, c1, c2):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(c1, c2, 3, 2, 1, bias=False), bn(c2), nn.ReLU(inplace=True))
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+
+
+class ShuffleBlock(nn.Module):
+    def __init__(self, inp, oup, stride):
+        super().__init__()
+        bf = oup // 2
+        if stride > 1:
+            self.branch1 = nn.Sequential(nn.Conv2d(inp, inp, 3, stride, 1, groups=inp, bias=False), bn(inp),
+                                         nn.Conv2d(inp, bf, 1, bias=False), bn(bf), nn.ReLU(inplace=True))
+        self.branch2 = nn.Sequential(nn.Conv2d(inp if stride > 1 else bf, bf, 1, bias=False), bn(bf),
+                                     nn.ReLU(inplace=True), nn.Conv2d(bf, bf, 3, stride, 1, groups=bf, bias=False),
+                                     bn(bf), nn.Conv2d(bf, bf, 1, bias=False), bn(bf), nn.ReLU(inplace=True))
+
+
+def seed002_shufflenet():
+    """yolov5-shufflenetv2.yaml layers 0-6 (width 1.0): the stem, then Shuffle_Block [out, stride] x n."""
+    layers, c = [ConvBnReluMaxpool(3, 32)], 32
+    for out, stride, n in [(128, 2, 1), (128, 1, 3), (256, 2, 1), (256, 1, 7), (512, 2, 1), (512, 1, 3)]:
+        blocks = [ShuffleBlock(c, out, stride) for _ in range(n)]
+        layers.append(nn.Sequential(*blocks) if n > 1 else blocks[0])
+        c = out
+    return nn.Sequential(*layers), (128, 256, 512)
+
+
+class SELayer(nn.Module):
+    def __init__(self, c, reduction=4):
+        super().__init__()
+        self.fc = nn.Sequential(nn.Linear(c, c // reduction), nn.ReLU(inplace=True), nn.Linear(c // reduction, c),
+                                nn.Hardsigmoid())
+
+
+class ConvBnHswish(nn.Module):
+    def __init__(self, c1, c2, stride):
+        super().__init__()
+        self.conv = nn.Conv2d(c1, c2, 3, stride, 1, bias=False)
+        self.bn = bn(c2)
+
+
+class MobileNetBlock(nn.Module):
+    def __init__(self, inp, oup, hidden, k, stride, use_se, use_hs):
+        super().__init__()
+        act = lambda: nn.Hardswish() if use_hs else nn.ReLU(inplace=True)
+        dw = lambda: nn.Conv2d(hidden, hidden, k, stride, (k - 1) // 2, groups=hidden, bias=False)
+        if inp == hidden:
+            self.conv = nn.Sequential(dw(), bn(hidden), act(), SELayer(hidden) if use_se else nn.Sequential(),
+                                      nn.Conv2d(hidden, oup, 1, bias=False), bn(oup))
+        else:
+            self.conv = nn.Sequential(nn.Conv2d(inp, hidden, 1, bias=False), bn(hidden), act(), dw(), bn(hidden),
+                                      SELayer(hidden) if use_se else nn.Sequential(), act(),
+                                      nn.Conv2d(hidden, oup, 1, bias=False), bn(oup))
+
+
+def seed002_mobilenet_small():
+    """yolov5-mobilenetv3-small.yaml layers 0-11 (width 1.0): MobileNet_Block [out, hidden, k, s, se, hs]."""
+    spec = [[16, 16, 3, 2, 1, 0], [24, 72, 3, 2, 0, 0], [24, 88, 3, 1, 0, 0], [40, 96, 5, 2, 1, 1],
+            [40, 240, 5, 1, 1, 1], [40, 240, 5, 1, 1, 1], [48, 120, 5, 1, 1, 1], [48, 144, 5, 1, 1, 1],
+            [96, 288, 5, 2, 1, 1], [96, 576, 5, 1, 1, 1], [96, 576, 5, 1, 1, 1]]
+    layers, c = [ConvBnHswish(3, 16, 2)], 16
+    for out, hidden, k, st, se, hs in spec:
+        layers.append(MobileNetBlock(c, out, hidden, k, st, se, hs))
+        c = out
+    return nn.Sequential(*layers), (24, 48, 96)
+
+
+def torchvision_mobilenet_large():
+    import torchvision
+    net = nn.Module()
+    net.features = torchvision.models.mobilenet_v3_large().features
+    return net, (40, 112, 960)
+
+
+PLAIN = {'shufflenetv2_yolov5': seed002_shufflenet, 'mobilenetv3_small_yolov5': seed002_mobilenet_small,
+         'mobilenetv3_large': torchvision_mobilenet_large}
+
 ANCHORS = [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119], [116, 90, 156, 198, 373, 326]]
 SCALES = {'n': (0.33, 0.25), 's': (0.33, 0.5), 'm': (0.67, 0.75), 'l': (1.0, 1.0), 'x': (1.33, 1.25)}
 
@@ -122,7 +207,9 @@ def build(arch, scale, backbone, nc):
         layers.update({str(i): m for i, m in enumerate(seq)})
         c3, c4, c5, i = ch(256), ch(512), ch(1024), 10
     else:
-        c3, c4, c5 = [int(c) for c in backbone.split('/')[1].split(',')]
+        # A plain backbone is layer 0, its maps 1-4 (the seeds' way, as Starling numbers it).
+        bb, (c3, c4, c5) = PLAIN[backbone]()
+        layers['0'] = bb
         i = 5
     csp = lambda c1, c2: C3(c1, c2, n(3), False, ghost=ghost)
     # The head section: 1x1 conv, up, cat P4, C3, 1x1 conv, up, cat P3, C3 (P3 out), down, cat, C3, down, cat, C3.

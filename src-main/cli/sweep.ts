@@ -88,13 +88,19 @@ async function runCell(s: Session, cell: SweepCell, total: number): Promise<numb
   return runId;
 }
 
-/** The same sweep as jobs for a cluster: each runs one cell of this plan against the shared project. */
+/**
+ * The same sweep as jobs. `commands` (one machine: GNU parallel, a queue) runs every cell against the project
+ * itself. A cluster's tasks (`slurm`, `ray`) each train in a copy of their own (`<project>.nodes/task-K`, its run
+ * folders left out), since SQLite must not be shared between machines; `starling merge-runs` brings them back.
+ */
 function emitJobs(kind: 'slurm' | 'ray' | 'commands', project: string, files: string[], o: SweepOptions, n: number) {
   const q = (x: string) => (/^[\w@%+=:,./-]+$/.test(x) ? x : `'${x.replace(/'/g, `'\\''`)}'`);
-  const args = [
+  const home = path.resolve(project.endsWith('.starling') ? path.dirname(project) : project);
+  const nodes = `${home}.nodes`;
+  const sweepOf = (p: string) => [
     'starling',
     'sweep',
-    path.resolve(project),
+    p,
     ...files.map((f) => path.resolve(f)),
     '--seeds',
     String(o.seeds),
@@ -102,8 +108,9 @@ function emitJobs(kind: 'slurm' | 'ray' | 'commands', project: string, files: st
     ...(o.epochs !== undefined ? ['--epochs', String(o.epochs)] : []),
     ...(o.set ?? []).flatMap((a) => ['--set', a]),
   ];
-  const cmd = args.map(q).join(' ');
+  const cmd = sweepOf(home).map(q).join(' ');
   const table = `${cmd} --table`;
+  const merge = `starling merge-runs ${q(home)} ${q(nodes)}/task-*`;
   if (kind === 'commands')
     return (
       Array.from({ length: n }, (_, i) => `${cmd} --cell ${i}`).join('\n') +
@@ -119,32 +126,44 @@ function emitJobs(kind: 'slurm' | 'ray' | 'commands', project: string, files: st
     return [
       '#!/bin/bash',
       `# The Starling sweep of ${files.length} config(s) x ${o.seeds} seed(s), one cell per array task.`,
-      '# Every task trains into the same project folder: put it on a file system with POSIX locks (SQLite).',
+      '# Each task trains in its own copy of the project (SQLite must not be shared between machines), made',
+      `# under ${nodes}/ on the shared file system; merge them back when all are done.`,
       '#SBATCH --job-name=starling-sweep',
       `#SBATCH --array=0-${n - 1}`,
       '#SBATCH --cpus-per-task=2',
       limit,
       '#SBATCH --output=starling-sweep-%A_%a.log',
       'set -euo pipefail',
-      `${cmd} --cell "$SLURM_ARRAY_TASK_ID"`,
-      `# then: ${table}`,
+      `COPY=${q(nodes)}/task-"$SLURM_ARRAY_TASK_ID"`,
+      'mkdir -p "$COPY"',
+      `rsync -a --exclude=/runs/ ${q(home)}/ "$COPY"/`,
+      `${sweepOf('"$COPY"')
+        .map((a) => (a === '"$COPY"' ? a : q(a)))
+        .join(' ')} --cell "$SLURM_ARRAY_TASK_ID"`,
+      `# then: ${merge} && ${table}`,
       '',
     ].join('\n');
   }
   return [
     `# The Starling sweep of ${files.length} config(s) x ${o.seeds} seed(s) as Ray tasks, one per cell.`,
-    '# Run it on the cluster: python sweep_ray.py (every node sees the project folder at the same path).',
-    'import shlex, subprocess',
+    '# Run it on the cluster: python sweep_ray.py (every node sees the project folder at the same path). Each task',
+    '# trains in its own copy of the project (SQLite must not be shared between machines); they are merged back.',
+    'import glob, shlex, shutil, subprocess',
     'import ray',
     '',
     'ray.init(address="auto")',
-    `CMD = shlex.split(${JSON.stringify(cmd)})`,
+    `HOME, NODES = ${JSON.stringify(home)}, ${JSON.stringify(nodes)}`,
+    `CMD = shlex.split(${JSON.stringify(sweepOf('COPY').map(q).join(' '))})`,
     '',
     '@ray.remote(num_cpus=2)',
     'def cell(i):',
-    '    return subprocess.run(CMD + ["--cell", str(i)], check=True).returncode',
+    '    copy = f"{NODES}/task-{i}"',
+    '    shutil.copytree(HOME, copy, ignore=lambda d, names: ["runs"] if d == HOME else [], dirs_exist_ok=True)',
+    '    cmd = [copy if a == "COPY" else a for a in CMD]',
+    '    return subprocess.run(cmd + ["--cell", str(i)], check=True).returncode',
     '',
     `ray.get([cell.remote(i) for i in range(${n})])`,
+    'subprocess.run(["starling", "merge-runs", HOME, *sorted(glob.glob(f"{NODES}/task-*"))], check=True)',
     `subprocess.run(shlex.split(${JSON.stringify(table)}), check=True)`,
     '',
   ].join('\n');

@@ -154,8 +154,9 @@ export class BatchNorm2d extends Module {
   readonly runningVar: Parameter;
   constructor(
     readonly channels: number,
-    readonly eps = 1e-5,
-    readonly momentum = 0.1,
+    /** Settable, as Ultralytics' initialize_weights sets every BatchNorm of a model after it is built. */
+    public eps = 1e-5,
+    public momentum = 0.1,
   ) {
     super();
     this.weight = this.param('weight', [channels], filled(channels, 1));

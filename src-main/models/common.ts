@@ -12,6 +12,15 @@ import { BatchNorm2d, Conv2d, Module, Sequential } from '../engine/nn.js';
 export const BN_EPS = 1e-3;
 export const BN_MOMENTUM = 0.03;
 
+/** YOLOv5's and Ultralytics' initialize_weights for BatchNorm: every one under `root` to eps 1e-3, momentum 0.03. */
+export function yoloBatchNorms(root: Module): void {
+  const visit = (m: Module) => {
+    if (m instanceof BatchNorm2d) [m.eps, m.momentum] = [BN_EPS, BN_MOMENTUM];
+    for (const [, c] of m.children()) visit(c);
+  };
+  visit(root);
+}
+
 export function makeDivisible(v: number, divisor = 8, minValue?: number): number {
   const r = Math.max(minValue ?? divisor, Math.floor((v + divisor / 2) / divisor) * divisor);
   return r < 0.9 * v ? r + divisor : r;

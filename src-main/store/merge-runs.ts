@@ -4,7 +4,9 @@
  * not safe to share). A finished run comes over with its settings, summary (its sweep cell too, so the sweep table
  * sees it), epochs, evaluations and its folder of checkpoints; its evaluations turn stale here by themselves when
  * this project's labels differ. Each run is one transaction, its folder copied aside and renamed into place before
- * it commits. A run merged before (the same run of the same copy) is skipped, so merging again is harmless.
+ * it commits. A run this project has already is skipped (known by its creation time and settings, not by path or
+ * id: a copy made with `cp -r` carries the home project's own runs, and may come back at another path), so merging
+ * again is harmless. A copy's run folder is found where its record says or, moved, under the copy's runs/.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -36,14 +38,10 @@ export function mergeRuns(target: ProjectStore, source: ProjectStore): MergeResu
       `${source.file} has the classes ${theirs.join(', ') || '(none)'}; this project has ${ours.join(', ') || '(none)'}: ` +
         'runs of another class list cannot be compared here',
     );
-  const key = (o: Origin) => `${o.project}\n${o.run}\n${o.createdAt}`;
-  const have = new Set(
-    target.runs
-      .list()
-      .map((r) => r.summary?.mergedFrom as Origin | undefined)
-      .filter((o): o is Origin => !!o)
-      .map(key),
-  );
+  // A run is known by when it was created and what it ran, wherever it sits: a copy made with `cp -r` holds the
+  // home project's own runs too (under the same ids), and a copy may come back at another path.
+  const key = (r: { createdAt: number; settings: unknown }) => `${r.createdAt}\n${JSON.stringify(r.settings)}`;
+  const have = new Set(target.runs.list().map(key));
   const evaluations = ['val', 'test'].map((split) => [split, source.runs.evaluations(split)] as const);
   const result: MergeResult = { merged: [], skipped: [] };
   const runsRoot = path.join(target.root, 'runs');
@@ -58,11 +56,16 @@ export function mergeRuns(target: ProjectStore, source: ProjectStore): MergeResu
       result.skipped.push({ run: run.id, name: run.name, reason: `it is ${run.status}` });
       continue;
     }
-    if (have.has(key(origin))) {
-      result.skipped.push({ run: run.id, name: run.name, reason: 'merged before' });
+    if (have.has(key(run))) {
+      result.skipped.push({ run: run.id, name: run.name, reason: 'this project has it already' });
       continue;
     }
-    const srcDir = run.artifacts.dir ? path.resolve(run.artifacts.dir) : null;
+    have.add(key(run));
+    // The folder the run recorded, or where it is now: a copy brought back to another path keeps absolute paths
+    // of where it trained.
+    const recorded = run.artifacts.dir ? path.resolve(run.artifacts.dir) : null;
+    const here = path.join(source.root, 'runs', String(run.id));
+    const srcDir = recorded && fs.existsSync(recorded) ? recorded : fs.existsSync(here) ? here : null;
     target.transaction(() => {
       const { owner: _owner, ...summary } = run.summary ?? {};
       const id = target.runs.insertCopy({
@@ -82,13 +85,14 @@ export function mergeRuns(target: ProjectStore, source: ProjectStore): MergeResu
       // The run's artifacts re-pointed inside its folder here; the folder copied aside and renamed into place
       // last, so a failed copy rolls the record back with it.
       const dir = path.join(runsRoot, String(id));
-      const copy = !!srcDir && fs.existsSync(srcDir);
+      const copy = srcDir !== null;
+      const base = recorded ?? srcDir;
       const inside = (v: string) =>
-        copy && (path.resolve(v) === srcDir || path.resolve(v).startsWith(srcDir! + path.sep));
+        copy && !!base && (path.resolve(v) === base || path.resolve(v).startsWith(base + path.sep));
       const artifacts = Object.fromEntries(
         Object.entries(run.artifacts).map(([k, v]) => [
           k,
-          inside(v) ? path.join(dir, path.relative(srcDir!, path.resolve(v))) : v,
+          inside(v) ? path.join(dir, path.relative(base!, path.resolve(v))) : v,
         ]),
       );
       target.runs.update(id, { artifacts });

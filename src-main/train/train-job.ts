@@ -98,6 +98,8 @@ export async function runTraining(
     ctx.log?.(
       `note: this run trains on the ${settings.data.valSplit} split it validates on; its validation figures are not held out`,
     );
+  if (splits.includes('test') && settings.data.valSplit !== 'test')
+    ctx.log?.('note: this run trains on the test split; its test figures (a sweep table too) are not held out');
   // Teachers are prepared (and a wrong one refused) before the run exists.
   const distill = await setupDistillation(
     store,

@@ -9,8 +9,8 @@
  * - YOLO11n (the CSP baseline): Ultralytics' own figure, in tests/unit/zoo.test.ts;
  * - seed 002's YOLOv5 presets: YOLOv5's own printed summaries for YOLOv5s (7,235,389) and YOLOv5n (1,872,157) at
  *   80 classes, and the YOLOv5 twin (bench/reference/torch_yolov5.py: YOLOv5's blocks, head section and Detect,
- *   written from YOLOv5) tensor by tensor; for a seed-002 plain backbone the twin builds everything after it
- *   (the backbone's own tensors are checked in tests/unit/zoo.test.ts);
+ *   written from YOLOv5, with seed 002's ShuffleNetV2 and MobileNetV3-Small blocks from the seed's own code and
+ *   torchvision's MobileNetV3-Large) tensor by tensor;
  * - the others (GhostNet and seed 002's backbones in YOLO11n, the CenterNet head):
  *   not checked whole here. Their backbones are checked against torchvision or the paper in tests/unit/zoo.test.ts;
  *   the list below says which presets these are, so a new preset cannot go unchecked silently.
@@ -20,7 +20,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { contract } from '../../src-main/api/contract.js';
-import { architectureEntry, backboneEntry, buildDetector } from '../../src-main/models/zoo.js';
+import { BatchNorm2d, type Module } from '../../src-main/engine/nn.js';
+import { buildDetector } from '../../src-main/models/zoo.js';
 import { parseExperiment } from '../../src-main/settings/experiment-file.js';
 import { resolveRunSettings } from '../../src-main/settings/run-settings.js';
 import { pythonWithTorch } from '../third-party.js';
@@ -109,17 +110,29 @@ describe('presets (resources/configs)', () => {
     expect(count(shapes(n, 80))).toBe(1872157);
   });
 
+  it("set every BatchNorm as YOLOv5's initialize_weights does (eps 1e-3, momentum 0.03), the seed's blocks too", () => {
+    for (const p of v5) {
+      const bns: BatchNorm2d[] = [];
+      const visit = (m: Module) => {
+        if (m instanceof BatchNorm2d) bns.push(m);
+        for (const [, c] of m.children()) visit(c);
+      };
+      visit(buildDetector(model(p.exp, 6)));
+      expect(bns.length, p.file).toBeGreaterThan(20);
+      const off = bns.filter((b) => b.eps !== 1e-3 || b.momentum !== 0.03);
+      // torchvision's MobileNetV3-Large keeps torchvision's (eps 1e-3, momentum 0.01): it is not seed 002's block.
+      if (p.exp.model?.backbone === 'mobilenetv3_large') expect(off.every((b) => b.eps === 1e-3)).toBe(true);
+      else expect(off, p.file).toEqual([]);
+    }
+  });
+
   it.skipIf(!python)(
-    'match the YOLOv5 twin tensor by tensor, at 6 and 80 classes (a plain backbone: what follows it)',
+    'match the YOLOv5 twin tensor by tensor, at 6 and 80 classes',
     () => {
       const specs = v5.flatMap((p) =>
         [6, 80].map((nc) => {
-          const d = buildDetector(model(p.exp, nc));
           const m = model(p.exp, nc);
-          // A plain backbone: the twin stands in for it with its maps' channels.
-          const plain = d.backbonePrefix === 'model.0.';
-          const bb = plain ? `plain/${featureChannels(p.exp, nc).join(',')}` : m.backbone;
-          return { p, nc, plain, spec: `${m.model}:${m.scale}:${bb}:${nc}` };
+          return { p, nc, spec: `${m.model}:${m.scale}:${m.backbone}:${nc}` };
         }),
       );
       const r = spawnSync(python!, ['bench/reference/torch_yolov5.py', '--shapes', ...specs.map((s) => s.spec)], {
@@ -129,22 +142,8 @@ describe('presets (resources/configs)', () => {
       });
       expect(r.status, r.stderr).toBe(0);
       const twin = JSON.parse(r.stdout) as Record<string, Record<string, number[]>>;
-      for (const { p, nc, plain, spec } of specs) {
-        const mine = Object.fromEntries(
-          Object.entries(shapes(p.exp, nc)).filter(([n]) => !(plain && n.startsWith('model.0.'))),
-        );
-        expect(Object.keys(mine).length, p.file).toBeGreaterThan(50);
-        expect(mine, `${p.file} at ${nc} classes`).toEqual(twin[spec]);
-      }
+      for (const { p, nc, spec } of specs) expect(shapes(p.exp, nc), `${p.file} at ${nc} classes`).toEqual(twin[spec]);
     },
     240_000,
   );
 });
-
-/** The channels of a plain backbone's stride 8/16/32 maps, built as the detector builds it. */
-function featureChannels(exp: (typeof presets)[number]['exp'], nc: number): number[] {
-  const m = model(exp, nc);
-  const [depth, width, maxChannels] = architectureEntry(m.model).scales[m.scale]!;
-  const bb = backboneEntry(m.backbone).build({ width: m.backboneWidth ?? width, depth, maxChannels, scale: m.scale });
-  return bb.featureInfo.slice(1).map((f) => f.channels);
-}

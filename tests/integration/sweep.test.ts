@@ -3,7 +3,7 @@
  * same plan (as a cluster array's jobs would) merge their runs into the one project, and the table has both; the
  * sweep emitted as jobs runs those same cells. (Resuming a sweep killed midway: tests/integration/faults.test.ts.)
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -143,6 +143,17 @@ describe('starling sweep', () => {
     const slurm = await starling(...plan, '--emit', 'slurm');
     expect(slurm.stdout).toMatch(/^#SBATCH --array=0-3$/m);
     expect(slurm.stdout).toMatch(/--cell "\$SLURM_ARRAY_TASK_ID"$/m);
+    // A cluster's tasks train in copies of their own, merged back after; the scripts are valid bash and Python.
+    expect(slurm.stdout).toMatch(/^rsync -a --exclude=\/runs\/ \S+\/ "\$COPY"\/$/m);
+    expect(slurm.stdout).toMatch(/^# then: starling merge-runs \S+ \S+\.nodes\/task-\* && starling sweep .* --table$/m);
+    fs.writeFileSync(`${tmp.dir}/sweep.sh`, slurm.stdout);
+    expect(spawnSync('bash', ['-n', `${tmp.dir}/sweep.sh`]).status).toBe(0);
+    const ray = await starling(...plan, '--emit', 'ray');
+    expect(ray.stdout).toMatch(/"merge-runs", HOME/);
+    const py = spawnSync('/usr/bin/python3', ['-c', 'import ast, sys; ast.parse(sys.stdin.read())'], {
+      input: ray.stdout,
+    });
+    expect(py.status, String(py.stderr)).toBe(0);
     // Two processes at once, two cells each, against the same project folder.
     const [first, second] = await Promise.all([
       (async () => [await background(...plan, '--cell', '0'), await background(...plan, '--cell', '2')])(),
@@ -167,11 +178,13 @@ describe('starling sweep', () => {
     // The home project and one copy per node, as a cluster without a shared file system would have them.
     const home = `${tmp.dir}/home`;
     fs.cpSync(project, home, { recursive: true });
-    for (const f of fs.readdirSync(`${home}/runs`, { withFileTypes: true }))
-      if (f.isDirectory()) fs.rmSync(`${home}/runs/${f.name}`, { recursive: true });
+    // The home project keeps one run of its own (every copy then carries it), the rest go (the copies stay small).
     const s0 = ProjectStore.open(home);
-    for (const r of s0.runs.list()) s0.runs.delete(r.id);
+    const kept = s0.runs.list()[0]!;
+    for (const r of s0.runs.list().slice(1)) s0.runs.delete(r.id);
     s0.close();
+    for (const f of fs.readdirSync(`${home}/runs`, { withFileTypes: true }))
+      if (f.isDirectory() && f.name !== String(kept.id)) fs.rmSync(`${home}/runs/${f.name}`, { recursive: true });
     const nodes = [`${tmp.dir}/node0`, `${tmp.dir}/node1`];
     for (const n of nodes) fs.cpSync(home, n, { recursive: true });
     const plan = (p: string) => [
@@ -189,10 +202,14 @@ describe('starling sweep', () => {
       const r = await starling(...plan(n), '--cell', String(k));
       expect(r.code, r.stderr).toBe(0);
     }
+    // Node 1's copy comes back at another path (its runs recorded the old one).
+    fs.renameSync(nodes[1]!, `${tmp.dir}/node1-back`);
+    nodes[1] = `${tmp.dir}/node1-back`;
     const merged = await starling('merge-runs', home, ...nodes);
     expect(merged.code, merged.stderr).toBe(0);
-    expect(merged.stdout).toMatch(/node0: 1 merged, 0 skipped/);
-    expect(merged.stdout).toMatch(/node1: 1 merged, 0 skipped/);
+    expect(merged.stdout).toMatch(/node0: 1 merged, 1 skipped/);
+    expect(merged.stdout).toMatch(/node1-back: 1 merged, 1 skipped/);
+    expect(merged.stdout).toMatch(new RegExp(`run ${kept.id} \\(${kept.name}\\) skipped: this project has it already`));
     const table = await starling(...plan(home), '--table');
     expect(table.stdout).toMatch(/^sweep: 2 of 2 run\(s\) done/);
     expect(table.stdout).toMatch(/^\| a \| 1 \| \d\.\d{3} \|/m);
@@ -200,7 +217,7 @@ describe('starling sweep', () => {
     // Their folders came along, under this project's run ids, and their evaluations are current here.
     const s = ProjectStore.open(home);
     try {
-      const runs = s.runs.list();
+      const runs = s.runs.list().filter((r) => r.id !== kept.id);
       expect(runs).toHaveLength(2);
       for (const r of runs) {
         expect(path.relative(path.join(home, 'runs', String(r.id)), r.artifacts.best!)).toBe('best.safetensors');
@@ -208,7 +225,8 @@ describe('starling sweep', () => {
         expect(r.summary?.mergedFrom).toMatchObject({ run: 1 });
       }
       const board = leaderboard(s, 'val');
-      expect(board.rows.map((r) => [r.stale, !!r.evaluation])).toEqual([
+      const merged = board.rows.filter((r) => r.runId !== kept.id);
+      expect(merged.map((r) => [r.stale, !!r.evaluation])).toEqual([
         [null, true],
         [null, true],
       ]);
@@ -224,8 +242,8 @@ describe('starling sweep', () => {
     expect(refused.stderr).toMatch(/has the classes zebra; this project has circle, square/);
     // Merging again brings nothing twice.
     const again = await starling('merge-runs', home, ...nodes);
-    expect(again.stdout).toMatch(/node0: 0 merged, 1 skipped/);
-    expect(again.stdout).toMatch(/run 1 \(a seed 0\) skipped: merged before/);
+    expect(again.stdout).toMatch(/node0: 0 merged, 2 skipped/);
+    expect(again.stdout).toMatch(/run \d+ \(a seed 0\) skipped: this project has it already/);
   }, 300_000);
 
   it('refuses a plan it cannot run before training anything', async () => {

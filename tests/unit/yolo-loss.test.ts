@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { twoShapes } from '../helpers.js';
 import { ciouRef } from '../loss-references.js';
 import { evaluate } from '../../src-main/engine/evaluate.js';
 import { Graph } from '../../src-main/engine/ir.js';
@@ -153,7 +154,7 @@ describe('YOLO loss gradients', () => {
     const { AdamW, paramGroups } = await import('../../src-main/engine/optim.js');
     const { Runner } = await import('../../src-main/runtime/session.js');
     seedInit(5);
-    const size = 64;
+    const { size } = twoShapes();
     const batch = 2; // the same image twice: BatchNorm needs more than one sample
     const model = buildDetector({ scale: 'n', backbone: 'starnet_s050', nc: NC });
     const step = new TrainStep(new Runner({ device: 'cpu' }), model, (g, m, b) => {
@@ -163,12 +164,7 @@ describe('YOLO loss gradients', () => {
       const r = yoloLoss(g, (d.head as Detect).levels(d.features(x)), t, { nc: NC, strides: [8, 16, 32] });
       return { loss: r.loss, terms: r.terms };
     });
-    const img = new Float32Array(3 * size * size).fill(0.1);
-    for (let c = 0; c < 3; c++) {
-      for (let y = 8; y < 28; y++) for (let x = 6; x < 26; x++) img[(c * size + y) * size + x] = 0.95;
-      for (let y = 36; y < 60; y++) for (let x = 30; x < 58; x++) img[(c * size + y) * size + x] = 0.5;
-    }
-    const target = [0, 6, 8, 26, 28, 1, 1, 30, 36, 58, 60, 1];
+    const { image: img, targets: target } = twoShapes();
     const feeds = {
       images: { dtype: 'float32' as const, shape: [batch, 3, size, size], data: Float32Array.from([...img, ...img]) },
       targets: { dtype: 'float32' as const, shape: [batch, 2, 6], data: Float32Array.from([...target, ...target]) },

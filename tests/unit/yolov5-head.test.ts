@@ -15,6 +15,7 @@ import { asOutputs, decode, detectLayout } from '../../src-main/inference/decode
 import type { AnchorDetect } from '../../src-main/models/heads/yolov5-detect.js';
 import { buildDetector } from '../../src-main/models/zoo.js';
 import { Rng } from '../../src-main/util/random.js';
+import { twoShapes } from '../helpers.js';
 
 const SIZE = 64;
 const NC = 2;
@@ -140,12 +141,7 @@ describe('yolov5 head training', () => {
       const r = objective.loss(g, m as typeof model, g.input('images', [b, 3, SIZE, SIZE]), b, dims);
       return { loss: r.loss, terms: r.terms };
     });
-    const img = new Float32Array(3 * SIZE * SIZE).fill(0.1);
-    for (let c = 0; c < 3; c++) {
-      for (let y = 8; y < 28; y++) for (let x = 6; x < 26; x++) img[(c * SIZE + y) * SIZE + x] = 0.95;
-      for (let y = 36; y < 60; y++) for (let x = 30; x < 58; x++) img[(c * SIZE + y) * SIZE + x] = 0.5;
-    }
-    const box = [0, 6, 8, 26, 28, 1, 1, 30, 36, 58, 60, 1];
+    const { image: img, targets: box } = twoShapes();
     const batch = {
       files: ['a', 'b'],
       maxBoxes: 2,

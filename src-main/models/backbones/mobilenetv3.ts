@@ -7,7 +7,7 @@ import * as F from '../../engine/functional.js';
 import type { Tensor } from '../../engine/ir.js';
 import { BatchNorm2d, Conv2d, Hardsigmoid, Hardswish, Linear, Module, ReLU, Sequential } from '../../engine/nn.js';
 import { registerBackbone, runTaps, sameNames, type Backbone, type FeatureInfo } from '../backbone.js';
-import { makeDivisible } from '../common.js';
+import { makeDivisible, yoloBatchNorms } from '../common.js';
 
 const bn = (c: number) => new BatchNorm2d(c, 0.001, 0.01);
 const act = (hs: boolean) => (hs ? Hardswish() : ReLU());
@@ -240,6 +240,8 @@ export class MobileNetV3Yolo extends Module implements Backbone {
       this.layers.push(this.add(i + 1, new MobileNetBlock(c, ch(out), hidden, k, s, !!se, !!hs)));
       c = ch(out);
     });
+    // In YOLOv5 these blocks get initialize_weights' BatchNorm settings, as every layer of the model does.
+    yoloBatchNorms(this);
     this.featureInfo = [
       { stride: 4, channels: ch(16) },
       { stride: 8, channels: ch(24) },

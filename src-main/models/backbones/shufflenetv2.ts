@@ -7,7 +7,7 @@ import * as F from '../../engine/functional.js';
 import type { Tensor } from '../../engine/ir.js';
 import { BatchNorm2d, Conv2d, Lambda, Module, ReLU, Sequential } from '../../engine/nn.js';
 import { registerBackbone, runTaps, sameNames, type Backbone, type FeatureInfo } from '../backbone.js';
-import { makeDivisible } from '../common.js';
+import { makeDivisible, yoloBatchNorms } from '../common.js';
 
 /** torchvision's InvertedResidual (= the seed's Shuffle_Block): two branches, concat, channel shuffle. */
 export class InvertedResidual extends Module {
@@ -132,6 +132,8 @@ export class ShuffleNetV2Yolo extends Module implements Backbone {
       c = ch(out);
       this.layers.push(this.add(i + 1, n > 1 ? new Sequential(...blocks) : blocks[0]!));
     });
+    // In YOLOv5 these blocks get initialize_weights' BatchNorm settings, as every layer of the model does.
+    yoloBatchNorms(this);
     this.featureInfo = [
       { stride: 4, channels: ch(32) },
       { stride: 8, channels: ch(128) },
