@@ -92,8 +92,8 @@ describe('YOLOv5 matching (build_targets)', () => {
     expect(cells.length).toBe(18);
   });
 
-  it('pads matches to powers of two from 64', () => {
-    expect([0, 1, 64, 65, 300, 1025].map(matchRows)).toEqual([64, 64, 64, 128, 512, 2048]);
+  it('pads matches to powers of four from 64', () => {
+    expect([0, 1, 64, 65, 300, 1025].map(matchRows)).toEqual([64, 64, 64, 256, 1024, 4096]);
   });
 });
 

@@ -8,10 +8,14 @@ import { yolov5Targets, type LevelGeometry } from '../yolov5-targets.js';
 import { registerObjective, resolveGains } from './objective.js';
 import { AutoAnchorHook } from '../hooks/autoanchor.js';
 
-/** Padded match rows a graph is compiled for: powers of two from 64, so a few graphs serve every batch. */
+/**
+ * Padded match rows a graph is compiled for: powers of four from 64, so one or two graphs serve a run (a compile
+ * costs more than padding many steps' matches; padding rows change nothing), chosen by the batch alone so a
+ * resumed run builds the same graphs.
+ */
 export function matchRows(count: number): number {
   let m = 64;
-  while (m < count) m *= 2;
+  while (m < count) m *= 4;
   return m;
 }
 
@@ -39,16 +43,14 @@ registerObjective(
     const gains = scaledGains(resolveGains<Yolov5Gains>('yolov5', over), { nl: model.outputStrides.length, nc, imgsz });
     // One batch's matches, kept between `dims` and `feeds` (the trainer asks for both of the same batch). The
     // anchors are read per batch: autoanchor sets them before the first.
-    let last: { batch: Batch; targets: ReturnType<typeof yolov5Targets>; cells: number[] } | null = null;
+    let last: { batch: Batch; targets: ReturnType<typeof yolov5Targets>; cells: number[]; rows: number } | null = null;
     const matchesOf = (batch: Batch) => {
       if (last?.batch !== batch) {
         const levels = geometry(model, imgsz);
         const n = batch.files.length;
-        last = {
-          batch,
-          targets: yolov5Targets(batch.targets, n, batch.maxBoxes, levels),
-          cells: levels.map((l) => n * head.na * l.h * l.w),
-        };
+        const targets = yolov5Targets(batch.targets, n, batch.maxBoxes, levels);
+        const rows = matchRows(Math.max(...targets.map((t) => t.count)));
+        last = { batch, targets, cells: levels.map((l) => n * head.na * l.h * l.w), rows };
       }
       return last;
     };
@@ -61,10 +63,9 @@ registerObjective(
         const r = yolov5Loss(levelRows, inputs, { nc, gains });
         return { loss: r.loss, terms: r.terms };
       },
-      dims: (batch) => ({ rows: matchRows(Math.max(...matchesOf(batch).targets.map((t) => t.count))) }),
+      dims: (batch) => ({ rows: matchesOf(batch).rows }),
       feeds(batch) {
-        const { targets, cells } = matchesOf(batch);
-        const rows = matchRows(Math.max(...targets.map((t) => t.count)));
+        const { targets, cells, rows } = matchesOf(batch);
         const feeds: Record<string, Feed> = {};
         targets.forEach((t, i) => Object.assign(feeds, yolov5LevelFeeds(i, t, rows, head.no, cells[i]!)));
         return feeds;
