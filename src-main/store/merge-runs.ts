@@ -78,10 +78,6 @@ export function mergeRuns(target: ProjectStore, source: ProjectStore): MergeResu
         createdAt: run.createdAt,
       });
       for (const e of source.runs.epochs(run.id)) target.runs.putEpoch(id, e.epoch, e.metrics);
-      for (const [split, byRun] of evaluations) {
-        const ev = byRun.get(run.id);
-        if (ev) target.runs.putEvaluation(id, split, ev as object);
-      }
       // The run's artifacts re-pointed inside its folder here; the folder copied aside and renamed into place
       // last, so a failed copy rolls the record back with it.
       const dir = path.join(runsRoot, String(id));
@@ -102,12 +98,27 @@ export function mergeRuns(target: ProjectStore, source: ProjectStore): MergeResu
         const aside = path.join(runsRoot, `.merge-${id}-${process.pid}`);
         fs.mkdirSync(runsRoot, { recursive: true });
         try {
-          fs.cpSync(srcDir!, aside, { recursive: true, verbatimSymlinks: true });
+          fs.cpSync(srcDir!, aside, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
           fs.renameSync(aside, dir);
         } catch (e) {
           fs.rmSync(aside, { recursive: true, force: true });
           throw e;
         }
+      }
+      // An evaluation that was current in the copy (its checkpoint no newer) is current here: it is dated by the
+      // copied checkpoint, whose time a copy does not keep to the sub-millisecond.
+      const mtime = (f: string | undefined) => (f && fs.existsSync(f) ? fs.statSync(f).mtimeMs : null);
+      const before = mtime(
+        run.artifacts.best && srcDir && base
+          ? path.join(srcDir, path.relative(base, path.resolve(run.artifacts.best)))
+          : undefined,
+      );
+      const after = mtime(artifacts.best);
+      for (const [split, byRun] of evaluations) {
+        const ev = byRun.get(run.id) as { checkpointTime?: number } | undefined;
+        if (!ev) continue;
+        const current = before !== null && ev.checkpointTime !== undefined && before <= ev.checkpointTime;
+        target.runs.putEvaluation(id, split, current && after !== null ? { ...ev, checkpointTime: after } : ev);
       }
       result.merged.push({ from: run.id, to: id, name: run.name });
     });

@@ -178,13 +178,16 @@ describe('starling sweep', () => {
     // The home project and one copy per node, as a cluster without a shared file system would have them.
     const home = `${tmp.dir}/home`;
     fs.cpSync(project, home, { recursive: true });
-    // The home project keeps one run of its own (every copy then carries it), the rest go (the copies stay small).
+    // The home project has one run of its own (every copy then carries it); the other tests' runs go.
     const s0 = ProjectStore.open(home);
-    const kept = s0.runs.list()[0]!;
-    for (const r of s0.runs.list().slice(1)) s0.runs.delete(r.id);
+    for (const r of s0.runs.list()) s0.runs.delete(r.id);
     s0.close();
-    for (const f of fs.readdirSync(`${home}/runs`, { withFileTypes: true }))
-      if (f.isDirectory() && f.name !== String(kept.id)) fs.rmSync(`${home}/runs/${f.name}`, { recursive: true });
+    fs.rmSync(`${home}/runs`, { recursive: true, force: true });
+    const own = await starling('train', home, '--epochs', '1', '--name', 'own', ...tiny);
+    expect(own.code, own.stderr).toBe(0);
+    const s1 = ProjectStore.open(home);
+    const kept = s1.runs.list()[0]!;
+    s1.close();
     const nodes = [`${tmp.dir}/node0`, `${tmp.dir}/node1`];
     for (const n of nodes) fs.cpSync(home, n, { recursive: true });
     const plan = (p: string) => [
@@ -222,7 +225,7 @@ describe('starling sweep', () => {
       for (const r of runs) {
         expect(path.relative(path.join(home, 'runs', String(r.id)), r.artifacts.best!)).toBe('best.safetensors');
         expect(fs.existsSync(r.artifacts.best!)).toBe(true);
-        expect(r.summary?.mergedFrom).toMatchObject({ run: 1 });
+        expect(r.summary?.mergedFrom).toMatchObject({ run: kept.id + 1 }); // each node's first run after the home's
       }
       const board = leaderboard(s, 'val');
       const merged = board.rows.filter((r) => r.runId !== kept.id);
