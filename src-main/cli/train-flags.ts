@@ -24,7 +24,7 @@ export const TRAIN_FLAGS: readonly TrainFlag[] = [
   { flags: '--model <name>', path: 'model.model', kind: 'string', help: 'architecture' },
   { flags: '--scale <scale>', path: 'model.scale', kind: 'string', help: 'scale', choices: ['n', 's', 'm', 'l', 'x'] },
   { flags: '--backbone <name>', path: 'model.backbone', kind: 'string', help: 'backbone (see starling zoo)' },
-  { flags: '--head <head>', path: 'model.head', kind: 'string', help: 'detection head (yolo, centernet)' },
+  { flags: '--head <head>', path: 'model.head', kind: 'string', help: 'detection head (yolo, yolov5, centernet)' },
   {
     flags: '--backbone-width <x>',
     path: 'model.backboneWidth',

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { detectorConfigSchema } from '../models/config.js';
 import { DEVICES } from '../runtime/devices.js';
-import { SPLITS } from '../store/types.js';
+import { SPLITS } from './splits.js';
 import { describeIssues } from '../util/issues.js';
 
 /** The student: a detector config whose backbone defaults to the product's default student. */

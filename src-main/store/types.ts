@@ -2,8 +2,9 @@
 import type { RunSettings } from '../settings/run-settings.js';
 import type { TeacherConfig } from '../settings/teacher-config.js';
 
-export const SPLITS = ['train', 'val', 'test'] as const;
-export type Split = (typeof SPLITS)[number];
+import type { Split } from '../settings/splits.js';
+
+export { SPLITS, type Split } from '../settings/splits.js';
 
 export const IMAGE_STATUSES = ['unlabeled', 'labeled', 'reviewed'] as const;
 export type ImageStatus = (typeof IMAGE_STATUSES)[number];

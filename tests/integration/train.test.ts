@@ -97,12 +97,14 @@ describe('training through the API', () => {
     const start = (model: Record<string, string>) =>
       call(session, 'train.start', { model, data: { imgsz: 64, batch: 4 }, budget: { epochs: 1 }, device: 'cpu' });
     await expect(start({ head: 'none' })).rejects.toThrow(
-      /head 'none' has no detection output to train \(trainable heads: yolo, centernet\)/,
+      /head 'none' has no detection output to train \(trainable heads: yolo, yolov5, centernet\)/,
     );
     await expect(start({ backbone: 'starnet_s9' })).rejects.toThrow(
-      /model.backbone: unknown backbone "starnet_s9"; known: yolo11, yolov8, starnet_s1, /,
+      /model.backbone: unknown backbone "starnet_s9"; known: yolo11, yolov8, yolov5, yolov5_ghost, starnet_s1, /,
     );
-    await expect(start({ head: 'retina' })).rejects.toThrow(/unknown head "retina"; known: yolo, centernet, none/);
+    await expect(start({ head: 'retina' })).rejects.toThrow(
+      /unknown head "retina"; known: yolo, yolov5, centernet, none/,
+    );
     await expect(start({ model: 'yolo99' })).rejects.toThrow(/unknown architecture "yolo99"; known: yolo11/);
     expect((await call(session, 'jobs.list', {})).length).toBe(jobs);
     expect((await call(session, 'runs.list', {})).length).toBe(before);
