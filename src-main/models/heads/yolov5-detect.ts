@@ -120,6 +120,7 @@ export class AnchorDetect extends Head {
   /** YOLOv5's inference output [B, N, 5 + nc]. */
   decode(levels: Tensor[]): Tensor {
     const g = levels[0]!.graph;
+    const anchors = this.anchors; // from the buffer once, not per cell
     const out = levels.map((l, i) => {
       const [, , h, w] = l.shape as [number, number, number, number];
       const s = this.strides[i]!;
@@ -133,8 +134,8 @@ export class AnchorDetect extends Head {
           const r = (a * h * w + k) * 2;
           offset[r] = ((k % w) - 0.5) * s;
           offset[r + 1] = (Math.floor(k / w) - 0.5) * s;
-          scale[r] = 4 * this.anchors[i]![a]![0];
-          scale[r + 1] = 4 * this.anchors[i]![a]![1];
+          scale[r] = 4 * anchors[i]![a]![0];
+          scale[r + 1] = 4 * anchors[i]![a]![1];
         }
       const cxy = F.add(F.mul(xy, 2 * s), g.constant(nd([1, this.na * h * w, 2], offset)));
       const size = F.mul(F.mul(wh, wh), g.constant(nd([1, this.na * h * w, 2], scale)));
