@@ -125,6 +125,11 @@ export function addMergeRunsCommand(program: Command): void {
           const r = await call(s, 'runs.merge', { from });
           for (const m of r.merged) process.stdout.write(`${from}: run ${m.from} (${m.name}) -> run ${m.to}\n`);
           for (const k of r.skipped) process.stdout.write(`${from}: run ${k.run} (${k.name}) skipped: ${k.reason}\n`);
+          for (const u of r.unmapped)
+            process.stderr.write(
+              `${from}: run ${u.run} (${u.name}) names ${u.refs.map((n) => `run:${n}`).join(', ')} of that copy, ` +
+                'which did not come here (not finished there, or deleted): its settings keep the old id\n',
+            );
           process.stdout.write(`${from}: ${r.merged.length} merged, ${r.skipped.length} skipped\n`);
         }
       }),

@@ -106,6 +106,34 @@ export const budgetSettingsSchema = z
   })
   .strict();
 
+/**
+ * A run of this project named in settings (`weights.from`, `distill.teachers`): `run:N`, its best checkpoint, or
+ * `run:N:last`.
+ */
+export const RUN_REF = /^run:(\d+)(?::(best|last))?$/;
+
+/** The run ids a run's settings name (as a starting point or as a teacher). */
+export function runRefsOf(settings: RunSettings): number[] {
+  return [settings.weights.from, ...settings.distill.teachers]
+    .map((v) => (v ? RUN_REF.exec(v.trim()) : null))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]));
+}
+
+/** The settings with every `run:N` they name renumbered by `to` (ids it does not map are left as written). */
+export function renumberRunRefs(settings: RunSettings, to: (id: number) => number | undefined): RunSettings {
+  const one = (v: string) => {
+    const m = RUN_REF.exec(v.trim());
+    const id = m ? to(Number(m[1])) : undefined;
+    return m && id !== undefined ? `run:${id}${m[2] ? `:${m[2]}` : ''}` : v;
+  };
+  return {
+    ...settings,
+    weights: { ...settings.weights, ...(settings.weights.from ? { from: one(settings.weights.from) } : {}) },
+    distill: { ...settings.distill, teachers: settings.distill.teachers.map(one) },
+  };
+}
+
 /** Where the student's weights start (models/weights.ts reads them; train/start-weights.ts plans the start). */
 export const weightsSettingsSchema = z
   .object({
@@ -164,6 +192,11 @@ export const lossSettingsSchema = z
      * wh 0.1, reg 1, as centerX's). The distillation terms are scaled by `distill.weight`.
      */
     gains: z.record(z.string(), z.number().min(0)).default({}),
+    /**
+     * Anchor-based heads (yolov5): before a new run's first epoch, check the anchors against the training boxes and
+     * refit them when they fit badly (YOLOv5's autoanchor; false is its --noautoanchor).
+     */
+    autoanchor: z.boolean().default(true),
   })
   .strict();
 

@@ -6,16 +6,21 @@
  * this project's labels differ. Each run is one transaction, its folder copied aside and renamed into place before
  * it commits. A run this project has already is skipped (known by its creation time and settings, not by path or
  * id: a copy made with `cp -r` carries the home project's own runs, and may come back at another path), so merging
- * again is harmless. A copy's run folder is found where its record says or, moved, under the copy's runs/.
+ * again is harmless. A copy's run folder is found where its record says or, moved, under the copy's runs/. The runs a
+ * run's settings name (`weights.from: run:N`, a `run:N` teacher) are renumbered to their ids here, so its settings
+ * still reproduce it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { StarlingError } from '../errors.js';
+import { renumberRunRefs, runRefsOf, type RunSettings } from '../settings/run-settings.js';
 import type { ProjectStore } from './project.js';
 
 export interface MergeResult {
   merged: { from: number; to: number; name: string }[];
   skipped: { run: number; name: string; reason: string }[];
+  /** Runs merged with a `run:N` in their settings that names no run brought here: left as written. */
+  unmapped: { run: number; name: string; refs: number[] }[];
 }
 
 /** Where a merged run came from, kept in its summary. */
@@ -41,9 +46,11 @@ export function mergeRuns(target: ProjectStore, source: ProjectStore): MergeResu
   // A run is known by when it was created and what it ran, wherever it sits: a copy made with `cp -r` holds the
   // home project's own runs too (under the same ids), and a copy may come back at another path.
   const key = (r: { createdAt: number; settings: unknown }) => `${r.createdAt}\n${JSON.stringify(r.settings)}`;
-  const have = new Set(target.runs.list().map(key));
+  const findHere = (k: string) => target.runs.list().find((r) => key(r) === k)?.id;
+  // The copy's run ids to this project's: runs name only earlier runs, and the list is in id order.
+  const ids = new Map<number, number>();
   const evaluations = ['val', 'test'].map((split) => [split, source.runs.evaluations(split)] as const);
-  const result: MergeResult = { merged: [], skipped: [] };
+  const result: MergeResult = { merged: [], skipped: [], unmapped: [] };
   const runsRoot = path.join(target.root, 'runs');
   for (const run of source.runs.list()) {
     // A run merged into the source from elsewhere keeps its first origin, so chains of merges stay idempotent.
@@ -56,22 +63,31 @@ export function mergeRuns(target: ProjectStore, source: ProjectStore): MergeResu
       result.skipped.push({ run: run.id, name: run.name, reason: `it is ${run.status}` });
       continue;
     }
-    if (have.has(key(run))) {
+    const settings: RunSettings = renumberRunRefs(run.settings, (n) => ids.get(n));
+    const runKey = key({ createdAt: run.createdAt, settings });
+    const skipKnown = (id: number) => {
+      ids.set(run.id, id);
       result.skipped.push({ run: run.id, name: run.name, reason: 'this project has it already' });
+    };
+    const known = findHere(runKey);
+    if (known !== undefined) {
+      skipKnown(known);
       continue;
     }
-    have.add(key(run));
     // The folder the run recorded, or where it is now: a copy brought back to another path keeps absolute paths
     // of where it trained.
     const recorded = run.artifacts.dir ? path.resolve(run.artifacts.dir) : null;
     const here = path.join(source.root, 'runs', String(run.id));
     const srcDir = recorded && fs.existsSync(recorded) ? recorded : fs.existsSync(here) ? here : null;
     target.transaction(() => {
+      // Asked again inside the transaction: another merge into this project may have brought it meanwhile.
+      const meanwhile = findHere(runKey);
+      if (meanwhile !== undefined) return skipKnown(meanwhile);
       const { owner: _owner, ...summary } = run.summary ?? {};
       const id = target.runs.insertCopy({
         name: run.name,
         status: run.status,
-        settings: run.settings,
+        settings,
         artifacts: {},
         summary: { ...summary, mergedFrom: origin },
         note: run.note,
@@ -121,6 +137,9 @@ export function mergeRuns(target: ProjectStore, source: ProjectStore): MergeResu
         target.runs.putEvaluation(id, split, current && after !== null ? { ...ev, checkpointTime: after } : ev);
       }
       result.merged.push({ from: run.id, to: id, name: run.name });
+      ids.set(run.id, id);
+      const unmapped = runRefsOf(run.settings).filter((n) => !ids.has(n));
+      if (unmapped.length) result.unmapped.push({ run: id, name: run.name, refs: unmapped });
     });
   }
   return result;

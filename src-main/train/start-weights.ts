@@ -23,7 +23,7 @@ import {
   type WeightSource,
 } from '../models/weights.js';
 import { buildDetector } from '../models/zoo.js';
-import type { RunSettings } from '../settings/run-settings.js';
+import { RUN_REF, type RunSettings } from '../settings/run-settings.js';
 import type { ProjectStore } from '../store/project.js';
 
 export interface StartWeights {
@@ -38,8 +38,6 @@ export interface StartWeights {
   /** Loads the weights into the trainer's model (built from the returned settings). */
   apply(model: Detector): void;
 }
-
-const RUN_REF = /^run:(\d+)(?::(best|last))?$/;
 
 /** The file `from` names: a run's best (or last) checkpoint, or a path (relative ones from the project folder). */
 export function resolveWeightsFile(store: ProjectStore, from: string): { file: string; run?: number } {

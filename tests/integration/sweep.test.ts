@@ -205,12 +205,33 @@ describe('starling sweep', () => {
       const r = await starling(...plan(n), '--cell', String(k));
       expect(r.code, r.stderr).toBe(0);
     }
+    // On node 0, a run that starts from its sweep run and distils from the home's own run: both named by node 0's
+    // ids, which the merge renumbers.
+    const n0 = ProjectStore.open(nodes[0]!);
+    const cell = n0.runs.list().at(-1)!;
+    n0.close();
+    const ft = await starling(
+      'train',
+      nodes[0]!,
+      '--epochs',
+      '1',
+      '--name',
+      'ft',
+      '--weights',
+      `run:${cell.id}:last`,
+      '--set',
+      `distill.teachers=[run:${kept.id}]`,
+      ...tiny,
+    );
+    expect(ft.code, ft.stderr).toBe(0);
     // Node 1's copy comes back at another path (its runs recorded the old one).
     fs.renameSync(nodes[1]!, `${tmp.dir}/node1-back`);
     nodes[1] = `${tmp.dir}/node1-back`;
-    const merged = await starling('merge-runs', home, ...nodes);
+    // Node 1 first, so node 0's runs come over under other ids than they had there.
+    const merged = await starling('merge-runs', home, ...[...nodes].reverse());
     expect(merged.code, merged.stderr).toBe(0);
-    expect(merged.stdout).toMatch(/node0: 1 merged, 1 skipped/);
+    expect(merged.stdout).toMatch(/node0: 2 merged, 1 skipped/);
+    expect(merged.stderr).not.toMatch(/did not come here/);
     expect(merged.stdout).toMatch(/node1-back: 1 merged, 1 skipped/);
     expect(merged.stdout).toMatch(new RegExp(`run ${kept.id} \\(${kept.name}\\) skipped: this project has it already`));
     const table = await starling(...plan(home), '--table');
@@ -221,15 +242,20 @@ describe('starling sweep', () => {
     const s = ProjectStore.open(home);
     try {
       const runs = s.runs.list().filter((r) => r.id !== kept.id);
-      expect(runs).toHaveLength(2);
-      for (const r of runs) {
+      expect(runs).toHaveLength(3);
+      const here = runs.find((r) => r.name === cell.name)!;
+      const tuned = runs.find((r) => r.name === 'ft')!;
+      expect(here.id).not.toBe(cell.id); // renumbered: the copy's ids are not this project's
+      expect(tuned.settings.weights.from).toBe(`run:${here.id}:last`);
+      expect(tuned.settings.distill.teachers).toEqual([`run:${kept.id}`]);
+      for (const r of runs.filter((r) => r !== tuned)) {
         expect(path.relative(path.join(home, 'runs', String(r.id)), r.artifacts.best!)).toBe('best.safetensors');
         expect(fs.existsSync(r.artifacts.best!)).toBe(true);
         expect(r.summary?.mergedFrom).toMatchObject({ run: kept.id + 1 }); // each node's first run after the home's
       }
       const board = leaderboard(s, 'val');
       const merged = board.rows.filter((r) => r.runId !== kept.id);
-      expect(merged.map((r) => [r.stale, !!r.evaluation])).toEqual([
+      expect(merged.filter((r) => r.runId !== tuned.id).map((r) => [r.stale, !!r.evaluation])).toEqual([
         [null, true],
         [null, true],
       ]);
@@ -245,7 +271,8 @@ describe('starling sweep', () => {
     expect(refused.stderr).toMatch(/has the classes zebra; this project has circle, square/);
     // Merging again brings nothing twice.
     const again = await starling('merge-runs', home, ...nodes);
-    expect(again.stdout).toMatch(/node0: 0 merged, 2 skipped/);
+    expect(again.stdout).toMatch(/node0: 0 merged, 3 skipped/);
+    expect(again.stdout).toMatch(/run \d+ \(ft\) skipped: this project has it already/);
     expect(again.stdout).toMatch(/run \d+ \(a seed 0\) skipped: this project has it already/);
   }, 300_000);
 

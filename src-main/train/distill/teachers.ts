@@ -20,7 +20,7 @@ import type { Detect } from '../../models/heads/detect.js';
 import { loadWeights } from '../../models/weights.js';
 import { buildDetector } from '../../models/zoo.js';
 import { classMapSchema, type TeacherProbe } from '../../settings/teacher-config.js';
-import type { RunSettings } from '../../settings/run-settings.js';
+import { RUN_REF, type RunSettings } from '../../settings/run-settings.js';
 import type { ProjectStore } from '../../store/project.js';
 import { classMapping } from '../../inference/class-map.js';
 import { sha256Of, writeFileAtomic } from '../../util/files.js';
@@ -47,8 +47,6 @@ export interface DistillTeacher {
   /** A Starling teacher gives its box-distribution logits too (output `dfl`). */
   dfl: boolean;
 }
-
-const RUN_TEACHER = /^run:(\d+)(?::(best|last))?$/;
 
 /** A run of the project as a teacher: its checkpoint exported at the student's input size. */
 function runTeacher(
@@ -152,7 +150,7 @@ export function prepareTeachers(
   const index = new Map(classes.map((c, i) => [c.id, i]));
   const distiller = distillerFor(settings.model.head);
   return settings.distill.teachers.map((spec): DistillTeacher => {
-    const m = RUN_TEACHER.exec(spec.trim());
+    const m = RUN_REF.exec(spec.trim());
     const t = m
       ? {
           name: `run ${m[1]}`,
