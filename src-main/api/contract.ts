@@ -415,7 +415,8 @@ export const contract = {
         out: z.string().min(1),
         /** One of the model head's export styles (zoo.heads); the head's preferred one when left out. */
         style: z.string().min(1).optional(),
-        imgsz: z.number().int().positive().multipleOf(32).default(640),
+        /** Input size: a run's own (its data.imgsz) when left out, 640 otherwise. */
+        imgsz: z.number().int().positive().multipleOf(32).optional(),
         names: z.array(z.string()).optional(),
         conf: z.number().min(0).max(1).default(0.25),
         iou: z.number().min(0).max(1).default(0.7),

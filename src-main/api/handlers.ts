@@ -346,7 +346,7 @@ export const handlers: Handlers = {
   },
 
   'files.stat': (_s, { path: p }) => pathInfo(p),
-  'models.export': async (s, { createDirs, ...i }) => {
+  'models.export': async (s, { createDirs, imgsz, ...i }) => {
     destinationFolder(path.dirname(path.resolve(i.out)), createDirs);
     if (i.run !== undefined) {
       // A run exports its best checkpoint (EMA weights) with its own config and the project's class names.
@@ -356,11 +356,18 @@ export const handlers: Handlers = {
       const best = run.artifacts.best;
       if (!best || !fs.existsSync(best))
         throw new StarlingError('NOT_FOUND', `run ${i.run} has no best checkpoint yet`);
-      const req = { ...i, config, weights: best, names: i.names ?? store.classes.list().map((c) => c.name) };
+      const req = {
+        ...i,
+        config,
+        weights: best,
+        // A run exports at the size it trained at unless asked otherwise.
+        imgsz: imgsz ?? run.settings.data.imgsz,
+        names: i.names ?? store.classes.list().map((c) => c.name),
+      };
       // Building, writing and timing the model takes seconds: in the job worker, so the API keeps answering.
       return runJob(store, { kind: 'export', req }, UNCANCELLABLE);
     }
-    return exportModel({ ...i, config: i.config ?? {} });
+    return exportModel({ ...i, imgsz: imgsz ?? 640, config: i.config ?? {} });
   },
 
   // ---- teachers, pseudo-labels and review --------------------------------------------------------

@@ -264,7 +264,7 @@ export function buildProgram(): Command {
           .join('; ')}`,
       ).choices([...new Set(headEntries().flatMap((h) => h.styles.map((x) => x.name)))]),
     )
-    .option('--imgsz <n>', 'input size (multiple of 32)', int('--imgsz'), 640)
+    .option('--imgsz <n>', "input size (multiple of 32; default: --run's own, else 640)", int('--imgsz'))
     .option('--conf <x>', 'nms style: score threshold', Number, 0.25)
     .option('--iou <x>', 'nms style: IoU threshold', Number, 0.7)
     .option('--max-det <n>', 'nms style: detections per image', int('--max-det'), 300)
@@ -282,7 +282,7 @@ export function buildProgram(): Command {
         names?: string;
         weights?: string;
         style?: string;
-        imgsz: number;
+        imgsz?: number;
         conf: number;
         iou: number;
         maxDet: number;
@@ -312,7 +312,7 @@ export function buildProgram(): Command {
             ...(names ? { names } : {}),
             out: o.out,
             ...(o.style ? { style: o.style } : {}),
-            imgsz: o.imgsz,
+            ...(o.imgsz !== undefined ? { imgsz: o.imgsz } : {}),
             conf: o.conf,
             iou: o.iou,
             maxDet: o.maxDet,
@@ -323,7 +323,7 @@ export function buildProgram(): Command {
             .join(', ');
           process.stdout.write(
             `exported ${r.out} (${(r.bytes / 1e6).toFixed(2)} MB, ${r.folded} BatchNorms folded)\n` +
-              `verified with onnxruntime: ${shapes}; ${r.verified.latencyMs.toFixed(1)} ms per image at ${o.imgsz}\n`,
+              `verified with onnxruntime: ${shapes}; ${r.verified.latencyMs.toFixed(1)} ms per image at ${r.imgsz}\n`,
           );
         }),
     );

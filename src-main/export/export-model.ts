@@ -12,6 +12,8 @@ import { exportDetector } from './detector.js';
 export interface ExportModelResult {
   out: string;
   bytes: number;
+  /** The input size the model was exported at. */
+  imgsz: number;
   folded: number;
   outputs: string[];
   /** What the export run on onnxruntime measured: output shapes and latency (median of 20 after warm-up). */
@@ -89,6 +91,7 @@ export async function exportModel(o: ExportModelOptions): Promise<ExportModelRes
   return {
     out,
     bytes: bytes.length,
+    imgsz: o.imgsz,
     folded,
     outputs,
     verified: { shapes: Object.fromEntries(Object.entries(res).map(([k, v]) => [k, [...v.dims]])), latencyMs },

@@ -55,7 +55,9 @@ describe('training through the API', () => {
     expect(ev.perClass.map((c) => c.name)).toEqual(['circle', 'square', 'triangle', 'star', 'hexagon', 'cross']);
 
     const out = `${tmp.dir}/run.onnx`;
-    const r = (await call(session, 'models.export', { run: runs[0]!.id, out, imgsz: 64 })) as ExportModelResult;
+    // No size asked: the run's own (it trained at 64), not 640.
+    const r = (await call(session, 'models.export', { run: runs[0]!.id, out })) as ExportModelResult;
+    expect(r.imgsz).toBe(64);
     expect(r.weights?.missing).toBe(0);
     expect(fs.existsSync(out)).toBe(true);
     expect(r.verified.shapes.output0).toEqual([1, 10, 84]);
