@@ -131,6 +131,7 @@ export class Trainer {
     this.objective = objectiveFor(this.model, {
       imgsz: size,
       gains: o.settings.loss.gains,
+      autoanchor: o.settings.loss.autoanchor,
       ...(o.distill ? { distill: o.distill } : {}),
     });
     const adaptive = o.settings.loss.weighting === 'adaptive';

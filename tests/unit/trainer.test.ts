@@ -195,5 +195,15 @@ describe('trainer with a yolov5 head', () => {
         part,
       ).toEqual(after[0]![0]);
     }
+    // `loss.autoanchor: false` (YOLOv5's --noautoanchor) trains with the anchors it has, and says nothing.
+    const off = options(`${tmp.dir}/v5-off`, 1, {
+      model: { model: 'yolov5', backbone: 'yolov5', head: 'yolov5' },
+      loss: { autoanchor: false },
+    });
+    const kept = new Trainer({ ...off, train: thin, maxSteps: 1 });
+    const quiet: string[] = [];
+    await kept.fit({ onLog: (l) => void quiet.push(l) });
+    expect(quiet.some((l) => l.startsWith('autoanchor:'))).toBe(false);
+    expect((kept.model.head as AnchorDetect).anchors).toEqual(before);
   }, 120_000);
 });

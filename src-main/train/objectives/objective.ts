@@ -44,6 +44,8 @@ export interface ObjectiveOptions {
   imgsz: number;
   /** Gains over the head's, by term name (settings `loss.gains`); a name the head has not is refused. */
   gains?: Record<string, number>;
+  /** Anchor-based heads: fit the anchors to the labels before a new run (settings `loss.autoanchor`; default on). */
+  autoanchor?: boolean;
   /** A distillation run's graph inputs (train/distill/). */
   distill?: DistillGraphSpec;
 }

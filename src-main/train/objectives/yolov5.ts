@@ -32,7 +32,7 @@ function geometry(model: Detector, imgsz: number): LevelGeometry[] {
 
 registerObjective(
   'yolov5',
-  (model, { imgsz, distill, gains: over }) => {
+  (model, { imgsz, distill, gains: over, autoanchor = true }) => {
     if (distill?.dense.length)
       throw new Error(
         'distillation into a yolov5 head is not built (its teachers would need an objectness and anchor mapping); ' +
@@ -70,7 +70,7 @@ registerObjective(
         targets.forEach((t, i) => Object.assign(feeds, yolov5LevelFeeds(i, t, rows, head.no, cells[i]!)));
         return feeds;
       },
-      hooks: ({ train, resume, log }) => (resume ? [] : [new AutoAnchorHook(train, imgsz, log)]),
+      hooks: ({ train, resume, log }) => (resume || !autoanchor ? [] : [new AutoAnchorHook(train, imgsz, log)]),
       // About what YOLOv5's gains make of each term mid-training (its logged train losses on COCO), per image.
       adaptive: { targets: { box: 0.04, obj: 0.06, cls: 0.02 }, perImage: true },
     };
