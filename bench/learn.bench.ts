@@ -111,7 +111,10 @@ async function curve(minutes: number, extra: Record<string, unknown>): Promise<v
   const best = Math.max(...at.map((x) => x.mAP50 ?? 0));
   const ips = at.slice(1).reduce((s, x) => s + x.imagesPerSecond, 0) / Math.max(1, at.length - 1);
   console.log(
-    `curve (minutes:mAP50): ${at.map((x) => `${x.minutes.toFixed(1)}:${(x.mAP50 ?? 0).toFixed(3)}`).join(' ')}`,
+    `curve (minutes:mAP50, validated epochs): ${at
+      .filter((x) => x.mAP50 !== undefined)
+      .map((x) => `${x.minutes.toFixed(1)}:${x.mAP50!.toFixed(3)}`)
+      .join(' ')}`,
   );
   console.log(`best val mAP50 ${best.toFixed(3)}, ${ips.toFixed(1)} images/s in training (epochs 2+)`);
 }
