@@ -104,16 +104,17 @@ async function curve(minutes: number, extra: Record<string, unknown>): Promise<v
   );
   console.log('| minutes | epoch | val mAP50 |');
   console.log('|---|---|---|');
+  // Only validated epochs have a mAP50; the marks, the best and the curve read these.
+  const validated = at.flatMap((x) => (x.mAP50 === undefined ? [] : [{ ...x, mAP50: x.mAP50 }]));
   for (const mark of marks) {
-    const last = at.filter((x) => x.minutes <= mark + 1e-9 && x.mAP50 !== undefined).at(-1);
-    console.log(`| ${mark} | ${last?.epoch ?? '-'} | ${last?.mAP50?.toFixed(3) ?? '-'} |`);
+    const last = validated.filter((x) => x.minutes <= mark + 1e-9).at(-1);
+    console.log(`| ${mark} | ${last?.epoch ?? '-'} | ${last?.mAP50.toFixed(3) ?? '-'} |`);
   }
-  const best = Math.max(...at.map((x) => x.mAP50 ?? 0));
+  const best = Math.max(0, ...validated.map((x) => x.mAP50));
   const ips = at.slice(1).reduce((s, x) => s + x.imagesPerSecond, 0) / Math.max(1, at.length - 1);
   console.log(
-    `curve (minutes:mAP50, validated epochs): ${at
-      .filter((x) => x.mAP50 !== undefined)
-      .map((x) => `${x.minutes.toFixed(1)}:${x.mAP50!.toFixed(3)}`)
+    `curve (minutes:mAP50, validated epochs): ${validated
+      .map((x) => `${x.minutes.toFixed(1)}:${x.mAP50.toFixed(3)}`)
       .join(' ')}`,
   );
   console.log(`best val mAP50 ${best.toFixed(3)}, ${ips.toFixed(1)} images/s in training (epochs 2+)`);
