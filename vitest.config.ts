@@ -6,6 +6,7 @@ export default defineConfig({
   plugins: [svelte()],
   test: {
     include: ['tests/**/*.test.ts'],
+    setupFiles: ['tests/setup/release-sessions.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Two cores: keep parallelism modest so timing-sensitive tests stay honest.
