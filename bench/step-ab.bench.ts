@@ -1,0 +1,107 @@
+/**
+ * An A/B of the training step graph between this checkout and another one (an engine change against the code
+ * before it): both build the `bench:profile` step (YOLO11n, the YOLO loss, imgsz 320, batch 16, 2 threads) from
+ * the same seed in one process, and their sessions run alternately, so the drift of a shared machine falls on both
+ * alike. Separate processes moved by +-20% between identical runs here, more than most levers gain. It also says
+ * whether the two graphs give the same bits on every output (loss, gradients, running statistics).
+ *
+ *   git worktree add /tmp/before HEAD~1 && ln -s "$PWD/node_modules" /tmp/before/node_modules
+ *   npm run bench:step-ab -- /tmp/before                     (three backbones, 8 timed steps each)
+ *   npm run bench:step-ab -- /tmp/before starnet_s050 12
+ */
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import ort from 'onnxruntime-node';
+import type * as Nn from '../src-main/engine/nn.js';
+import type * as Step from '../src-main/engine/train-step.js';
+import type * as Zoo from '../src-main/models/zoo.js';
+import type * as Session from '../src-main/runtime/session.js';
+import type * as Objectives from '../src-main/train/objectives/index.js';
+import type * as Yolo from '../src-main/train/objectives/yolo.js';
+import type * as Random from '../src-main/util/random.js';
+
+const OTHER = process.argv[2];
+if (!OTHER) throw new Error('usage: npm run bench:step-ab -- <other checkout> [backbone] [steps]');
+const BACKBONES = process.argv[3] ? [process.argv[3]] : ['starnet_s050', 'shufflenetv2_x1_0', 'mobilenetv3_small'];
+const STEPS = Number(process.argv[4] ?? 8);
+const IMGSZ = 320;
+const BATCH = 16;
+const THREADS = 2;
+
+/** The step graph's session and feeds, built by the code under `root`. */
+async function buildStep(root: string, backbone: string) {
+  const load = (m: string): Promise<unknown> => import(path.join(root, 'src-main', m));
+  // The other checkout's modules, typed as ours.
+  const { seedInit } = (await load('engine/nn.ts')) as typeof Nn;
+  const { TrainStep } = (await load('engine/train-step.ts')) as typeof Step;
+  const { buildDetector } = (await load('models/zoo.ts')) as typeof Zoo;
+  const { Runner, toOrtTensor } = (await load('runtime/session.ts')) as typeof Session;
+  const { objectiveFor } = (await load('train/objectives/index.ts')) as typeof Objectives;
+  const { MAX_BOXES } = (await load('train/objectives/yolo.ts')) as typeof Yolo;
+  const { Rng } = (await load('util/random.ts')) as typeof Random;
+  seedInit(`bench-train-${backbone}`);
+  const model = buildDetector({ model: 'yolo11', scale: 'n', backbone, head: 'yolo', nc: 6 });
+  const rng = new Rng('bench-train-input');
+  const images = Float32Array.from({ length: BATCH * 3 * IMGSZ * IMGSZ }, () => rng.float());
+  const targets = new Float32Array(BATCH * MAX_BOXES * 6);
+  for (let i = 0; i < BATCH; i++)
+    for (let j = 0; j < 8; j++) {
+      const [x, y, w, h] = [rng.range(0, 250), rng.range(0, 250), rng.range(8, 70), rng.range(8, 70)];
+      targets.set([j % 6, x, y, x + w, y + h, 1], (i * MAX_BOXES + j) * 6);
+    }
+  const objective = objectiveFor(model, { imgsz: IMGSZ });
+  const step = new TrainStep(new Runner({ device: 'cpu' }), model, (g, m, b) =>
+    objective.loss(g, m as typeof model, g.input('images', [b, 3, IMGSZ, IMGSZ]), b),
+  );
+  // The options the Runner gives a training graph (runtime/session.ts, engine/train-step.ts).
+  const session = await ort.InferenceSession.create(step.onnx(BATCH), {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: THREADS,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    enableMemPattern: false,
+  });
+  const params = new Map(model.namedTensors());
+  const feeds = Object.fromEntries(
+    session.inputNames.map((k) => {
+      if (k === 'images') return [k, toOrtTensor({ dtype: 'float32', shape: [BATCH, 3, IMGSZ, IMGSZ], data: images })];
+      if (k === 'targets') return [k, toOrtTensor({ dtype: 'float32', shape: [BATCH, MAX_BOXES, 6], data: targets })];
+      const p = params.get(k);
+      if (!p) throw new Error(`${root}: the step graph asks for "${k}", which the model does not have`);
+      return [k, toOrtTensor({ dtype: 'float32', shape: p.shape, data: p.data })];
+    }),
+  );
+  return { session, feeds };
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+const sameBits = (a: ort.Tensor, b: ort.Tensor) => {
+  const [x, y] = [a.data as Float32Array, b.data as Float32Array];
+  return x.length === y.length && x.every((v, i) => Object.is(v, y[i]));
+};
+
+console.log(`this checkout (B) against ${OTHER} (A), ${STEPS} alternated steps after one warm-up each`);
+console.log('| backbone | A median (ms) | B median (ms) | A/B | outputs with the same bits |');
+console.log('|---|---|---|---|---|');
+for (const backbone of BACKBONES) {
+  const a = await buildStep(path.resolve(OTHER), backbone);
+  const b = await buildStep(path.resolve('.'), backbone);
+  const [ta, tb]: [number[], number[]] = [[], []];
+  let [outA, outB] = [await a.session.run(a.feeds), await b.session.run(b.feeds)];
+  for (let i = 0; i < STEPS; i++) {
+    let t = performance.now();
+    outA = await a.session.run(a.feeds);
+    ta.push(performance.now() - t);
+    t = performance.now();
+    outB = await b.session.run(b.feeds);
+    tb.push(performance.now() - t);
+  }
+  const names = Object.keys(outA);
+  const same = names.filter((k) => outB[k] && sameBits(outA[k]!, outB[k])).length;
+  await Promise.all([a.session.release(), b.session.release()]);
+  const [ma, mb] = [median(ta), median(tb)];
+  console.log(
+    `| ${backbone} | ${ma.toFixed(1)} | ${mb.toFixed(1)} | ${(ma / mb).toFixed(3)}x | ${same} / ${names.length} |`,
+  );
+}
