@@ -2,7 +2,7 @@ import { apply1, type OpDef, type Tensor } from '../ir.js';
 import { nd, type NdArray } from '../ndarray.js';
 import { matmul } from './matmul.js';
 import { sum } from './reduce.js';
-import { concat, flip, pad, reshape, slice, transpose, unsqueeze } from './shape.js';
+import { flip, pad, reshape, slice, transpose } from './shape.js';
 
 /**
  * Conv2d and ConvTranspose2d. The backward formulations are the ones measured fastest on onnxruntime CPU
@@ -11,7 +11,7 @@ import { concat, flip, pad, reshape, slice, transpose, unsqueeze } from './shape
  *   dX, stride >1 -> ConvTranspose with output_padding
  *   dW, 1x1       -> batched MatMul [N,Cout,HW] x [N,HW,Cin], ReduceSum over N
  *   dW, depthwise -> grouped Conv with dY as the kernel ([1, N*C, H, W], group N*C), ReduceSum over N
- *   dW, k x k     -> im2col (one Conv with one-hot kernels, or k*k strided Slices), batched MatMul, ReduceSum over N
+ *   dW, k x k     -> im2col as one grouped Conv with one-hot kernels, batched MatMul, ReduceSum over N
  */
 
 export interface ConvAttrs {
@@ -160,7 +160,7 @@ export function convWeightGrad(x: Tensor, g: Tensor, a: ConvAttrs, wShape: reado
   const [co, cig, kh, kw] = wShape as [number, number, number, number];
   const [n, c] = [x.shape[0]!, x.shape[1]!];
   const [ho, wo] = [g.shape[2]!, g.shape[3]!];
-  // Built only for the paths that read it: the one-Conv im2col pads inside its own Conv.
+  // Built only for the paths that read it: im2col pads inside its own Conv.
   const padded = () => pad(x, [0, 0, a.pads[0], a.pads[1], 0, 0, a.pads[2], a.pads[3]]);
 
   if (a.groups === c && cig === 1 && co === c) {
@@ -175,14 +175,7 @@ export function convWeightGrad(x: Tensor, g: Tensor, a: ConvAttrs, wShape: reado
     return reshape(sum(reshape(cropped, [n, c, kh, kw]), 0), [co, 1, kh, kw]);
   }
 
-  // [N, C, k*k, Ho, Wo]. Both im2col forms give the same bits; the one Conv pays an NCHWc reorder of its output,
-  // so it wins on strided and large maps and loses on small stride-1 ones (docs/benchmarks.md, "Training step").
-  const cols =
-    kh * kw === 1
-      ? slice1x1(padded(), a, ho, wo)
-      : a.stride[0] * a.stride[1] > 1 || ho * wo >= 64 * 64
-        ? im2colConv(x, a, kh, kw)
-        : im2colSlices(padded(), a, kh, kw, ho, wo);
+  const cols = kh * kw === 1 ? slice1x1(padded(), a, ho, wo) : im2col(x, a, kh, kw); // [N, C, k*k, Ho, Wo]
   const gr = a.groups;
   // [N, g, Cin/g*kk, HW] and [N, g, Cout/g, HW] -> batched MatMul over (N, g), then sum over N.
   const colsG = reshape(cols, [n, gr, cig * kh * kw, ho * wo]);
@@ -196,32 +189,25 @@ function slice1x1(xp: Tensor, a: ConvAttrs, ho: number, wo: number): Tensor {
   return slice(xp, [0, 0], [a.stride[0] * (ho - 1) + 1, a.stride[1] * (wo - 1) + 1], [2, 3], a.stride);
 }
 
-/** im2col as k*k strided Slices of the padded input, one per kernel tap, stacked on a new axis 2. */
-function im2colSlices(xp: Tensor, a: ConvAttrs, kh: number, kw: number, ho: number, wo: number): Tensor {
-  const taps: Tensor[] = [];
-  for (let i = 0; i < kh; i++)
-    for (let j = 0; j < kw; j++) {
-      const [h0, w0] = [i * a.dilation[0], j * a.dilation[1]];
-      const end = [h0 + a.stride[0] * (ho - 1) + 1, w0 + a.stride[1] * (wo - 1) + 1];
-      taps.push(unsqueeze(slice(xp, [h0, w0], end, [2, 3], a.stride), 2));
-    }
-  return concat(taps, 2);
-}
-
 /**
- * im2col as one Conv: every (sample, channel) plane becomes a batch item and is convolved with k*k one-hot
- * kernels, so the conv's own pads, stride and dilation do the shifting. Each output is x * 1 summed with zeros,
- * bit-identical to im2colSlices.
+ * im2col as one Conv: each channel convolved with k*k one-hot kernels (a grouped conv, one group per channel, k*k
+ * outputs each), so the conv's own pads, stride and dilation do the shifting. Each value is x * 1 summed with
+ * zeros: the same bits as k*k strided Slices of the padded input and a Concat, which it replaced (2-10% faster
+ * steps, docs/benchmarks.md, "im2col as one Conv").
  */
-function im2colConv(x: Tensor, a: ConvAttrs, kh: number, kw: number): Tensor {
-  const [n, c, h, w] = x.shape as [number, number, number, number];
+function im2col(x: Tensor, a: ConvAttrs, kh: number, kw: number): Tensor {
+  const [n, c] = x.shape as [number, number];
   const kk = kh * kw;
-  const oneHot = nd([kk, 1, kh, kw]);
-  for (let t = 0; t < kk; t++) oneHot.data[t * kk + t] = 1;
-  const cols = conv2d(reshape(x, [n * c, 1, h, w]), x.graph.constant(oneHot), null, {
+  // Grouped rather than a batch of 1-channel planes ([N*C, 1, H, W]): onnxruntime's NCHWc layout pass rewrites any
+  // constant-weight Conv on fewer than 8 input channels and pads its output to the block size, which cost a
+  // reorder pass and 60-70 MB of peak memory; it leaves a grouped conv with 1 input channel per group alone.
+  const oneHot = nd([c * kk, 1, kh, kw]);
+  for (let ch = 0; ch < c; ch++) for (let t = 0; t < kk; t++) oneHot.data[(ch * kk + t) * kk + t] = 1;
+  const cols = conv2d(x, x.graph.constant(oneHot), null, {
     stride: a.stride,
     padding: a.pads,
     dilation: a.dilation,
+    groups: c,
   });
   return reshape(cols, [n, c, kk, cols.shape[2]!, cols.shape[3]!]);
 }
