@@ -18,7 +18,7 @@ import type * as Zoo from '../src-main/models/zoo.js';
 import type * as Session from '../src-main/runtime/session.js';
 import type * as Objectives from '../src-main/train/objectives/index.js';
 import type * as Yolo from '../src-main/train/objectives/yolo.js';
-import type * as Random from '../src-main/util/random.js';
+import { syntheticBatch } from './synthetic-batch.js';
 
 const OTHER = process.argv[2];
 if (!OTHER) throw new Error('usage: npm run bench:step-ab -- <other checkout> [backbone] [steps]');
@@ -38,17 +38,9 @@ async function buildStep(root: string, backbone: string) {
   const { Runner, toOrtTensor } = (await load('runtime/session.ts')) as typeof Session;
   const { objectiveFor } = (await load('train/objectives/index.ts')) as typeof Objectives;
   const { MAX_BOXES } = (await load('train/objectives/yolo.ts')) as typeof Yolo;
-  const { Rng } = (await load('util/random.ts')) as typeof Random;
   seedInit(`bench-train-${backbone}`);
   const model = buildDetector({ model: 'yolo11', scale: 'n', backbone, head: 'yolo', nc: 6 });
-  const rng = new Rng('bench-train-input');
-  const images = Float32Array.from({ length: BATCH * 3 * IMGSZ * IMGSZ }, () => rng.float());
-  const targets = new Float32Array(BATCH * MAX_BOXES * 6);
-  for (let i = 0; i < BATCH; i++)
-    for (let j = 0; j < 8; j++) {
-      const [x, y, w, h] = [rng.range(0, 250), rng.range(0, 250), rng.range(8, 70), rng.range(8, 70)];
-      targets.set([j % 6, x, y, x + w, y + h, 1], (i * MAX_BOXES + j) * 6);
-    }
+  const { images, targets } = syntheticBatch(BATCH, IMGSZ, MAX_BOXES);
   const objective = objectiveFor(model, { imgsz: IMGSZ });
   const step = new TrainStep(new Runner({ device: 'cpu' }), model, (g, m, b) =>
     objective.loss(g, m as typeof model, g.input('images', [b, 3, IMGSZ, IMGSZ]), b),

@@ -29,7 +29,7 @@ import { buildDetector } from '../src-main/models/zoo.js';
 import { Runner, toOrtTensor, type Feed } from '../src-main/runtime/session.js';
 import { objectiveFor } from '../src-main/train/objectives/index.js';
 import { MAX_BOXES } from '../src-main/train/objectives/yolo.js';
-import { Rng } from '../src-main/util/random.js';
+import { syntheticBatch } from './synthetic-batch.js';
 import { medianMs } from './timing.js';
 
 const ITERS = Number(process.argv[2] ?? 5);
@@ -63,14 +63,7 @@ const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 for (const backbone of BACKBONES) {
   seedInit(`bench-train-${backbone}`);
   const model = buildDetector({ model: 'yolo11', scale: 'n', backbone, head: 'yolo', nc: 6 });
-  const rng = new Rng('bench-train-input');
-  const input = Float32Array.from({ length: BATCH * 3 * IMGSZ * IMGSZ }, () => rng.float());
-  const targets = new Float32Array(BATCH * MAX_BOXES * 6);
-  for (let i = 0; i < BATCH; i++)
-    for (let j = 0; j < 8; j++) {
-      const [x, y, w, h] = [rng.range(0, 250), rng.range(0, 250), rng.range(8, 70), rng.range(8, 70)];
-      targets.set([j % 6, x, y, x + w, y + h, 1], (i * MAX_BOXES + j) * 6);
-    }
+  const { images: input, targets } = syntheticBatch(BATCH, IMGSZ, MAX_BOXES);
   const batchFeeds: Record<string, Feed> = {
     images: { dtype: 'float32', shape: [BATCH, 3, IMGSZ, IMGSZ], data: input },
     targets: { dtype: 'float32', shape: [BATCH, MAX_BOXES, 6], data: targets },
