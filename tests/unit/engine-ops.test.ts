@@ -377,5 +377,10 @@ describe('engine ops', () => {
     expect(() => F.matmul(a, b)).toThrow(/matmul: inner dimensions 3 and 4 differ \(inputs \[2, 3\], \[4, 5\]\)/);
     expect(() => F.add(a, b)).toThrow(/add: shapes \[2, 3\] and \[4, 5\] do not broadcast/);
     expect(() => F.reshape(a, [5])).toThrow(/cannot reshape 6 values/);
+    const x = g.input('x', [1, 2, 4, 4]);
+    const w = g.input('w', [2, 3, 3, 3]);
+    expect(() => F.convTranspose2d(x, w, null, { dilation: 2, padding: 1, outputPadding: [1, 1] })).toThrow(
+      /outputPadding \[1, 1\] must be below the stride \[1, 1\]/,
+    );
   });
 });

@@ -6,7 +6,7 @@ import { flip, pad, reshape, slice, transpose } from './shape.js';
 
 /**
  * Conv2d and ConvTranspose2d. The backward formulations are the ones measured fastest on onnxruntime CPU
- * before the project started (see docs/architecture.md, "Engine"):
+ * before the project started, the k x k im2col since (see docs/architecture.md, "Engine"):
  *   dX, stride 1  -> Conv of dY with the weight transposed (in/out) and spatially flipped
  *   dX, stride >1 -> ConvTranspose with output_padding
  *   dW, 1x1       -> batched MatMul [N,Cout,HW] x [N,HW,Cin], ReduceSum over N
@@ -192,15 +192,17 @@ function slice1x1(xp: Tensor, a: ConvAttrs, ho: number, wo: number): Tensor {
 /**
  * im2col as one Conv: each channel convolved with k*k one-hot kernels (a grouped conv, one group per channel, k*k
  * outputs each), so the conv's own pads, stride and dilation do the shifting. Each value is x * 1 summed with
- * zeros: the same bits as k*k strided Slices of the padded input and a Concat, which it replaced (2-10% faster
- * steps, docs/benchmarks.md, "im2col as one Conv").
+ * zeros: for finite inputs the same bits as k*k strided Slices of the padded input and a Concat, which it replaced
+ * (5-10% faster steps, docs/benchmarks.md, "im2col as one Conv"); an Inf in x makes NaNs (Inf * 0) where Slices
+ * kept the Inf, in a gradient that is no longer finite either way.
  */
 function im2col(x: Tensor, a: ConvAttrs, kh: number, kw: number): Tensor {
   const [n, c] = x.shape as [number, number];
   const kk = kh * kw;
   // Grouped rather than a batch of 1-channel planes ([N*C, 1, H, W]): onnxruntime's NCHWc layout pass rewrites any
-  // constant-weight Conv on fewer than 8 input channels and pads its output to the block size, which cost a
-  // reorder pass and 60-70 MB of peak memory; it leaves a grouped conv with 1 input channel per group alone.
+  // ungrouped constant-weight Conv with fewer input channels than its block size (8 or 16) and pads its output to
+  // that size, which cost a reorder pass and 47-73 MB of peak memory; it leaves a grouped conv with 1 input
+  // channel per group alone.
   const oneHot = nd([c * kk, 1, kh, kw]);
   for (let ch = 0; ch < c; ch++) for (let t = 0; t < kk; t++) oneHot.data[(ch * kk + t) * kk + t] = 1;
   const cols = conv2d(x, x.graph.constant(oneHot), null, {
@@ -228,6 +230,12 @@ const ConvTranspose2d: OpDef<ConvTAttrs> = {
     if (c !== ci) throw new Error(`input has ${c} channels, weight expects ${ci}`);
     const co = cog * a.groups;
     if (b && b.shape[0] !== co) throw new Error(`bias must be [${co}]`);
+    // Larger output padding only appends rows no input reaches; the gradients (dX through a conv of dY, dW through
+    // im2col of x) are written for output padding below the stride, which is all the engine itself emits.
+    if (a.outputPadding.some((p, i) => p >= a.stride[i]!))
+      throw new Error(
+        `outputPadding [${a.outputPadding.join(', ')}] must be below the stride [${a.stride.join(', ')}]`,
+      );
     return [
       {
         shape: [
