@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import ort from 'onnxruntime-node';
+import type ort from 'onnxruntime-node';
 import type * as Nn from '../src-main/engine/nn.js';
 import type * as Step from '../src-main/engine/train-step.js';
 import type * as Zoo from '../src-main/models/zoo.js';
@@ -42,18 +42,12 @@ async function buildStep(root: string, backbone: string) {
   const model = buildDetector({ model: 'yolo11', scale: 'n', backbone, head: 'yolo', nc: 6 });
   const { images, targets } = syntheticBatch(BATCH, IMGSZ, MAX_BOXES);
   const objective = objectiveFor(model, { imgsz: IMGSZ });
-  const step = new TrainStep(new Runner({ device: 'cpu' }), model, (g, m, b) =>
+  const runner = new Runner({ device: 'cpu', intraOpThreads: THREADS });
+  const step = new TrainStep(runner, model, (g, m, b) =>
     objective.loss(g, m as typeof model, g.input('images', [b, 3, IMGSZ, IMGSZ]), b),
   );
-  // The options the Runner gives a training graph (runtime/session.ts, engine/train-step.ts).
-  const session = await ort.InferenceSession.create(step.onnx(BATCH), {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: THREADS,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    enableMemPattern: false,
-  });
+  // That checkout's Runner makes the session with its own options, and without the memory pattern as TrainStep runs it.
+  const session = await runner.session('step', () => step.onnx(BATCH), { memPattern: false });
   const params = new Map(model.namedTensors());
   const feeds = Object.fromEntries(
     session.inputNames.map((k) => {
@@ -64,7 +58,7 @@ async function buildStep(root: string, backbone: string) {
       return [k, toOrtTensor({ dtype: 'float32', shape: p.shape, data: p.data })];
     }),
   );
-  return { session, feeds };
+  return { runner, session, feeds };
 }
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
@@ -97,7 +91,7 @@ for (const backbone of BACKBONES) {
     }
   const names = Object.keys(outA);
   const same = names.filter((k) => outB[k] && sameBits(outA[k]!, outB[k])).length;
-  await Promise.all([a.session.release(), b.session.release()]);
+  await Promise.all([a.runner.dispose(), b.runner.dispose()]);
   const [ma, mb] = [median(ta), median(tb)];
   console.log(
     `| ${backbone} | ${ma.toFixed(1)} | ${mb.toFixed(1)} | ${(ma / mb).toFixed(3)}x | ${same} / ${names.length} |`,

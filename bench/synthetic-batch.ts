@@ -3,8 +3,7 @@ import { Rng } from '../src-main/util/random.js';
 /**
  * The step benches' batch (`bench:profile`, `bench:step-ab`): uniform-noise images and 8 random boxes per image
  * over 6 classes (8-70 px at imgsz 320, scaled with imgsz), as `[class, x1, y1, x2, y2, weight]` rows padded to
- * `maxBoxes`. The same seed every time, so two
- * benches, or two checkouts, time the same batch.
+ * `maxBoxes`. The same seed every time, so two benches, or two checkouts, time the same batch.
  */
 export function syntheticBatch(batch: number, imgsz: number, maxBoxes: number) {
   const rng = new Rng('bench-train-input');

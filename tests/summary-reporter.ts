@@ -2,8 +2,9 @@ import type { Reporter, SerializedError, TestModule } from 'vitest/node';
 
 /**
  * Prints one plain closing line that CI can read, `tests: N passed, N failed, N skipped`, preceded by every test
- * that failed or never finished, every file that did not pass, and every unhandled error, with their counts. A worker that dies mid-file leaves its tests pending, and vitest's
- * own error for it names no file; a worker that dies after its last test leaves only the unhandled error.
+ * that failed or never finished, every file that did not pass, and every unhandled error. A worker that dies
+ * mid-file leaves its tests pending, and vitest's own error for it names no file; a worker that dies after its
+ * last test leaves only the unhandled error.
  */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): void {
@@ -26,7 +27,6 @@ export default class SummaryReporter implements Reporter {
     }
     for (const e of unhandledErrors) lines.push(`  unhandled error: ${e.name ?? 'Error'}: ${e.message ?? ''}`);
     if (unfinished) lines.push(`  ${unfinished} tests never finished (counted as failed)`);
-    if (unhandledErrors.length) lines.push(`  ${unhandledErrors.length} unhandled errors`);
     if (lines.length) process.stdout.write(`\nnot passed:\n${lines.join('\n')}\n`);
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
