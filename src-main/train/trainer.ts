@@ -111,8 +111,11 @@ export class Trainer {
   bestFitness = -1;
   bestEpoch = -1;
   history: EpochInfo[] = [];
-  /** Set by a hook (or the loop) to end training: after this step ('cancelled') or after this epoch. */
-  stop: 'cancelled' | 'patience' | 'maxSteps' | null = null;
+  /**
+   * Set by a hook (or the loop) to end training after this step. A cancelled epoch is dropped (the last complete
+   * one is the resume point); any other stop closes the epoch it happened in (validation, record, checkpoint).
+   */
+  stop: 'cancelled' | 'patience' | 'maxSteps' | 'time' | null = null;
   /** Images that could not be decoded: reported once each with the reason, skipped, never fatal. */
   readonly badImages: { file: string; problem: string }[] = [];
 

@@ -9,6 +9,7 @@ import { buildDetector } from '../../src-main/models/zoo.js';
 import type { EvalImage } from '../../src-main/eval/ground-truth.js';
 import type { Source } from '../../src-main/inference/letterbox.js';
 import { resolveRunSettings, type RunSettingsInput } from '../../src-main/settings/run-settings.js';
+import { TimeBudgetHook } from '../../src-main/train/hooks/time-budget.js';
 import { Trainer, type StepInfo } from '../../src-main/train/trainer.js';
 import { generateSample } from '../../src-main/sample/generate.js';
 import { tempDir } from '../helpers.js';
@@ -159,13 +160,25 @@ describe('trainer', () => {
     expect(r.history[1]!.metrics.mAP50).toBeGreaterThanOrEqual(0);
   }, 300_000);
 
-  it('refits the epoch count to a time budget', async () => {
-    const r = await new Trainer(
-      options(`${tmp.dir}/budget`, 50, { budget: { minutes: 0.001 / 60, valEvery: 5 } }),
-    ).fit();
-    expect(r.epochs).toBe(1); // the budget is spent after the first epoch
+  it('stops when a time budget is spent, mid-epoch, and validates that epoch as the last', async () => {
+    const steps: StepInfo[] = [];
+    const t = new Trainer(options(`${tmp.dir}/budget`, 50, { budget: { minutes: 0.001 / 60, valEvery: 5 } }));
+    const r = await t.fit({ afterStep: (s) => void steps.push(s) });
+    expect(t.stepsPerEpoch).toBe(2); // 8 images in batches of 4
+    expect(steps).toHaveLength(1); // the budget is spent after the first step
+    expect(r.epochs).toBe(1);
+    expect(t.epochs).toBe(1);
     expect(r.history[0]!.metrics.mAP50).toBeGreaterThanOrEqual(0); // and that last epoch was validated
+    expect(fs.existsSync(r.last)).toBe(true);
   }, 300_000);
+
+  it('refits the epoch count to a time budget, rounding up so the budget is used', async () => {
+    // The trainer state the hook reads and writes, as if the first epoch had taken 25 s of a 60 s budget.
+    const state = { startedAt: Date.now() - 25_000, epoch: 0, startEpoch: 0, stop: null, epochs: 1 };
+    const t = { ...state, setEpochs: (n: number) => void (t.epochs = n) };
+    new TimeBudgetHook(60).afterEpoch(t as unknown as Trainer);
+    expect(t.epochs).toBe(3); // 35 s left of 25 s epochs: a second and a third, which the clock cuts short
+  });
 });
 
 describe('trainer with a yolov5 head', () => {
