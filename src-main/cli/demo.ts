@@ -17,7 +17,7 @@ import { formatSizeHistogram, type SizeHistogram } from '../sample/size-mix.js';
 
 export interface DemoOptions {
   dir: string;
-  /** Training budget in minutes (the epoch count is fitted to it after the first epoch). */
+  /** Training budget in minutes (the epoch count is refitted to it after each epoch, and the clock ends the last). */
   minutes: number;
   imgsz: number;
   device: 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
@@ -59,7 +59,7 @@ export async function runDemo(s: Session, o: DemoOptions): Promise<{ runId: numb
     ...DEMO_RECIPE,
     model: { ...DEMO_MODEL },
     data: { ...DEMO_RECIPE.data, imgsz: o.imgsz },
-    // 300 epochs, refitted to the time budget after the first one.
+    // 300 epochs, refitted to the time budget after each epoch; the budget's end stops the run.
     budget: { ...DEMO_RECIPE.budget, epochs: 300, minutes: o.minutes },
     device: o.device,
     seed: 0,

@@ -109,7 +109,7 @@ export const TRAIN_FLAGS: readonly TrainFlag[] = [
     flags: '--time <minutes>',
     path: 'budget.minutes',
     kind: 'number',
-    help: 'train for this long: the epoch count is refitted after the first epoch',
+    help: 'train for this long: the epoch count is refitted after each epoch, and the run stops when it is spent',
   },
   { flags: '--patience <n>', path: 'budget.patience', kind: 'int', help: 'stop after n epochs without improvement' },
   { flags: '--val-every <n>', path: 'budget.valEvery', kind: 'int', help: 'validate every n epochs (and the last)' },

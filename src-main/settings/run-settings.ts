@@ -97,7 +97,7 @@ export const optimizerSettingsSchema = z
 export const budgetSettingsSchema = z
   .object({
     epochs: z.number().int().positive().default(30),
-    /** Wall-clock budget: after the first epoch the epoch count is refitted so training ends within it. */
+    /** Wall-clock budget: the epoch count is refitted after each epoch, and the run stops when it is spent. */
     minutes: z.number().positive().optional(),
     /** Stop after this many epochs without a better validation. */
     patience: z.number().int().positive().default(50),
