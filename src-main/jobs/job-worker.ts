@@ -1,15 +1,15 @@
 /**
- * Worker-thread entry for the work that runs onnxruntime (see threaded-job.ts for why): training,
- * pseudo-labeling, a run's evaluation and a run's export. It opens its own connection to the project file, runs the job with a context whose progress
- * is posted back, and stops when told to.
+ * Child-process entry for the work that runs onnxruntime (see threaded-job.ts for why): training,
+ * pseudo-labeling, a run's evaluation and a run's export. It waits for its job, opens its own connection to the
+ * project file, runs the job with a context whose progress is sent back, and stops when told to. When the app
+ * goes away (its IPC channel closes), it stops too: a training nobody can see or cancel must not go on.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { StarlingError, withProjectFile } from '../errors.js';
 import { ProjectStore } from '../store/project.js';
 import type { JobContext } from '../util/job-context.js';
 import { runHere, type WorkerJob } from './threaded-job.js';
 
-export type ToJobWorker = { type: 'cancel' };
+export type ToJobWorker = { type: 'start'; projectFile: string; job: WorkerJob } | { type: 'cancel' };
 export type FromJobWorker =
   | { type: 'progress'; done: number; total: number; message?: string }
   | { type: 'run'; runId: number }
@@ -17,13 +17,8 @@ export type FromJobWorker =
   | { type: 'done'; result: unknown }
   | { type: 'error'; code?: string; message: string };
 
-const { projectFile, job } = workerData as { projectFile: string; job: WorkerJob };
-const port = parentPort!;
 const controller = new AbortController();
-port.on('message', (m: ToJobWorker) => {
-  if (m.type === 'cancel') controller.abort();
-});
-const post = (m: FromJobWorker) => port.postMessage(m);
+const post = (m: FromJobWorker) => process.send!(m);
 
 const ctx: JobContext = {
   signal: controller.signal,
@@ -34,14 +29,26 @@ const ctx: JobContext = {
   log: (line) => post({ type: 'log', line }),
 };
 
-const store = ProjectStore.open(projectFile);
-try {
-  const result = await runHere(store, job, ctx, (runId) => post({ type: 'run', runId }));
-  post({ type: 'done', result });
-} catch (thrown) {
-  const e = withProjectFile(thrown, projectFile);
-  post({ type: 'error', message: (e as Error).message, ...(e instanceof StarlingError ? { code: e.code } : {}) });
-} finally {
-  store.close();
-  port.close();
+async function run(projectFile: string, job: WorkerJob): Promise<void> {
+  const store = ProjectStore.open(projectFile);
+  let last: FromJobWorker;
+  try {
+    last = { type: 'done', result: await runHere(store, job, ctx, (runId) => post({ type: 'run', runId })) };
+  } catch (thrown) {
+    const e = withProjectFile(thrown, projectFile);
+    last = { type: 'error', message: (e as Error).message, ...(e instanceof StarlingError ? { code: e.code } : {}) };
+  } finally {
+    store.close();
+  }
+  // Exits once the last message is handed to the channel (the loader's worker thread would keep it alive).
+  process.send!(last, () => process.exit(0));
 }
+
+process.on('disconnect', () => process.exit(1));
+// Ctrl+C in a terminal signals the whole process group: the app decides (it cancels the job, which then saves
+// its checkpoint and marks its run cancelled), so the job must not die of it first.
+process.on('SIGINT', () => {});
+process.on('message', (m: ToJobWorker) => {
+  if (m.type === 'cancel') controller.abort();
+  else if (m.type === 'start') void run(m.projectFile, m.job);
+});

@@ -1,15 +1,20 @@
 /**
  * The jobs that run onnxruntime (training, pseudo-labeling, a run's evaluation, an export and its check) run in
- * a worker thread. onnxruntime-node's
- * `session.run` holds the JS thread for the whole call (a 238 ms training step let no timer through), so on the
- * main thread these jobs froze everything else the process serves, for up to a second at a time: browser-mode
- * API calls (annotation saves, gallery pages, thumbnails) and, in the desktop app, IPC. The worker opens its own
- * connection to the project file (SQLite WAL): reads never wait; writes take turns, each store write
- * transaction beginning IMMEDIATE and waiting for the other's (the job's are one short transaction per epoch
- * or per chunk of images).
+ * a child process of their own:
+ *   - off the main thread, because onnxruntime-node's `session.run` holds the JS thread for the whole call (a
+ *     238 ms training step let no timer through), which froze everything else the process serves for up to a
+ *     second at a time: browser-mode API calls (annotation saves, gallery pages, thumbnails) and, in the desktop
+ *     app, IPC;
+ *   - in a process rather than a worker thread, because a worker lives in the app's address space: a native
+ *     abort in onnxruntime, an out-of-memory kill, or even a worker torn down while a native call is in flight
+ *     takes the whole app down. A job process that dies only fails its job; its run is marked failed here, to be
+ *     resumed.
+ * The job process opens its own connection to the project file (SQLite WAL): reads never wait; writes take
+ * turns, each store write transaction beginning IMMEDIATE and waiting for the other's (the job's are one short
+ * transaction per epoch or per chunk of images).
  *
- * Where no worker entry is found (util/worker-entry.ts), the job runs in-thread; STARLING_JOB_THREAD=0 forces
- * that (the responsiveness test compares both).
+ * Where no entry is found (util/worker-entry.ts), the job runs in-thread; STARLING_JOB_PROCESS=0 forces that
+ * (the responsiveness benchmark compares both).
  */
 
 import { StarlingError, type ErrorCode } from '../errors.js';
@@ -18,7 +23,7 @@ import type { ProjectStore } from '../store/project.js';
 import { runPseudoLabel, type PseudoLabelRequest, type PseudoLabelResult } from '../teachers/pseudo-label.js';
 import { runTraining, type TrainRequest } from '../train/train-job.js';
 import { evaluateRun, type RunEvaluation } from '../eval/run-evaluation.js';
-import { startWorker } from '../util/worker-entry.js';
+import { startChild } from '../util/worker-entry.js';
 import type { FromJobWorker, ToJobWorker } from './job-worker.js';
 import type { JobContext } from '../util/job-context.js';
 
@@ -49,46 +54,46 @@ export function runHere(
   }
 }
 
-/** Starts the worker: `startWorker`, or a test's wrapper around it (to stop the worker midway). */
-export type StartJobWorker = typeof startWorker;
+/** Starts the job process: `startChild`, or a test's wrapper around it (to kill the process midway). */
+export type StartJobProcess = typeof startChild;
 
 export function runJob(
   store: ProjectStore,
   job: WorkerJob & { kind: 'train' },
   ctx: JobContext,
-  start?: StartJobWorker,
+  start?: StartJobProcess,
 ): Promise<TrainResult>;
 export function runJob(
   store: ProjectStore,
   job: WorkerJob & { kind: 'pseudo-label' },
   ctx: JobContext,
-  start?: StartJobWorker,
+  start?: StartJobProcess,
 ): Promise<PseudoLabelResult>;
 export function runJob(
   store: ProjectStore,
   job: WorkerJob & { kind: 'evaluate' },
   ctx: JobContext,
-  start?: StartJobWorker,
+  start?: StartJobProcess,
 ): Promise<RunEvaluation>;
 export function runJob(
   store: ProjectStore,
   job: WorkerJob & { kind: 'export' },
   ctx: JobContext,
-  start?: StartJobWorker,
+  start?: StartJobProcess,
 ): Promise<ExportModelResult>;
 export function runJob(
   store: ProjectStore,
   job: WorkerJob,
   ctx: JobContext,
-  start: StartJobWorker = startWorker,
+  start: StartJobProcess = startChild,
 ): Promise<unknown> {
-  const worker =
-    process.env.STARLING_JOB_THREAD === '0'
-      ? null
-      : start(import.meta.url, 'job-worker', { projectFile: store.file, job });
-  if (!worker) return runHere(store, job, ctx);
+  const child = process.env.STARLING_JOB_PROCESS === '0' ? null : start(import.meta.url, 'job-worker');
+  if (!child) return runHere(store, job, ctx);
+  const send = (m: ToJobWorker) => {
+    if (child.connected) child.send(m);
+  };
   return new Promise((resolve, reject) => {
-    const cancel = () => worker.postMessage({ type: 'cancel' } satisfies ToJobWorker);
+    const cancel = () => send({ type: 'cancel' });
     ctx.signal.addEventListener('abort', cancel, { once: true });
     let settled = false;
     let runId: number | null = null;
@@ -98,23 +103,38 @@ export function runJob(
       ctx.signal.removeEventListener('abort', cancel);
       f();
     };
-    /** A worker that died (crash, out of memory) could not mark its run: do it here, so it can be resumed. */
+    /** A process that died (crash, out of memory, killed) could not mark its run: do it here, so it can be resumed. */
     const died = (e: Error) =>
       finish(() => {
         if (runId !== null && store.runs.get(runId).status === 'running')
           store.runs.update(runId, { status: 'failed', summary: { error: e.message } });
         reject(e);
       });
-    worker.on('message', (m: FromJobWorker) => {
+    child.on('message', (m: FromJobWorker) => {
       if (m.type === 'progress') ctx.progress(m.done, m.total, m.message);
       else if (m.type === 'run') runId = m.runId;
       else if (m.type === 'log') ctx.log?.(m.line);
       else if (m.type === 'done') finish(() => resolve(m.result));
       else finish(() => reject(m.code ? new StarlingError(m.code as ErrorCode, m.message) : new Error(m.message)));
     });
-    worker.on('error', died);
-    worker.on('exit', (code) =>
-      died(new Error(`the ${job.kind} worker stopped (exit code ${code}) before reporting a result`)),
-    );
+    child.on('error', died);
+    // Dead once it has exited and its channel has closed: the channel delivers every message sent before the
+    // exit first, so a result sent just before exiting wins. ('close' would also wait for the channel, but never
+    // comes when this end closed it.)
+    let exit: string | null = null;
+    let disconnected = false;
+    const maybeDied = () => {
+      if (exit !== null && disconnected)
+        died(new Error(`the ${job.kind} worker process stopped (${exit}) before reporting a result`));
+    };
+    child.on('exit', (code, signal) => {
+      exit = signal ? `signal ${signal}` : `exit code ${code}`;
+      maybeDied();
+    });
+    child.on('disconnect', () => {
+      disconnected = true;
+      maybeDied();
+    });
+    send({ type: 'start', projectFile: store.file, job });
   });
 }

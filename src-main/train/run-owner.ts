@@ -5,6 +5,7 @@
  * process is gone as failed: interrupted, resumable from their last checkpoint. Another live process (the app
  * training while the CLI opens the same project) is left alone, as is a run recorded on another machine.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import { StarlingError } from '../errors.js';
 import type { ProjectStore } from '../store/project.js';
@@ -28,9 +29,22 @@ function isAlive(owner: RunOwner): boolean {
   if (owner.pid === process.pid) return owner.since >= processStart - 1000;
   try {
     process.kill(owner.pid, 0);
-    return true;
+    return !isZombie(owner.pid);
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/**
+ * A process that has exited but not been reaped yet (Linux state Z) still answers `kill(pid, 0)`. A job process
+ * whose app was killed with it is reaped by init, later, or never where init reaps nothing (some containers).
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false; // no /proc (macOS, Windows): as before, alive
   }
 }
 

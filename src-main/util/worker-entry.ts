@@ -1,11 +1,15 @@
 /**
- * Starts a worker-thread entry of this codebase, from source or from the bundle:
+ * Starts an entry of this codebase off the main thread, from source or from the bundle:
  *   - from source (the CLI and tests run TypeScript through tsx): `<name>.ts` beside the calling module, started
- *     through ts-worker-boot.mjs, because workers do not inherit the main thread's module hooks;
+ *     through ts-worker-boot.mjs, because workers and child processes do not inherit the main thread's module
+ *     hooks;
  *   - in the bundled Electron main: `<name>.js`, which electron-vite emits as its own entry in out/main, where
  *     every chunk of the main bundle lives (see electron.vite.config.ts).
- * Returns null when neither exists; the caller then does the work in-thread.
+ * `startWorker` starts it as a worker thread (the training loader: batches cross as transferred buffers);
+ * `startChild` as a child process (the onnxruntime jobs: a native abort or an out-of-memory kill there must not
+ * take the app down with it). Both return null when neither entry exists; the caller then works in-thread.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -14,10 +18,32 @@ const BOOT = new URL('./ts-worker-boot.mjs', import.meta.url);
 
 const exists = (u: URL) => u.protocol === 'file:' && fs.existsSync(fileURLToPath(u));
 
-export function startWorker(callerUrl: string, name: string, workerData: Record<string, unknown>): Worker | null {
+/** The entry to start: a TypeScript source through the boot file, or the bundled script itself. */
+function locate(callerUrl: string, name: string): { script: URL; entry?: string } | null {
   const source = new URL(`./${name}.ts`, callerUrl);
-  if (exists(source) && exists(BOOT)) return new Worker(BOOT, { workerData: { ...workerData, __entry: source.href } });
+  if (exists(source) && exists(BOOT)) return { script: BOOT, entry: source.href };
   const bundled = new URL(`./${name}.js`, callerUrl);
-  if (exists(bundled)) return new Worker(bundled, { workerData });
-  return null;
+  return exists(bundled) ? { script: bundled } : null;
+}
+
+export function startWorker(callerUrl: string, name: string, workerData: Record<string, unknown>): Worker | null {
+  const found = locate(callerUrl, name);
+  if (!found) return null;
+  return new Worker(found.script, { workerData: found.entry ? { ...workerData, __entry: found.entry } : workerData });
+}
+
+/**
+ * A child process with an IPC channel (structured-clone serialization, like a worker's messages); its output
+ * goes to this process's. It runs on plain Node: in Electron, the app's own binary as Node
+ * (ELECTRON_RUN_AS_NODE). No inherited exec flags: an inspector port or a test runner's loader would clash.
+ */
+export function startChild(callerUrl: string, name: string): ChildProcess | null {
+  const found = locate(callerUrl, name);
+  if (!found) return null;
+  return fork(fileURLToPath(found.script), found.entry ? [found.entry] : [], {
+    execArgv: [],
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...(process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}) },
+  });
 }

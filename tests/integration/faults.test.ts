@@ -58,6 +58,17 @@ async function killAt(fault: string, skip: number, ...args: string[]): Promise<v
   } finally {
     process.kill(-child.pid!, 'SIGKILL');
     await exited;
+    // The CLI's job process is in its group too: wait until it is gone as well (up to 5 s).
+    for (let i = 0; i < 100 && groupAlive(child.pid!); i++) await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -161,5 +172,46 @@ describe('kill -9 midway', () => {
     expect(await cli(...exportRun, '--style', 'nms')).toBe(0);
     expect(sha(out)).not.toBe(before);
     expect(fs.readdirSync(tmp.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  }, 240_000);
+});
+
+describe('Ctrl+C midway', () => {
+  it('in a terminal, which signals the whole process group: the training is cancelled, not killed, and keeps its checkpoint', async () => {
+    // Its own group, as a terminal's foreground job is: SIGINT reaches the CLI and its job process alike.
+    const child = spawn(
+      process.execPath,
+      [BIN, 'train', project, '--imgsz', '64', '--batch', '4', '--epochs', '30', '--name', 'interrupted'],
+      { detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (c) => (stderr += String(c)));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    try {
+      const started = Date.now();
+      while (!/^epoch 2\/30/m.test(stderr)) {
+        if (Date.now() - started > 90_000) throw new Error(`the CLI never reached epoch 2:\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      process.kill(-child.pid!, 'SIGINT');
+      const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('hung'), 60_000))]);
+      expect(code).not.toBe('hung');
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
+    }
+    const store = ProjectStore.open(project);
+    try {
+      const run = store.runs.list().find((r) => r.name === 'interrupted')!;
+      expect(run.status).toBe('cancelled');
+      const epochs = store.runs.epochs(run.id).length;
+      expect(epochs).toBeGreaterThanOrEqual(2);
+      expect(epochs).toBeLessThan(30);
+      expect(fs.existsSync(`${project}/runs/${run.id}/last.safetensors`)).toBe(true);
+    } finally {
+      store.close();
+    }
   }, 240_000);
 });

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Worker } from 'node:worker_threads';
+import type { ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportModelResult } from '../../src-main/api/contract.js';
@@ -7,7 +7,7 @@ import { call } from '../../src-main/api/dispatch.js';
 import type { Session } from '../../src-main/api/session.js';
 import type { JobContext } from '../../src-main/util/job-context.js';
 import { runJob } from '../../src-main/jobs/threaded-job.js';
-import { startWorker } from '../../src-main/util/worker-entry.js';
+import { startChild } from '../../src-main/util/worker-entry.js';
 import { evaluateRun } from '../../src-main/eval/run-evaluation.js';
 import type { tempDir } from '../helpers.js';
 import { sampleSession } from '../sample-session.js';
@@ -112,7 +112,7 @@ describe('training through the API', () => {
     expect((await call(session, 'runs.list', {})).length).toBe(before);
   });
 
-  it('keeps the process answering during training steps (a worker thread), and a cancelled run resumes', async () => {
+  it('keeps the process answering during training steps (a job process), and a cancelled run resumes', async () => {
     const stamps: number[] = [];
     const off = session.onEvent((e) => {
       if (e.event === 'job.progress' && (e.data as { kind: string }).kind === 'train') stamps.push(performance.now());
@@ -127,7 +127,7 @@ describe('training through the API', () => {
       device: 'cpu',
       name: 'threaded',
     });
-    // Lag is measured once steps run (the worker's start-up compiles TypeScript on its own thread).
+    // Lag is measured once steps run (the job process's start-up compiles TypeScript).
     await expect.poll(() => stamps.length, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(2);
     lag.enable();
     await expect.poll(() => stamps.length, { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(5);
@@ -149,7 +149,7 @@ describe('training through the API', () => {
     expect((await session.jobs.wait(resumed.jobId)).status).toBe('done');
     expect((await call(session, 'runs.list', {})).find((r) => r.id === run.id)!.status).toBe('done');
 
-    // The evaluation runs in a worker too, and gives what the evaluator gives on this thread.
+    // The evaluation runs in a job process too, and gives what the evaluator gives on this thread.
     const viaWorker = await call(session, 'runs.evaluate', { id: run.id, split: 'val' });
     const here = await evaluateRun(session.requireProject(), run.id, 'val');
     expect(viaWorker.images).toBe(3);
@@ -158,34 +158,63 @@ describe('training through the API', () => {
     await expect(call(session, 'runs.evaluate', { id: 999, split: 'val' })).rejects.toThrow(/999/);
   }, 300_000);
 
-  it('marks the run failed when its worker dies midway, and the run resumes from its last epoch', async () => {
+  it('marks the run failed when its job process is killed midway, and the run resumes from its last epoch', async () => {
     const store = session.requireProject();
-    let worker: Worker | null = null;
+    let child: ChildProcess | null = null;
     const ctx: JobContext = {
       signal: new AbortController().signal,
-      // Killed as epoch 2 starts (epoch 1's checkpoint is written), as a crash or an out-of-memory kill would.
+      // Killed as epoch 2 starts (epoch 1's checkpoint is written), as a native abort or an out-of-memory kill
+      // would: mid-step, with onnxruntime's native code in flight. Only the job's process goes; this one lives on.
       progress: (_done, _total, message) => {
-        if (message?.startsWith('epoch 2/')) void worker?.terminate();
+        if (message?.startsWith('epoch 2/')) child?.kill('SIGKILL');
       },
       throwIfCancelled: () => {},
     };
     const req = {
       model: { backbone: 'starnet_s050' },
       data: { imgsz: 64, batch: 4 },
-      budget: { epochs: 6, patience: 100 }, // steps left after the kill, so the worker cannot finish first
+      budget: { epochs: 6, patience: 100 }, // steps left after the kill, so the job cannot finish first
       device: 'cpu' as const,
       name: 'killed',
     };
     await expect(
-      runJob(store, { kind: 'train', req }, ctx, (url, name, data) => (worker = startWorker(url, name, data))),
-    ).rejects.toThrow(/the train worker stopped \(exit code 1\) before reporting a result/);
+      runJob(store, { kind: 'train', req }, ctx, (url, name) => (child = startChild(url, name))),
+    ).rejects.toThrow(/the train worker process stopped \(signal SIGKILL\) before reporting a result/);
     const run = store.runs.list().find((r) => r.name === 'killed')!;
     expect(run.status).toBe('failed');
-    expect(run.summary).toMatchObject({ error: expect.stringMatching(/worker stopped/) });
+    expect(run.summary).toMatchObject({ error: expect.stringMatching(/worker process stopped \(signal SIGKILL\)/) });
 
     const resumed = await call(session, 'train.start', { resume: run.id });
     expect((await session.jobs.wait(resumed.jobId)).status).toBe('done');
     expect(store.runs.get(run.id).status).toBe('done');
     expect((await call(session, 'runs.epochs', { id: run.id })).map((e) => e.epoch)).toEqual([0, 1, 2, 3, 4, 5]);
+  }, 120_000);
+
+  it('stops its job process when the app goes away: a training nobody can see or cancel does not go on', async () => {
+    const store = session.requireProject();
+    let child: ChildProcess | null = null;
+    const ctx: JobContext = {
+      signal: new AbortController().signal,
+      // The app's end of the channel closes (the app quit or crashed) once the job is training.
+      progress: (_done, _total, message) => {
+        if (message?.startsWith('epoch 1/') && child?.connected) child.disconnect();
+      },
+      throwIfCancelled: () => {},
+    };
+    const req = {
+      model: { backbone: 'starnet_s050' },
+      data: { imgsz: 64, batch: 4 },
+      budget: { epochs: 50, patience: 100 },
+      device: 'cpu' as const,
+      name: 'orphaned',
+    };
+    const started = Date.now();
+    await expect(
+      runJob(store, { kind: 'train', req }, ctx, (url, name) => (child = startChild(url, name))),
+    ).rejects.toThrow(/the train worker process stopped \(exit code 1\)/);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    const run = store.runs.list().find((r) => r.name === 'orphaned')!;
+    expect(run.status).toBe('failed');
+    expect(store.runs.epochs(run.id).length).toBeLessThan(50);
   }, 120_000);
 });
