@@ -42,7 +42,7 @@ function isAlive(owner: RunOwner): boolean {
 function isZombie(pid: number): boolean {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+    return stat[stat.lastIndexOf(')') + 2] === 'Z'; // the state follows the command name, which may hold ')'
   } catch {
     return false; // no /proc (macOS, Windows): as before, alive
   }

@@ -158,27 +158,40 @@ describe('training through the API', () => {
     await expect(call(session, 'runs.evaluate', { id: 999, split: 'val' })).rejects.toThrow(/999/);
   }, 300_000);
 
-  it('marks the run failed when its job process is killed midway, and the run resumes from its last epoch', async () => {
-    const store = session.requireProject();
+  /** A training of `epochs` in a job process of its own, with `onProgress` given that process and each message. */
+  function trainInJobProcess(name: string, epochs: number, onProgress: (child: ChildProcess, message: string) => void) {
     let child: ChildProcess | null = null;
     const ctx: JobContext = {
       signal: new AbortController().signal,
-      // Killed as epoch 2 starts (epoch 1's checkpoint is written), as a native abort or an out-of-memory kill
-      // would: mid-step, with onnxruntime's native code in flight. Only the job's process goes; this one lives on.
       progress: (_done, _total, message) => {
-        if (message?.startsWith('epoch 2/')) child?.kill('SIGKILL');
+        if (child && message) onProgress(child, message);
       },
       throwIfCancelled: () => {},
     };
     const req = {
       model: { backbone: 'starnet_s050' },
       data: { imgsz: 64, batch: 4 },
-      budget: { epochs: 6, patience: 100 }, // steps left after the kill, so the job cannot finish first
+      budget: { epochs, patience: 100 },
       device: 'cpu' as const,
-      name: 'killed',
+      name,
     };
+    return runJob(
+      session.requireProject(),
+      { kind: 'train', req },
+      ctx,
+      (url, entry) => (child = startChild(url, entry)),
+    );
+  }
+
+  it('marks the run failed when its job process is killed midway, and the run resumes from its last epoch', async () => {
+    const store = session.requireProject();
+    // Killed as epoch 2 starts (epoch 1's checkpoint is written), as a native abort or an out-of-memory kill
+    // would: mid-step, with onnxruntime's native code in flight. Only the job's process goes; this one lives on.
+    // 6 epochs leave steps after the kill, so the job cannot finish first.
     await expect(
-      runJob(store, { kind: 'train', req }, ctx, (url, name) => (child = startChild(url, name))),
+      trainInJobProcess('killed', 6, (child, message) => {
+        if (message.startsWith('epoch 2/')) child.kill('SIGKILL');
+      }),
     ).rejects.toThrow(/the train worker process stopped \(signal SIGKILL\) before reporting a result/);
     const run = store.runs.list().find((r) => r.name === 'killed')!;
     expect(run.status).toBe('failed');
@@ -192,25 +205,12 @@ describe('training through the API', () => {
 
   it('stops its job process when the app goes away: a training nobody can see or cancel does not go on', async () => {
     const store = session.requireProject();
-    let child: ChildProcess | null = null;
-    const ctx: JobContext = {
-      signal: new AbortController().signal,
-      // The app's end of the channel closes (the app quit or crashed) once the job is training.
-      progress: (_done, _total, message) => {
-        if (message?.startsWith('epoch 1/') && child?.connected) child.disconnect();
-      },
-      throwIfCancelled: () => {},
-    };
-    const req = {
-      model: { backbone: 'starnet_s050' },
-      data: { imgsz: 64, batch: 4 },
-      budget: { epochs: 50, patience: 100 },
-      device: 'cpu' as const,
-      name: 'orphaned',
-    };
     const started = Date.now();
+    // The app's end of the channel closes (the app quit or crashed) once the job is training.
     await expect(
-      runJob(store, { kind: 'train', req }, ctx, (url, name) => (child = startChild(url, name))),
+      trainInJobProcess('orphaned', 50, (child, message) => {
+        if (message.startsWith('epoch 1/') && child.connected) child.disconnect();
+      }),
     ).rejects.toThrow(/the train worker process stopped \(exit code 1\)/);
     expect(Date.now() - started).toBeLessThan(60_000);
     const run = store.runs.list().find((r) => r.name === 'orphaned')!;
