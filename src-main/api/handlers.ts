@@ -5,7 +5,7 @@ import { UNCANCELLABLE } from '../util/job-context.js';
 import { destinationFolder, pathInfo } from './path-check.js';
 import { datasetHealth } from '../store/health.js';
 import { groupNearDuplicates, hashAll } from '../vision/near-duplicates.js';
-import { runJob } from '../jobs/threaded-job.js';
+import { runJob } from '../jobs/job-process.js';
 import { chooseDevice } from '../runtime/session.js';
 import { datasetFromProject } from '../formats/from-project.js';
 import type { DatasetImage } from '../formats/dataset.js';

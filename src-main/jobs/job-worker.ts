@@ -1,5 +1,5 @@
 /**
- * Child-process entry for the work that runs onnxruntime (see threaded-job.ts for why): training,
+ * Child-process entry for the work that runs onnxruntime (see job-process.ts for why): training,
  * pseudo-labeling, a run's evaluation and a run's export. It waits for its job, opens its own connection to the
  * project file, runs the job with a context whose progress is sent back, and stops when told to. When the app
  * goes away (its IPC channel closes), it stops too: a training nobody can see or cancel must not go on.
@@ -7,7 +7,7 @@
 import { StarlingError, withProjectFile } from '../errors.js';
 import { ProjectStore } from '../store/project.js';
 import type { JobContext } from '../util/job-context.js';
-import { runHere, type WorkerJob } from './threaded-job.js';
+import { runHere, type WorkerJob } from './job-process.js';
 
 export type ToJobWorker = { type: 'start'; projectFile: string; job: WorkerJob } | { type: 'cancel' };
 export type FromJobWorker =

@@ -6,7 +6,7 @@ import type { ExportModelResult } from '../../src-main/api/contract.js';
 import { call } from '../../src-main/api/dispatch.js';
 import type { Session } from '../../src-main/api/session.js';
 import type { JobContext } from '../../src-main/util/job-context.js';
-import { runJob } from '../../src-main/jobs/threaded-job.js';
+import { runJob } from '../../src-main/jobs/job-process.js';
 import { startChild } from '../../src-main/util/worker-entry.js';
 import { evaluateRun } from '../../src-main/eval/run-evaluation.js';
 import type { tempDir } from '../helpers.js';
