@@ -111,7 +111,7 @@ export function runJob(
         reject(e);
       });
     child.on('message', (m: FromJobWorker) => {
-      if (m.type === 'progress') ctx.progress(m.done, m.total, m.message);
+      if (m.type === 'progress') ctx.progress(m.done, m.total, m.message, m.etaAtMost);
       else if (m.type === 'run') runId = m.runId;
       else if (m.type === 'log') ctx.log?.(m.line);
       else if (m.type === 'done') finish(() => resolve(m.result));

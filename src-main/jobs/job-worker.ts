@@ -11,7 +11,7 @@ import { runHere, type WorkerJob } from './job-process.js';
 
 export type ToJobWorker = { type: 'start'; projectFile: string; job: WorkerJob } | { type: 'cancel' };
 export type FromJobWorker =
-  | { type: 'progress'; done: number; total: number; message?: string }
+  | { type: 'progress'; done: number; total: number; message?: string; etaAtMost?: number }
   | { type: 'run'; runId: number }
   | { type: 'log'; line: string }
   | { type: 'done'; result: unknown }
@@ -22,7 +22,14 @@ const post = (m: FromJobWorker) => process.send!(m);
 
 const ctx: JobContext = {
   signal: controller.signal,
-  progress: (done, total, message) => post({ type: 'progress', done, total, ...(message ? { message } : {}) }),
+  progress: (done, total, message, etaAtMost) =>
+    post({
+      type: 'progress',
+      done,
+      total,
+      ...(message ? { message } : {}),
+      ...(etaAtMost !== undefined ? { etaAtMost } : {}),
+    }),
   throwIfCancelled: () => {
     if (controller.signal.aborted) throw new StarlingError('CANCELLED', 'cancelled');
   },

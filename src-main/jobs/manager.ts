@@ -65,7 +65,7 @@ export class JobManager {
     const entry: Running = { info, controller, promise: Promise.resolve(), samples: [], lastEmit: 0 };
     const ctx: JobContext = {
       signal: controller.signal,
-      progress: (done, total, message) => this.progress(entry, done, total, message),
+      progress: (done, total, message, etaAtMost) => this.progress(entry, done, total, message, etaAtMost),
       throwIfCancelled: () => {
         if (controller.signal.aborted) throw new StarlingError('CANCELLED', `${label}: cancelled`);
       },
@@ -97,7 +97,7 @@ export class JobManager {
     return { ...info };
   }
 
-  private progress(entry: Running, done: number, total: number, message?: string): void {
+  private progress(entry: Running, done: number, total: number, message?: string, etaAtMost?: number): void {
     const { info } = entry;
     const now = Date.now();
     info.done = done;
@@ -110,6 +110,7 @@ export class JobManager {
       info.rate = ((done - d0) * 1000) / (now - t0);
       info.eta = total > done ? (total - done) / info.rate : 0;
     }
+    if (etaAtMost !== undefined && info.eta !== undefined) info.eta = Math.max(0, Math.min(info.eta, etaAtMost));
     // Throttle events; always emit the last unit so bars reach 100%.
     if (now - entry.lastEmit >= EMIT_INTERVAL_MS || done >= total) {
       entry.lastEmit = now;

@@ -155,6 +155,8 @@ export async function runTraining(
       size,
       (g) => void trainer.model.forward(g.input('images', [1, 3, size, size])),
     );
+    // A time budget ends the run when spent, whatever epoch count the ETA's rate assumes.
+    const budgetSeconds = settings.budget.minutes === undefined ? undefined : settings.budget.minutes * 60;
     const result = await trainer.fit(
       {
         afterStep: (s) => {
@@ -166,6 +168,7 @@ export async function runTraining(
             done,
             trainer.epochs * s.stepsPerEpoch,
             `epoch ${s.epoch + 1}/${trainer.epochs} loss ${s.loss.toFixed(3)} (${terms}) ${s.imagesPerSecond.toFixed(1)} img/s`,
+            budgetSeconds === undefined ? undefined : budgetSeconds - (Date.now() - trainer.startedAt) / 1000,
           );
         },
         restored: (history) => {

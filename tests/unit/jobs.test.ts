@@ -27,6 +27,29 @@ describe('job manager', () => {
     expect(events.filter((e) => e.startsWith('job.progress')).length).toBeGreaterThanOrEqual(2);
   });
 
+  it("caps the ETA by the work's own bound (a time budget's remaining seconds)", async () => {
+    const jobs = new JobManager();
+    const etas: [number, number][] = [];
+    let id = '';
+    const info = jobs.start('budgeted', 'Budgeted', async (ctx) => {
+      // 1000 units at about 5 ms each is seconds of work by its rate; the bound says at most 0.5 s.
+      for (let i = 1; i <= 20; i++) {
+        await tick(5);
+        ctx.progress(i, 1000, 'training', i < 10 ? undefined : 0.5 - i * 0.01);
+        const eta = jobs.get(id).eta;
+        if (eta !== undefined) etas.push([i, eta]);
+      }
+    });
+    id = info.id;
+    await jobs.wait(info.id);
+    const uncapped = etas.filter(([done]) => done < 10);
+    const capped = etas.filter(([done]) => done >= 10);
+    expect(uncapped.length).toBeGreaterThan(0);
+    expect(Math.min(...uncapped.map(([, eta]) => eta))).toBeGreaterThan(1);
+    expect(capped.length).toBeGreaterThan(0);
+    for (const [done, eta] of capped) expect(eta).toBeCloseTo(0.5 - done * 0.01, 9);
+  });
+
   it('cancels through the signal and reports cancelled', async () => {
     const jobs = new JobManager();
     let steps = 0;
