@@ -34,9 +34,9 @@ export interface RunExperiment {
 
 /**
  * One line per epoch, as Ultralytics logs them: the epoch, its mean loss terms, what validation found, the
- * training speed and the time left at the mean epoch time so far.
+ * training speed and the time left at the mean epoch time so far, at most `secondsLeft` (a time budget's).
  */
-export function epochLine(e: EpochInfo, epochs: number, history: readonly EpochInfo[]): string {
+export function epochLine(e: EpochInfo, epochs: number, history: readonly EpochInfo[], secondsLeft = Infinity): string {
   const m = e.metrics;
   const terms = Object.entries(m)
     .filter(([k]) => k.startsWith('loss.'))
@@ -45,7 +45,7 @@ export function epochLine(e: EpochInfo, epochs: number, history: readonly EpochI
   const val =
     m.mAP50 !== undefined ? `  val mAP50 ${m.mAP50.toFixed(3)} mAP50-95 ${(m['mAP50-95'] ?? 0).toFixed(3)}` : '';
   const mean = history.reduce((t, h) => t + (h.metrics.seconds ?? 0), 0) / Math.max(1, history.length);
-  const left = Math.max(0, epochs - e.epoch - 1) * mean;
+  const left = Math.max(0, Math.min(secondsLeft, Math.max(0, epochs - e.epoch - 1) * mean));
   return (
     `epoch ${e.epoch + 1}/${epochs}  ${terms}${val}  ${(m.imagesPerSecond ?? 0).toFixed(1)} img/s  ` +
     `${(m.seconds ?? 0).toFixed(1)} s  ETA ${formatDuration(left)}${e.best ? '  (best)' : ''}`
@@ -157,6 +157,8 @@ export async function runTraining(
     );
     // A time budget ends the run when spent, whatever epoch count the ETA's rate assumes.
     const budgetSeconds = settings.budget.minutes === undefined ? undefined : settings.budget.minutes * 60;
+    const budgetLeft = () =>
+      budgetSeconds === undefined ? undefined : budgetSeconds - (Date.now() - trainer.startedAt) / 1000;
     const result = await trainer.fit(
       {
         afterStep: (s) => {
@@ -168,7 +170,7 @@ export async function runTraining(
             done,
             trainer.epochs * s.stepsPerEpoch,
             `epoch ${s.epoch + 1}/${trainer.epochs} loss ${s.loss.toFixed(3)} (${terms}) ${s.imagesPerSecond.toFixed(1)} img/s`,
-            budgetSeconds === undefined ? undefined : budgetSeconds - (Date.now() - trainer.startedAt) / 1000,
+            budgetLeft(),
           );
         },
         restored: (history) => {
@@ -176,7 +178,7 @@ export async function runTraining(
         },
         afterEpoch: (e) => {
           store.runs.putEpoch(run.id, e.epoch, e.metrics);
-          ctx.log?.(epochLine(e, trainer.epochs, trainer.history));
+          ctx.log?.(epochLine(e, trainer.epochs, trainer.history, budgetLeft()));
         },
         onBadImage: (file, problem) => console.warn(`starling: skipped an unreadable image: ${problem || file}`),
         onLog: (line) => ctx.log?.(line),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobInfo } from '../../src-main/api/contract.js';
 import { ProgressBar } from '../../src-main/cli/progress.js';
+import { epochLine } from '../../src-main/train/train-job.js';
 
 const job = (done: number, total = 100): JobInfo => ({
   id: 'j',
@@ -50,5 +51,22 @@ describe('CLI progress', () => {
     expect(out[1]).toMatch(/^\r +\r$/); // the bar cleared
     expect(out[2]).toBe('epoch 1/2  box 1.000\n');
     expect(out[3]).toMatch(/^\r\[#+\.+\] +20%/);
+  });
+});
+
+describe("a training's epoch line", () => {
+  const epoch = (i: number) => ({
+    epoch: i,
+    metrics: { seconds: 60, imagesPerSecond: 10, 'loss.box': 1 },
+    best: false,
+  });
+  const history = [epoch(0), epoch(1)];
+
+  it('says the time left at the mean epoch time, capped by a time budget', () => {
+    // Epoch 2 of 10 at 60 s an epoch: 8 epochs, 8 min, left by the rate.
+    expect(epochLine(epoch(1), 10, history)).toContain('ETA 8:00');
+    // A budget with 90 s left ends the run first (its last epoch is cut short).
+    expect(epochLine(epoch(1), 10, history, 90)).toContain('ETA 1:30');
+    expect(epochLine(epoch(1), 10, history, -5)).toContain('ETA 0:00');
   });
 });
