@@ -45,7 +45,7 @@ export function epochLine(e: EpochInfo, epochs: number, history: readonly EpochI
   const val =
     m.mAP50 !== undefined ? `  val mAP50 ${m.mAP50.toFixed(3)} mAP50-95 ${(m['mAP50-95'] ?? 0).toFixed(3)}` : '';
   const mean = history.reduce((t, h) => t + (h.metrics.seconds ?? 0), 0) / Math.max(1, history.length);
-  const left = Math.max(0, Math.min(secondsLeft, Math.max(0, epochs - e.epoch - 1) * mean));
+  const left = Math.max(0, Math.min(secondsLeft, (epochs - e.epoch - 1) * mean));
   return (
     `epoch ${e.epoch + 1}/${epochs}  ${terms}${val}  ${(m.imagesPerSecond ?? 0).toFixed(1)} img/s  ` +
     `${(m.seconds ?? 0).toFixed(1)} s  ETA ${formatDuration(left)}${e.best ? '  (best)' : ''}`
@@ -155,10 +155,6 @@ export async function runTraining(
       size,
       (g) => void trainer.model.forward(g.input('images', [1, 3, size, size])),
     );
-    // A time budget ends the run when spent, whatever epoch count the ETA's rate assumes.
-    const budgetSeconds = settings.budget.minutes === undefined ? undefined : settings.budget.minutes * 60;
-    const budgetLeft = () =>
-      budgetSeconds === undefined ? undefined : budgetSeconds - (Date.now() - trainer.startedAt) / 1000;
     const result = await trainer.fit(
       {
         afterStep: (s) => {
@@ -170,7 +166,7 @@ export async function runTraining(
             done,
             trainer.epochs * s.stepsPerEpoch,
             `epoch ${s.epoch + 1}/${trainer.epochs} loss ${s.loss.toFixed(3)} (${terms}) ${s.imagesPerSecond.toFixed(1)} img/s`,
-            budgetLeft(),
+            trainer.budgetSecondsLeft(), // a time budget ends the run whatever epoch count the rate assumes
           );
         },
         restored: (history) => {
@@ -178,7 +174,7 @@ export async function runTraining(
         },
         afterEpoch: (e) => {
           store.runs.putEpoch(run.id, e.epoch, e.metrics);
-          ctx.log?.(epochLine(e, trainer.epochs, trainer.history, budgetLeft()));
+          ctx.log?.(epochLine(e, trainer.epochs, trainer.history, trainer.budgetSecondsLeft()));
         },
         onBadImage: (file, problem) => console.warn(`starling: skipped an unreadable image: ${problem || file}`),
         onLog: (line) => ctx.log?.(line),

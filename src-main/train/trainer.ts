@@ -122,6 +122,7 @@ export class Trainer {
   private readonly step: TrainStep;
   private loader!: BatchSource;
   private readonly checkpoints: CheckpointHook;
+  private readonly timeBudget: TimeBudgetHook | undefined;
 
   constructor(private readonly o: TrainOptions) {
     this.settings = o.settings;
@@ -159,6 +160,8 @@ export class Trainer {
       return { loss: adaptiveLoss(r.terms, targets, this.objective.adaptive.perImage ? batch : 1), terms: r.terms };
     });
     this.checkpoints = new CheckpointHook(o.outDir, !!o.resume);
+    const minutes = o.settings.budget.minutes;
+    this.timeBudget = minutes === undefined ? undefined : new TimeBudgetHook(minutes * 60);
   }
 
   /** The hooks every run has, in order; extra hooks go after them, patience last. */
@@ -169,7 +172,7 @@ export class Trainer {
       ...(this.objective.hooks?.({ train: this.o.train, resume: !!this.o.resume, log }) ?? []),
       new LrScheduleHook(),
       new EmaHook(),
-      ...(b.minutes !== undefined ? [new TimeBudgetHook(b.minutes * 60)] : []),
+      ...(this.timeBudget ? [this.timeBudget] : []),
       new ValidationHook(this.o.val, b.valEvery),
       new EpochRecordHook(),
       this.checkpoints,
@@ -182,6 +185,11 @@ export class Trainer {
   evalWeights(): Map<string, Float32Array> {
     if (this.ema) return this.ema.shadow;
     return new Map([...this.model.namedTensors()].map(([n, p]) => [n, p.data]));
+  }
+
+  /** Seconds left of the run's time budget (negative once spent), or undefined without one. */
+  budgetSecondsLeft(): number | undefined {
+    return this.timeBudget?.secondsLeft(this);
   }
 
   /** Changes the epoch count (the schedule and close-mosaic follow it). */

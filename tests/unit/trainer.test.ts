@@ -170,6 +170,7 @@ describe('trainer', () => {
     expect(t.epochs).toBe(1);
     expect(r.history[0]!.metrics.mAP50).toBeGreaterThanOrEqual(0); // and that last epoch was validated
     expect(fs.existsSync(r.last)).toBe(true);
+    expect(t.budgetSecondsLeft()).toBeLessThan(0); // what the ETA is capped by: spent
   }, 300_000);
 
   it('refits the epoch count to a time budget, rounding up so the budget is used', async () => {
@@ -178,6 +179,7 @@ describe('trainer', () => {
     const t = { ...state, setEpochs: (n: number) => void (t.epochs = n) };
     new TimeBudgetHook(60).afterEpoch(t as unknown as Trainer);
     expect(t.epochs).toBe(3); // 35 s left of 25 s epochs: a second and a third, which the clock cuts short
+    expect(new TimeBudgetHook(60).secondsLeft(t as unknown as Trainer)).toBeCloseTo(35, 0);
   });
 });
 

@@ -15,6 +15,11 @@ export class TimeBudgetHook implements TrainerHook {
     return (Date.now() - t.startedAt) / 1000;
   }
 
+  /** Seconds of the budget not yet spent (negative once it is). */
+  secondsLeft(t: Trainer): number {
+    return this.seconds - this.spent(t);
+  }
+
   afterStep(t: Trainer): void {
     if (t.stop || this.spent(t) < this.seconds) return;
     t.stop = 'time';
