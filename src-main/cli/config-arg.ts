@@ -4,7 +4,7 @@ import { architectureEntry, architectureNames } from '../models/zoo.js';
 
 /**
  * A config as the CLI takes it: a YAML/JSON file, or a short name `<architecture><scale>[-<backbone>][-<head>]`
- * (`yolo11n`, `yolo11s-starnet_s050`, `yolo11n-starnet_s1-none`); the zoo checks the names. A part left out is
+ * (`yolo11n`, `yolo11s-starnet_s050`, `yolo11n-starnet_s1-none`, `yolov8n-p2`); the zoo checks the names. A part left out is
  * the architecture's own (`yolov5s` is YOLOv5s: its CSP backbone and its anchor head), else the config's default.
  */
 export async function readConfigArg(arg: string): Promise<Record<string, unknown>> {
@@ -21,8 +21,12 @@ export async function readConfigArg(arg: string): Promise<Record<string, unknown
   }
   const m = /^([a-z][a-z0-9]*?)([nsmlx])(?:-([a-z0-9_]+))?(?:-([a-z0-9_]+))?$/.exec(arg);
   if (!m) throw new Error(`"${arg}" is neither a config file nor a name like yolo11n, yolo11s-starnet_s050`);
-  const own = architectureNames().includes(m[1]!) ? architectureEntry(m[1]!).own : undefined;
-  const backbone = m[3] ?? own?.backbone;
-  const head = m[4] ?? own?.head;
-  return { model: m[1], scale: m[2], ...(backbone ? { backbone } : {}), ...(head ? { head } : {}) };
+  // `yolov8n-p2` is Ultralytics' name for the P2-P5 variant: the architecture `yolov8-p2`, its own parts.
+  const p2 = m[3] === 'p2' && architectureNames().includes(`${m[1]}-p2`);
+  const model = p2 ? `${m[1]}-p2` : m[1]!;
+  const [bbPart, headPart] = p2 ? [m[4], undefined] : [m[3], m[4]];
+  const own = architectureNames().includes(model) ? architectureEntry(model).own : undefined;
+  const backbone = bbPart ?? own?.backbone;
+  const head = headPart ?? own?.head;
+  return { model, scale: m[2], ...(backbone ? { backbone } : {}), ...(head ? { head } : {}) };
 }

@@ -73,7 +73,9 @@ export function modelFromCard(card: UltralyticsCard): Partial<DetectorConfig> | 
           : null;
   if (!family || !card.layers.at(-1)?.startsWith('Detect')) return null;
   const scale = card.scale && 'nsmlx'.includes(card.scale) ? (card.scale as DetectorConfig['scale']) : undefined;
-  return { model: family, backbone: family, head: 'yolo', ...(scale ? { scale } : {}) };
+  // yolov8n-p2.yaml: the same backbone, the neck that predicts at P2-P5 (its strides say so too).
+  const model = card.strides[0] === 4 || /-p2\.ya?ml$/.test(file) ? `${family}-p2` : family;
+  return { model, backbone: family, head: 'yolo', ...(scale ? { scale } : {}) };
 }
 
 type ModelRequest = Partial<Record<keyof DetectorConfig, unknown>> | undefined;

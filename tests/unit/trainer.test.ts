@@ -137,6 +137,17 @@ describe('trainer', () => {
     );
   });
 
+  it('trains and validates the P2-P5 variant: the loss assigns over four levels', async () => {
+    const steps: StepInfo[] = [];
+    const r = await new Trainer(options(`${tmp.dir}/p2`, 1, { model: { model: 'yolo11-p2' } })).fit({
+      afterStep: (s) => void steps.push(s),
+    });
+    expect(steps).toHaveLength(2);
+    expect(steps.every((s) => Number.isFinite(s.loss) && s.terms.box! > 0 && s.terms.dfl! > 0)).toBe(true);
+    expect(r.history[0]!.metrics['mAP50-95']).toBeGreaterThanOrEqual(0);
+    expect(loadCheckpoint(r.last).tensors.has('model/model.25.cv2.3.2.bias')).toBe(true); // the P2 level's box conv
+  });
+
   it('stops when asked and leaves a resumable run', async () => {
     let n = 0;
     const r = await new Trainer(options(`${tmp.dir}/cancel`, 3)).fit({ shouldStop: () => ++n >= 3 });

@@ -59,6 +59,44 @@ describe('model zoo', () => {
     });
   }
 
+  it("YOLOv8x-p2 matches Ultralytics' 66,637,536 parameters, its Detect at model.28 over P2-P5", () => {
+    // Ultralytics' summary of yolov8x-p2.yaml at 80 classes (ultralytics/ultralytics#3607): fewer than YOLOv8x's,
+    // as its Detect sizes its branches from the P2 map's channels.
+    const d = buildDetector({ model: 'yolov8-p2', scale: 'x', backbone: 'yolov8', head: 'yolo', nc: 80 });
+    expect(countParameters(d).total).toBe(66637536);
+    expect(d.layerCount).toBe(29);
+    expect(d.outputStrides).toEqual([4, 8, 16, 32]);
+    // The same blocks as YOLOv8 up to P3's top-down C2f (model.15), then the P2 branch (16-18).
+    const names = new Set([...d.namedTensors()].map(([n]) => n));
+    expect(names.has('model.18.cv1.conv.weight')).toBe(true);
+    expect(names.has('model.28.cv2.3.2.weight')).toBe(true); // a fourth level's box branch
+  });
+
+  it('yolo11-p2 predicts at strides 4-32 with a plain backbone: 4x the anchors, exported and run', async () => {
+    seedInit(3);
+    const d = buildDetector({ model: 'yolo11-p2', scale: 'n', backbone: 'starnet_s050', nc: 2 });
+    expect(d.outputStrides).toEqual([4, 8, 16, 32]);
+    expect(d.layerCount).toBe(26); // the seed layout's 20 layers and the P2 branch's 6
+    const base = buildDetector({ scale: 'n', backbone: 'starnet_s050', nc: 2 });
+    expect(countParameters(d).total).toBeGreaterThan(countParameters(base).total);
+    const size = 64;
+    const anchors = [4, 8, 16, 32].reduce((n, st) => n + (size / st) ** 2, 0);
+    const { bytes } = inferenceModel(d, { input: { name: 'images', shape: [1, 3, size, size] } });
+    const session = await ort.InferenceSession.create(bytes);
+    const input = new Float32Array(3 * size * size).fill(0.5);
+    const out = (await session.run({ images: new ort.Tensor('float32', input, [1, 3, size, size]) })).output!;
+    expect(out.dims).toEqual([1, 4 + 2, anchors]);
+    // Boxes scale with their level's stride: DFL distances are at most 15 cells, so a P2 box is at most 120 px
+    // wide and the P5 boxes may be up to 960.
+    const o = out.data as Float32Array;
+    const widths = o.subarray(2 * anchors, 3 * anchors);
+    expect(Math.max(...widths.subarray(0, 256))).toBeLessThanOrEqual(2 * 15 * 4);
+    expect(Math.max(...widths.subarray(anchors - 4))).toBeGreaterThan(2 * 15 * 4);
+    expect(() => buildDetector({ model: 'yolo11-p2', scale: 'n', head: 'yolov5', nc: 2 })).toThrow(
+      /anchors for 3 levels, the neck gives 4/,
+    );
+  });
+
   it("YOLOv8n at 6 classes has the fixture checkpoint's 3,012,018 parameters and its names", () => {
     const d = buildDetector({ model: 'yolov8', scale: 'n', backbone: 'yolov8', nc: 6 });
     expect(d.parameters().reduce((n, p) => n + p.size, 0)).toBe(3012018);
