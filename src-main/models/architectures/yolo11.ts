@@ -58,18 +58,18 @@ function neck(p2: boolean): ArchitectureEntry['build'] {
   };
 }
 
-registerArchitecture({
-  name: 'yolo11',
-  own: { backbone: 'yolo11', head: 'yolo' },
-  description: 'YOLO11 neck (SPPF, C2PSA, C3k2 PAN)',
-  scales: SCALES,
-  build: neck(false),
-});
+/** What the two variants share: the family's own parts and scales. */
+const FAMILY = { own: { backbone: 'yolo11', head: 'yolo' }, scales: SCALES };
 
 registerArchitecture({
+  ...FAMILY,
+  name: 'yolo11',
+  description: 'YOLO11 neck (SPPF, C2PSA, C3k2 PAN)',
+  build: neck(false),
+});
+registerArchitecture({
+  ...FAMILY,
   name: 'yolo11-p2',
-  own: { backbone: 'yolo11', head: 'yolo' },
   description: 'YOLO11 neck with a stride-4 level (P2-P5, for small objects)',
-  scales: SCALES,
   build: neck(true),
 });

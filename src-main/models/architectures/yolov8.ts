@@ -55,20 +55,13 @@ function neck(p2: boolean): ArchitectureEntry['build'] {
   };
 }
 
-registerArchitecture({
-  name: 'yolov8',
-  own: { backbone: 'yolov8', head: 'yolo' },
-  description: 'YOLOv8 neck (SPPF, C2f PAN)',
-  scales: SCALES,
-  headOptions: { legacy: true },
-  build: neck(false),
-});
+/** What the two variants share: the family's own parts and scales, and v8's class branch. */
+const FAMILY = { own: { backbone: 'yolov8', head: 'yolo' }, scales: SCALES, headOptions: { legacy: true } };
 
+registerArchitecture({ ...FAMILY, name: 'yolov8', description: 'YOLOv8 neck (SPPF, C2f PAN)', build: neck(false) });
 registerArchitecture({
+  ...FAMILY,
   name: 'yolov8-p2',
-  own: { backbone: 'yolov8', head: 'yolo' },
   description: 'YOLOv8 neck with a stride-4 level (P2-P5, for small objects)',
-  scales: SCALES,
-  headOptions: { legacy: true },
   build: neck(true),
 });
