@@ -4,8 +4,9 @@ import { architectureEntry, architectureNames } from '../models/zoo.js';
 
 /**
  * A config as the CLI takes it: a YAML/JSON file, or a short name `<architecture><scale>[-<backbone>][-<head>]`
- * (`yolo11n`, `yolo11s-starnet_s050`, `yolo11n-starnet_s1-none`, `yolov8n-p2`); the zoo checks the names. A part left out is
- * the architecture's own (`yolov5s` is YOLOv5s: its CSP backbone and its anchor head), else the config's default.
+ * (`yolo11n`, `yolo11s-starnet_s050`, `yolo11n-starnet_s1-none`, `yolov8n-p2`); the zoo checks the names. A part
+ * left out is the architecture's own (`yolov5s` is YOLOv5s: its CSP backbone and its anchor head), else the
+ * config's default.
  */
 export async function readConfigArg(arg: string): Promise<Record<string, unknown>> {
   if (fs.existsSync(arg)) {
