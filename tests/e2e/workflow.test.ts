@@ -378,6 +378,11 @@ describe('teachers, training and runs views, end to end', () => {
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(`${server.openUrl}#/train`);
       await expect.poll(() => page.textContent('[data-testid="train-card"]')).toMatch(/\(6 classes\)/);
+      // Every registered architecture is offered, the P2-P5 variants too.
+      const architectures = await page.$$eval('[data-testid="train-model"] option', (os) =>
+        os.map((o) => (o as HTMLOptionElement).value),
+      );
+      expect(architectures).toEqual(expect.arrayContaining(['yolo11', 'yolov8', 'yolo11-p2', 'yolov8-p2']));
       // The real Ultralytics checkpoint: everything loads and the selects follow the model it holds.
       await page.selectOption('[data-testid="train-from"]', 'file');
       await page.fill('[data-testid="train-weights-file"]', `${FIX}/yolov8n-sample6.pt`);
