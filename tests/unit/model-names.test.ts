@@ -4,7 +4,7 @@ import type { UltralyticsCard } from '../../src-main/models/torch-checkpoint.js'
 import { buildDetector } from '../../src-main/models/zoo.js';
 import { modelFromCard } from '../../src-main/train/start-weights.js';
 
-describe('the CLI config argument', () => {
+describe('model names from the CLI and from checkpoints', () => {
   it('reads short names as Ultralytics writes them, the P2 variant too', async () => {
     expect(await readConfigArg('yolov5s')).toEqual({ model: 'yolov5', scale: 's', backbone: 'yolov5', head: 'yolov5' });
     expect(await readConfigArg('yolo11n-starnet_s050')).toEqual({

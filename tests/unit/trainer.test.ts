@@ -145,7 +145,7 @@ describe('trainer', () => {
     expect(steps).toHaveLength(2);
     expect(steps.every((s) => Number.isFinite(s.loss) && s.terms.box! > 0 && s.terms.dfl! > 0)).toBe(true);
     expect(r.history[0]!.metrics['mAP50-95']).toBeGreaterThanOrEqual(0);
-    expect(loadCheckpoint(r.last).tensors.has('model/model.25.cv2.3.2.bias')).toBe(true); // the P2 level's box conv
+    expect(loadCheckpoint(r.last).tensors.has('model/model.25.cv2.3.2.bias')).toBe(true); // a fourth level's box conv
   });
 
   it('stops when asked and leaves a resumable run', async () => {
